@@ -1,0 +1,185 @@
+"""The array-module switch: NumPy on the CPU, CuPy on a GPU, one code path.
+
+Every op takes its array module from the data it is given::
+
+    xp = backend.array_module(x)      # numpy or cupy
+    y = xp.maximum(x, 0)
+
+so the same kernel runs on both. CuPy is optional: importing this module never
+requires it, and ``device('cuda')`` fails with a clear message when it is not
+installed or no GPU is visible.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "Device", "device", "array_module", "cupy_available", "to_device",
+    "device_of", "manual_seed", "generator", "scatter_add", "default_dtype",
+]
+
+_cupy = None
+_cupy_checked = False
+
+
+def _get_cupy():
+    """Import CuPy once, lazily; None when absent or when no GPU is usable."""
+    global _cupy, _cupy_checked
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            import cupy  # noqa: F401
+            cupy.cuda.runtime.getDeviceCount()
+            _cupy = cupy
+        except Exception:  # ImportError, or CUDA present without a device
+            _cupy = None
+    return _cupy
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and at least one GPU is visible."""
+    return _get_cupy() is not None
+
+
+class Device:
+    """Where a tensor's data lives: ``Device('cpu')`` or ``Device('cuda')``.
+
+    Compares equal to its string name, so ``t.device == 'cpu'`` works.
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec: "str | Device" = "cpu", index: int | None = None):
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        if not isinstance(spec, str):
+            raise TypeError(f"device must be a string like 'cpu' or 'cuda', received {spec!r}")
+        name, _, idx = spec.partition(":")
+        if name not in ("cpu", "cuda"):
+            raise ValueError(f"unknown device {spec!r}: expected 'cpu' or 'cuda' (optionally 'cuda:N')")
+        self.type = name
+        self.index = int(idx) if idx else index
+
+    @property
+    def xp(self):
+        """The array module for this device (numpy or cupy)."""
+        if self.type == "cpu":
+            return np
+        cp = _get_cupy()
+        if cp is None:
+            raise RuntimeError(
+                "device 'cuda' requested but CuPy is not installed or no GPU is visible; "
+                "install cupy (e.g. pip install cupy-cuda12x) on a machine with an NVIDIA GPU")
+        return cp
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = Device(other)
+            except (ValueError, TypeError):
+                return False
+        return isinstance(other, Device) and self.type == other.type and (
+            self.index is None or other.index is None or self.index == other.index)
+
+    def __hash__(self):
+        return hash(self.type)
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")
+
+
+device = Device
+
+
+def array_module(*arrays):
+    """numpy, or cupy if any of ``arrays`` is a CuPy array."""
+    cp = _cupy
+    if cp is not None:
+        for a in arrays:
+            if isinstance(a, cp.ndarray):
+                return cp
+    return np
+
+
+def device_of(array) -> Device:
+    cp = _cupy
+    if cp is not None and isinstance(array, cp.ndarray):
+        return Device("cuda", array.device.id)
+    return Device("cpu")
+
+
+def to_device(array, dev: "str | Device"):
+    """Move an ndarray to ``dev`` (no copy when it is already there)."""
+    dev = Device(dev)
+    if dev.type == "cpu":
+        cp = _cupy
+        if cp is not None and isinstance(array, cp.ndarray):
+            return cp.asnumpy(array)
+        return np.asarray(array)
+    cp = dev.xp
+    return cp.asarray(array)
+
+
+def to_numpy(array):
+    return to_device(array, "cpu")
+
+
+# ---------------------------------------------------------------- random state
+# One generator per array module, reseeded together by manual_seed, so that a
+# seeded run draws the same dropout masks and initial weights every time.
+_generators: dict = {}
+_seed = None
+
+
+def manual_seed(seed: int):
+    """Seed every random draw neuronet makes (init, dropout, shuffling)."""
+    global _seed
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed expects an int, received {seed!r}")
+    _seed = int(seed)
+    _generators.clear()
+    _generators[np] = np.random.default_rng(_seed)
+
+
+def generator(xp=np):
+    """The module-wide random generator for ``xp`` (numpy.random.Generator-like)."""
+    g = _generators.get(xp)
+    if g is None:
+        if xp is np:
+            g = np.random.default_rng(_seed)
+        else:
+            g = xp.random.default_rng(_seed)
+        _generators[xp] = g
+    return g
+
+
+def get_rng_state() -> dict:
+    """Serializable state of the NumPy generator (JSON-able, for checkpoints)."""
+    return generator(np).bit_generator.state
+
+
+def set_rng_state(state: dict):
+    g = np.random.default_rng()
+    g.bit_generator.state = state
+    _generators[np] = g
+
+
+def scatter_add(target, index, values):
+    """``target[index] += values`` with repeated indices accumulated.
+
+    Used only off the hot paths (advanced-index backward, embedding-like ops).
+    """
+    xp = array_module(target)
+    if xp is np:
+        np.add.at(target, index, values)
+    else:  # pragma: no cover - needs a GPU
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+    return target
+
+
+default_dtype = np.float32

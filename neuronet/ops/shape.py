@@ -1,0 +1,149 @@
+"""Shape ops: reshape, permute, expand, indexing, cat, stack.
+
+They move elements without changing them, so each backward moves the
+gradient back to where the element came from.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..backend import array_module, scatter_add
+from .elementwise import unbroadcast
+
+
+class Reshape(Function):
+    """out = x viewed with a new shape;  dE/dx = g reshaped back."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise RuntimeError(
+                f"shape {tuple(shape)} is invalid for a tensor of shape {tuple(x.shape)} "
+                f"({x.size} elements)") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None
+
+
+class Permute(Function):
+    """out = x with its dims reordered;  dE/dx = g with the inverse order."""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        inverse = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inverse[d] = i
+        return g.transpose(inverse), None
+
+
+class Expand(Function):
+    """out = x broadcast to ``shape``;  dE/dx = g summed over the new axes."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        xp = array_module(x)
+        ctx.in_shape = x.shape
+        return xp.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.in_shape), None
+
+
+def _is_basic_index(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+
+
+class GetItem(Function):
+    """out = x[index];  dE/dx = zeros with g written (or, for repeated
+    integer indices, added) at the indexed positions."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.meta = (x.shape, x.dtype, index)
+        try:
+            return x[index]
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is invalid for a tensor of shape {tuple(x.shape)}: {e}") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype, index = ctx.meta
+        xp = array_module(g)
+        gx = xp.zeros(shape, dtype=g.dtype)
+        if _is_basic_index(index) or _is_bool_mask(index):
+            gx[index] = g
+        else:
+            scatter_add(gx, index, g)
+        return gx, None
+
+
+def _is_bool_mask(index):
+    return hasattr(index, "dtype") and index.dtype == bool
+
+
+class Cat(Function):
+    """out = the inputs joined along ``dim``;  each input gets its slice of g."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        xp = array_module(*arrays)
+        ctx.meta = (dim, [a.shape[dim] for a in arrays])
+        return xp.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, sizes = ctx.meta
+        xp = array_module(g)
+        cuts = []
+        total = 0
+        for s in sizes[:-1]:
+            total += s
+            cuts.append(total)
+        parts = xp.split(g, cuts, axis=dim)
+        return tuple(p if n else None for p, n in zip(parts, ctx.needs_input_grad))
+
+
+class Stack(Function):
+    """out = the inputs stacked along a new ``dim``;  each gets its slice of g."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        xp = array_module(*arrays)
+        ctx.dim = dim
+        return xp.stack(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = array_module(g)
+        parts = [xp.take(g, i, axis=ctx.dim) for i in range(g.shape[ctx.dim])]
+        return tuple(p if n else None for p, n in zip(parts, ctx.needs_input_grad))
+
+
+class Copy(Function):
+    """out = x moved to another device and/or cast to another dtype;
+    dE/dx = g moved and cast back."""
+
+    @staticmethod
+    def forward(ctx, x, device, dtype):
+        from ..backend import device_of, to_device
+        ctx.meta = (device_of(x), x.dtype)
+        out = to_device(x, device) if device is not None else x
+        if dtype is not None:
+            out = out.astype(dtype, copy=False)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..backend import to_device
+        dev, dtype = ctx.meta
+        return to_device(g, dev).astype(dtype, copy=False), None, None

@@ -1,0 +1,1065 @@
+"""``Tensor``: an ndarray of the active backend plus what autograd needs.
+
+A tensor wraps ``array`` (a NumPy or CuPy ndarray), a ``requires_grad`` flag,
+``grad`` (a Tensor, filled by ``backward``) and, for results of ops, the graph
+node that produced it. Operators follow NumPy broadcasting and PyTorch's names
+(``dim``, ``keepdim``); the ops themselves live in :mod:`neuronet.ops`.
+"""
+from __future__ import annotations
+
+import builtins
+import numbers
+import weakref
+from collections import namedtuple
+
+import numpy as np
+
+from . import backend
+from .autograd.grad_mode import _state as _grad_state
+
+__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty",
+           "randn", "rand", "randint", "arange", "linspace", "eye", "zeros_like", "ones_like",
+           "full_like", "empty_like", "randn_like", "rand_like", "cat", "stack", "where",
+           "exp", "log", "sqrt", "abs", "clamp", "tanh", "sigmoid", "maximum", "minimum",
+           "matmul", "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax",
+           "argmin", "logsumexp", "flatten", "reshape", "permute", "transpose", "squeeze",
+           "unsqueeze", "allclose", "is_tensor", "float32", "float64", "float16", "int64",
+           "int32", "uint8", "bool_", "long", "float", "double"]
+
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+float16 = np.dtype("float16")
+int64 = np.dtype("int64")
+int32 = np.dtype("int32")
+uint8 = np.dtype("uint8")
+bool_ = np.dtype("bool")
+long = int64
+float = float32   # noqa: A001  (PyTorch's aliases: neuronet.float is float32)
+double = float64
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+_DTYPE_ALIASES = {"float32": float32, "float": float32, "float64": float64, "double": float64,
+                  "float16": float16, "half": float16, "int64": int64, "long": int64,
+                  "int32": int32, "int": int32, "uint8": uint8, "bool": bool_}
+
+
+def _as_dtype(dtype):
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        if dtype not in _DTYPE_ALIASES:
+            raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_DTYPE_ALIASES)}")
+        return _DTYPE_ALIASES[dtype]
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unknown dtype {dtype!r}") from None
+
+
+def _infer_array(data, dtype, device):
+    """Build an ndarray from Python data with PyTorch's default dtypes
+    (floats -> float32, ints -> int64, bools -> bool); ndarrays keep theirs."""
+    dev = backend.Device(device) if device is not None else None
+    if isinstance(data, Tensor):
+        arr = data.array
+    elif hasattr(data, "__cuda_array_interface__") or isinstance(data, np.ndarray):
+        arr = data
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
+            data = _nested_to_numpy(data)
+        arr = np.asarray(data)
+        if dtype is None:
+            if arr.dtype.kind == "f":
+                arr = arr.astype(backend.default_dtype)
+            elif arr.dtype.kind in "iu":
+                arr = arr.astype(np.int64)
+            elif arr.dtype.kind not in "b":
+                raise TypeError(f"cannot make a tensor from data of type {arr.dtype} ({type(data).__name__})")
+    if dev is not None:
+        arr = backend.to_device(arr, dev)
+    if dtype is not None:
+        arr = arr.astype(_as_dtype(dtype), copy=False)
+    return arr
+
+
+def _flat(data):
+    for d in data:
+        if isinstance(d, (list, tuple)):
+            yield from _flat(d)
+        else:
+            yield d
+
+
+def _nested_to_numpy(data):
+    if isinstance(data, (list, tuple)):
+        return [_nested_to_numpy(d) for d in data]
+    if isinstance(data, Tensor):
+        return data.numpy()
+    return data
+
+
+def _size_args(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"sizes must be non-negative ints, received {tuple(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _unwrap(x):
+    return x.array if isinstance(x, Tensor) else x
+
+
+class Tensor:
+    """A multi-dimensional array that can record the ops applied to it.
+
+    Build one with :func:`neuronet.tensor` (or ``Tensor(data)``), or with the
+    factories ``zeros``, ``randn``, ... . Float data defaults to float32.
+    """
+
+    __slots__ = ("array", "requires_grad", "grad", "_node", "_hooks", "_retains_grad", "__weakref__",
+                 "__dict__")
+    # Make NumPy defer to our reflected operators (``ndarray + Tensor``).
+    __array_priority__ = 1000
+    __array_ufunc__ = None
+
+    def __init__(self, data, dtype=None, requires_grad=False, device=None):
+        self.array = _infer_array(data, dtype, device)
+        self.grad = None
+        self._node = None
+        self._hooks = None
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, array, requires_grad=False):
+        t = Tensor.__new__(Tensor)
+        t.array = array
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._node = None
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    # ------------------------------------------------------------ attributes
+    @property
+    def shape(self):
+        return tuple(self.array.shape)
+
+    @property
+    def ndim(self):
+        return self.array.ndim
+
+    @property
+    def dtype(self):
+        return self.array.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.array)
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def data(self):
+        """A tensor sharing this one's array, outside the graph (as ``torch``'s)."""
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value):
+        arr = _unwrap(value)
+        self.array = arr if hasattr(arr, "shape") else np.asarray(arr, dtype=self.dtype)
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.shape
+        return self.shape[dim]
+
+    def dim(self):
+        return self.ndim
+
+    def numel(self):
+        return int(self.array.size)
+
+    def element_size(self):
+        return self.array.itemsize
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        arr = backend.to_numpy(self.array)
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if arr.dtype not in (float32, int64, bool_):
+            extras.append(f"dtype=neuronet.{arr.dtype}")
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self._node is not None:
+            extras.append(f"grad_fn={self._node!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ------------------------------------------------------------ conversion
+    def numpy(self):
+        """The data as a NumPy array (shares memory on the CPU)."""
+        return backend.to_numpy(self.array)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def item(self):
+        if self.array.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, received shape {self.shape}")
+        return self.array.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __float__(self):
+        return builtins_float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.array.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
+                "use .any() or .all()")
+        return bool(self.item())
+
+    def __index__(self):
+        if self.array.size != 1 or self.dtype.kind not in "iu":
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def detach(self):
+        """A tensor with the same data, cut from the graph."""
+        return Tensor._wrap(self.array)
+
+    def clone(self):
+        return _ops_sh.Copy.apply(self, None, None) if self.requires_grad and _grad_state["enabled"] \
+            else Tensor._wrap(self.array.copy())
+
+    def contiguous(self):
+        return self
+
+    def to(self, *args, **kwargs):
+        """``t.to('cuda')``, ``t.to(neuronet.float64)``, ``t.to(device, dtype)``."""
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, (backend.Device,)) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
+                device = a
+            elif isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            else:
+                dtype = a
+        dev = backend.Device(device) if device is not None else None
+        dt = _as_dtype(dtype)
+        same_dev = dev is None or dev == self.device
+        same_dt = dt is None or dt == self.dtype
+        if same_dev and same_dt:
+            return self
+        return _ops_sh.Copy.apply(self, None if same_dev else dev, None if same_dt else dt)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def type(self, dtype):
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(float32)
+
+    def double(self):
+        return self.to(float64)
+
+    def half(self):
+        return self.to(float16)
+
+    def long(self):
+        return self.to(int64)
+
+    def int(self):
+        return self.to(int32)
+
+    def bool(self):
+        return self.to(bool_)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    # ------------------------------------------------------------ autograd
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.array.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only floating-point tensors can require gradients, received dtype {self.dtype}")
+        if not requires_grad and self._node is not None:
+            raise RuntimeError("requires_grad can only be switched off on a leaf tensor; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self._node is not None:
+            self._retains_grad = True
+            self._node.out_ref = weakref.ref(self)
+        return self
+
+    def register_hook(self, hook):
+        """``hook(grad) -> new grad or None`` runs when this tensor's gradient is computed."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        if self._node is not None:
+            self._node.out_ref = weakref.ref(self)
+        hooks = self._hooks
+
+        class _Handle:
+            def remove(self_inner):
+                if hook in hooks:
+                    hooks.remove(hook)
+        return _Handle()
+
+    def _on_grad(self, g):
+        """Run hooks on (and, if asked, keep) the full gradient of a non-leaf."""
+        if self._hooks:
+            g = self._run_hooks(g)
+        if self._retains_grad:
+            self.grad = Tensor._wrap(g.copy()) if self.grad is None else Tensor._wrap(self.grad.array + g)
+        return g
+
+    def _run_hooks(self, g):
+        for hook in self._hooks:
+            res = hook(Tensor._wrap(g))
+            if res is not None:
+                g = _unwrap(res)
+        return g
+
+    def _accumulate(self, g):
+        if self._hooks:
+            g = self._run_hooks(g)
+        if self.grad is None:
+            # Own a fresh copy: ``g`` may be shared with another input or be a broadcast view.
+            self.grad = Tensor._wrap(g.astype(self.array.dtype, copy=True))
+        else:
+            self.grad.array += g
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad, into ``leaf.grad``.
+
+        ``gradient``: dE/d(self), needed unless self has one element.
+        ``retain_graph``: keep saved buffers so backward can run again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() called on a tensor that does not require grad and has no grad_fn: "
+                "no input of the computation had requires_grad=True (or it ran under no_grad())")
+        xp = backend.array_module(self.array)
+        if gradient is None:
+            if self.array.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; this tensor has shape "
+                    f"{self.shape}: pass backward(gradient) with dE/d(output) of that shape, or reduce "
+                    "it first (e.g. loss.sum())")
+            g = xp.ones(self.array.shape, dtype=self.array.dtype)
+        else:
+            g = _unwrap(gradient)
+            g = xp.asarray(g, dtype=self.array.dtype)
+            if g.shape != self.array.shape:
+                raise RuntimeError(f"backward(gradient): gradient has shape {tuple(g.shape)} but "
+                                   f"the tensor has shape {self.shape}")
+        from .autograd.function import run_backward
+        with _NoGrad():
+            run_backward(self, g, retain_graph=retain_graph)
+
+    # ------------------------------------------------------------ in place (outside the graph)
+    def _check_inplace(self, op):
+        if _grad_state["enabled"] and self.requires_grad:
+            raise RuntimeError(
+                f"{op}: a tensor that requires grad cannot be modified in place while gradients are "
+                "recorded; wrap the update in `with neuronet.no_grad():`")
+
+    def zero_(self):
+        self._check_inplace("zero_()")
+        self.array[...] = 0
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_()")
+        self.array[...] = _unwrap(value)
+        return self
+
+    def copy_(self, src):
+        self._check_inplace("copy_()")
+        s = _unwrap(src)
+        if hasattr(s, "shape") and tuple(s.shape) != self.shape:
+            try:
+                backend.array_module(self.array).broadcast_to(s, self.shape)
+            except ValueError:
+                raise RuntimeError(f"copy_(): source of shape {tuple(s.shape)} does not broadcast to "
+                                   f"the destination's shape {self.shape}") from None
+        if hasattr(s, "shape"):
+            s = backend.to_device(s, self.device)
+        self.array[...] = s
+        return self
+
+    def add_(self, other, alpha=1):
+        self._check_inplace("add_()")
+        o = _unwrap(other)
+        self.array += o if alpha == 1 else alpha * o
+        return self
+
+    def sub_(self, other, alpha=1):
+        self._check_inplace("sub_()")
+        o = _unwrap(other)
+        self.array -= o if alpha == 1 else alpha * o
+        return self
+
+    def mul_(self, other):
+        self._check_inplace("mul_()")
+        self.array *= _unwrap(other)
+        return self
+
+    def div_(self, other):
+        self._check_inplace("div_()")
+        self.array /= _unwrap(other)
+        return self
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        self._check_inplace("clamp_()")
+        xp = backend.array_module(self.array)
+        xp.clip(self.array, min, max, out=self.array)
+        return self
+
+    def uniform_(self, a=0.0, b=1.0):
+        self._check_inplace("uniform_()")
+        xp = backend.array_module(self.array)
+        self.array[...] = backend.generator(xp).uniform(a, b, self.shape)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0):
+        self._check_inplace("normal_()")
+        xp = backend.array_module(self.array)
+        self.array[...] = backend.generator(xp).normal(mean, std, self.shape)
+        return self
+
+    def __setitem__(self, index, value):
+        self._check_inplace("index assignment")
+        self.array[_index_arrays(index)] = backend.to_device(_unwrap(value), self.device) \
+            if isinstance(value, Tensor) else value
+
+    # ------------------------------------------------------------ arithmetic
+    def __add__(self, o):
+        return _ops_el.Add.apply(self, _operand(o, self))
+
+    def __radd__(self, o):
+        return _ops_el.Add.apply(_operand(o, self), self)
+
+    def __sub__(self, o):
+        return _ops_el.Sub.apply(self, _operand(o, self))
+
+    def __rsub__(self, o):
+        return _ops_el.Sub.apply(_operand(o, self), self)
+
+    def __mul__(self, o):
+        return _ops_el.Mul.apply(self, _operand(o, self))
+
+    def __rmul__(self, o):
+        return _ops_el.Mul.apply(_operand(o, self), self)
+
+    def __truediv__(self, o):
+        return _ops_el.Div.apply(self, _operand(o, self))
+
+    def __rtruediv__(self, o):
+        return _ops_el.Div.apply(_operand(o, self), self)
+
+    def __pow__(self, o):
+        return _ops_el.Pow.apply(self, _operand(o, self))
+
+    def __rpow__(self, o):
+        return _ops_el.Pow.apply(_operand(o, self), self)
+
+    def __matmul__(self, o):
+        return _ops_el.MatMul.apply(self, _as_tensor_like(o, self))
+
+    def __rmatmul__(self, o):
+        return _ops_el.MatMul.apply(_as_tensor_like(o, self), self)
+
+    def __neg__(self):
+        return _ops_el.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    # comparisons: elementwise, bool results, no gradient
+    def __eq__(self, o):
+        return Tensor._wrap(self.array == _unwrap(o))
+
+    def __ne__(self, o):
+        return Tensor._wrap(self.array != _unwrap(o))
+
+    def __lt__(self, o):
+        return Tensor._wrap(self.array < _unwrap(o))
+
+    def __le__(self, o):
+        return Tensor._wrap(self.array <= _unwrap(o))
+
+    def __gt__(self, o):
+        return Tensor._wrap(self.array > _unwrap(o))
+
+    def __ge__(self, o):
+        return Tensor._wrap(self.array >= _unwrap(o))
+
+    def __invert__(self):
+        return Tensor._wrap(~self.array)
+
+    def __and__(self, o):
+        return Tensor._wrap(self.array & _unwrap(o))
+
+    def __or__(self, o):
+        return Tensor._wrap(self.array | _unwrap(o))
+
+    def eq(self, o):
+        return self == o
+
+    def ne(self, o):
+        return self != o
+
+    def lt(self, o):
+        return self < o
+
+    def le(self, o):
+        return self <= o
+
+    def gt(self, o):
+        return self > o
+
+    def ge(self, o):
+        return self >= o
+
+    def add(self, o, alpha=1):
+        return self + (o if alpha == 1 else o * alpha)
+
+    def sub(self, o, alpha=1):
+        return self - (o if alpha == 1 else o * alpha)
+
+    def mul(self, o):
+        return self * o
+
+    def div(self, o):
+        return self / o
+
+    def pow(self, o):
+        return self ** o
+
+    def matmul(self, o):
+        return self @ o
+
+    def neg(self):
+        return -self
+
+    def exp(self):
+        return _ops_el.Exp.apply(self)
+
+    def log(self):
+        return _ops_el.Log.apply(self)
+
+    def sqrt(self):
+        return _ops_el.Sqrt.apply(self)
+
+    def rsqrt(self):
+        return 1 / self.sqrt()
+
+    def abs(self):
+        return _ops_el.Abs.apply(self)
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        if min is None and max is None:
+            raise ValueError("clamp(): at least one of min and max must be given")
+        return _ops_el.Clamp.apply(self, min, max)
+
+    clip = clamp
+
+    def tanh(self):
+        return _ops_el.Tanh.apply(self)
+
+    def sigmoid(self):
+        return _ops_el.Sigmoid.apply(self)
+
+    def maximum(self, o):
+        return _ops_el.Maximum.apply(self, _as_tensor_like(o, self))
+
+    def minimum(self, o):
+        return _ops_el.Minimum.apply(self, _as_tensor_like(o, self))
+
+    def sign(self):
+        return Tensor._wrap(backend.array_module(self.array).sign(self.array))
+
+    def isnan(self):
+        return Tensor._wrap(backend.array_module(self.array).isnan(self.array))
+
+    def isfinite(self):
+        return Tensor._wrap(backend.array_module(self.array).isfinite(self.array))
+
+    def all(self):
+        return Tensor._wrap(self.array.all())
+
+    def any(self):
+        return Tensor._wrap(self.array.any())
+
+    def masked_fill(self, mask, value):
+        xp = backend.array_module(self.array)
+        return _ops_el.Where.apply(_unwrap(mask), xp.asarray(value, dtype=self.dtype), self)
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return _ops_red.Sum.apply(x, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        if self.dtype.kind not in "fc":
+            raise RuntimeError(f"mean(): expected a floating-point tensor, received dtype {self.dtype}")
+        return _ops_red.Mean.apply(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        if correction is None:
+            correction = 1 if unbiased is None else int(bool(unbiased))
+        return _ops_red.Var.apply(self, dim, correction, keepdim)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return self.var(dim, unbiased, keepdim, correction).sqrt()
+
+    def max(self, dim=None, keepdim=False):
+        """Without ``dim``: the largest element. With ``dim``: ``(values, indices)``."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        res = _ops_red.MaxMin.apply(self, dim, keepdim, True)
+        return res if dim is None else MaxResult(*res)
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        res = _ops_red.MaxMin.apply(self, dim, keepdim, False)
+        return res if dim is None else MaxResult(*res)
+
+    def amax(self, dim=None, keepdim=False):
+        return _ops_red.AMaxMin.apply(self, dim, keepdim, True)
+
+    def amin(self, dim=None, keepdim=False):
+        return _ops_red.AMaxMin.apply(self, dim, keepdim, False)
+
+    def argmax(self, dim=None, keepdim=False):
+        return _argext(self, dim, keepdim, True)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _argext(self, dim, keepdim, False)
+
+    def logsumexp(self, dim, keepdim=False):
+        return _ops_red.LogSumExp.apply(self, dim, keepdim)
+
+    def norm(self, p=2):
+        if p == 2:
+            return (self * self).sum().sqrt()
+        if p == 1:
+            return self.abs().sum()
+        return (self.abs() ** p).sum() ** (1.0 / p)
+
+    # ------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        if tuple(shape) == self.shape:
+            return self
+        return _ops_sh.Reshape.apply(self, shape)
+
+    def view(self, *shape):
+        return self.reshape(*shape)
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = start_dim % self.ndim
+        e = end_dim % self.ndim
+        if s > e:
+            raise ValueError(f"flatten(): start_dim {start_dim} comes after end_dim {end_dim}")
+        shape = self.shape
+        n = 1
+        for d in shape[s:e + 1]:
+            n *= d
+        return self.reshape(shape[:s] + (n,) + shape[e + 1:])
+
+    def permute(self, *dims):
+        dims = _shape_arg(dims)
+        if sorted(d % builtins.max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
+            raise ValueError(f"permute(): dims {tuple(dims)} are not a permutation of the "
+                             f"{self.ndim} dims of a tensor of shape {self.shape}")
+        return _ops_sh.Permute.apply(self, tuple(d % self.ndim for d in dims))
+
+    def transpose(self, dim0, dim1):
+        dims = list(range(self.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return self.permute(*dims)
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dims, received shape {self.shape}")
+        return self.T
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return self.reshape(tuple(s for s in self.shape if s != 1))
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        dims = {d % builtins.max(self.ndim, 1) for d in dims}
+        return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1)))
+
+    def unsqueeze(self, dim):
+        d = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def expand(self, *sizes):
+        sizes = _shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        shape = tuple(self.shape[i - lead] if (s == -1 and i >= lead) else s for i, s in enumerate(sizes))
+        try:
+            backend.array_module(self.array).broadcast_shapes(self.shape, shape)
+        except ValueError:
+            raise RuntimeError(f"expand(): cannot expand shape {self.shape} to {tuple(sizes)}") from None
+        return _ops_sh.Expand.apply(self, shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def split(self, split_size, dim=0):
+        n = self.shape[dim]
+        sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
+            if isinstance(split_size, int) else list(split_size)
+        out, start = [], 0
+        for s in sizes:
+            idx = [slice(None)] * self.ndim
+            idx[dim] = slice(start, start + s)
+            out.append(self[tuple(idx)])
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        n = self.shape[dim]
+        return self.split(-(-n // chunks), dim)
+
+    def __getitem__(self, index):
+        return _ops_sh.GetItem.apply(self, _index_arrays(index))
+
+
+builtins_float = builtins.float
+
+
+class _NoGrad:
+    def __enter__(self):
+        self.prev = _grad_state["enabled"]
+        _grad_state["enabled"] = False
+
+    def __exit__(self, *exc):
+        _grad_state["enabled"] = self.prev
+
+
+def _index_arrays(index):
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(index, Tensor):
+        return index.array
+    if isinstance(index, tuple):
+        return tuple(i.array if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
+    return index
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(int(s) for s in shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _operand(o, like):
+    """Python scalars stay scalars (NumPy then keeps ``like``'s dtype)."""
+    if isinstance(o, Tensor):
+        return o
+    if isinstance(o, numbers.Number):
+        return o
+    return Tensor._wrap(backend.array_module(like.array).asarray(o, dtype=like.dtype)
+                        if not hasattr(o, "dtype") else o)
+
+
+def _as_tensor_like(o, like):
+    if isinstance(o, Tensor):
+        return o
+    xp = backend.array_module(like.array)
+    return Tensor._wrap(xp.asarray(o, dtype=like.dtype))
+
+
+def _argext(t, dim, keepdim, is_max):
+    xp = backend.array_module(t.array)
+    if dim is None:
+        idx = xp.argmax(t.array) if is_max else xp.argmin(t.array)
+        return Tensor._wrap(xp.asarray(idx, dtype=xp.int64))
+    idx = xp.argmax(t.array, axis=dim) if is_max else xp.argmin(t.array, axis=dim)
+    if keepdim:
+        idx = xp.expand_dims(idx, dim)
+    return Tensor._wrap(idx.astype(xp.int64))
+
+
+# ---------------------------------------------------------------- factories
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor from Python data or an array (copied).
+
+    >>> neuronet.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    """
+    arr = _infer_array(data, dtype, device)
+    if arr is (data.array if isinstance(data, Tensor) else data):
+        arr = arr.copy()
+    return Tensor._wrap(arr).requires_grad_(requires_grad) if requires_grad else Tensor._wrap(arr)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like :func:`tensor` but shares memory with an ndarray when it can."""
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    return Tensor._wrap(_infer_array(data, dtype, device))
+
+
+def from_numpy(array):
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy() expects a numpy.ndarray, received {type(array).__name__}")
+    return Tensor._wrap(array)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def _factory(make, size, dtype, device, requires_grad):
+    dev = backend.Device(device) if device is not None else backend.Device("cpu")
+    xp = dev.xp
+    dt = _as_dtype(dtype) or np.dtype(backend.default_dtype)
+    arr = make(xp, _size_args(size), dt)
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _factory(lambda xp, s, dt: xp.zeros(s, dtype=dt), size, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _factory(lambda xp, s, dt: xp.ones(s, dtype=dt), size, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _factory(lambda xp, s, dt: xp.empty(s, dtype=dt), size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
+        dtype = bool_
+    elif dtype is None and isinstance(fill_value, (int, np.integer)):
+        dtype = int64
+    return _factory(lambda xp, s, dt: xp.full(s, fill_value, dtype=dt), (size,), dtype, device,
+                    requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples from the generator seeded by ``manual_seed``."""
+    return _factory(lambda xp, s, dt: backend.generator(xp).standard_normal(s).astype(dt, copy=False),
+                    size, dtype, device, requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False):
+    """Uniform samples in [0, 1)."""
+    return _factory(lambda xp, s, dt: backend.generator(xp).random(s).astype(dt, copy=False),
+                    size, dtype, device, requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None):
+    if high is None:
+        low, high = 0, low
+    return _factory(lambda xp, s, dt: backend.generator(xp).integers(low, high, s).astype(dt),
+                    (tuple(size),), dtype or int64, device, False)
+
+
+def randperm(n, device=None):
+    return _factory(lambda xp, s, dt: backend.generator(xp).permutation(n).astype(dt),
+                    ((),), int64, device, False)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = int64 if is_int else backend.default_dtype
+    dev = backend.Device(device) if device is not None else backend.Device("cpu")
+    arr = dev.xp.arange(start, end, step, dtype=_as_dtype(dtype))
+    t = Tensor._wrap(arr)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def linspace(start, end, steps, dtype=None, device=None):
+    dev = backend.Device(device) if device is not None else backend.Device("cpu")
+    return Tensor._wrap(dev.xp.linspace(start, end, steps, dtype=_as_dtype(dtype) or backend.default_dtype))
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    dev = backend.Device(device) if device is not None else backend.Device("cpu")
+    t = Tensor._wrap(dev.xp.eye(n, m, dtype=_as_dtype(dtype) or backend.default_dtype))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _like(make):
+    def f(t, dtype=None, device=None, requires_grad=False):
+        return make(*t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+    return f
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+randn_like = _like(randn)
+rand_like = _like(rand)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
+
+
+# ---------------------------------------------------------------- functions
+def _check_same_rank(tensors, op):
+    if not tensors:
+        raise ValueError(f"{op}() expects a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}(): element {i} is a {type(t).__name__}, expected a Tensor")
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing ``dim`` (all other sizes must match)."""
+    tensors = list(tensors)
+    _check_same_rank(tensors, "cat")
+    nd = tensors[0].ndim
+    d = dim % nd
+    ref = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.ndim != nd or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref)) if j != d):
+            raise RuntimeError(f"cat(): sizes must match except in dim {dim}; tensor 0 has shape {ref}, "
+                               f"tensor {i} has shape {t.shape}")
+    return _ops_sh.Cat.apply(*tensors, dim=d)
+
+
+concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join same-shaped tensors along a new ``dim``."""
+    tensors = list(tensors)
+    _check_same_rank(tensors, "stack")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack(): all tensors must have the same shape; tensor 0 has shape "
+                               f"{tensors[0].shape}, tensor {i} has shape {t.shape}")
+    return _ops_sh.Stack.apply(*tensors, dim=dim % (tensors[0].ndim + 1))
+
+
+def where(condition, x, y):
+    cond = _unwrap(condition)
+    like = x if isinstance(x, Tensor) else y
+    xs = x if isinstance(x, Tensor) else _as_tensor_like(x, like)
+    ys = y if isinstance(y, Tensor) else _as_tensor_like(y, like)
+    return _ops_el.Where.apply(cond, xs, ys)
+
+
+def exp(x): return x.exp()                       # noqa: E704
+def log(x): return x.log()                       # noqa: E704
+def sqrt(x): return x.sqrt()                     # noqa: E704
+def abs(x): return x.abs()                       # noqa: E704,A001
+def tanh(x): return x.tanh()                     # noqa: E704
+def sigmoid(x): return x.sigmoid()               # noqa: E704
+def matmul(a, b): return a @ b                   # noqa: E704
+def maximum(a, b): return a.maximum(b)           # noqa: E704
+def minimum(a, b): return a.minimum(b)           # noqa: E704
+def clamp(x, min=None, max=None): return x.clamp(min, max)  # noqa: E704,A002
+def sum(x, dim=None, keepdim=False): return x.sum(dim, keepdim)  # noqa: E704,A001
+def mean(x, dim=None, keepdim=False): return x.mean(dim, keepdim)  # noqa: E704
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None): return x.var(dim, unbiased, keepdim, correction)  # noqa: E704,E501
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None): return x.std(dim, unbiased, keepdim, correction)  # noqa: E704,E501
+def max(x, dim=None, keepdim=False): return x.max(dim, keepdim)  # noqa: E704,A001
+def min(x, dim=None, keepdim=False): return x.min(dim, keepdim)  # noqa: E704,A001
+def amax(x, dim=None, keepdim=False): return x.amax(dim, keepdim)  # noqa: E704
+def amin(x, dim=None, keepdim=False): return x.amin(dim, keepdim)  # noqa: E704
+def argmax(x, dim=None, keepdim=False): return x.argmax(dim, keepdim)  # noqa: E704
+def argmin(x, dim=None, keepdim=False): return x.argmin(dim, keepdim)  # noqa: E704
+def logsumexp(x, dim, keepdim=False): return x.logsumexp(dim, keepdim)  # noqa: E704
+def flatten(x, start_dim=0, end_dim=-1): return x.flatten(start_dim, end_dim)  # noqa: E704
+def reshape(x, shape): return x.reshape(shape)   # noqa: E704
+def permute(x, dims): return x.permute(dims)     # noqa: E704
+def transpose(x, d0, d1): return x.transpose(d0, d1)  # noqa: E704
+def squeeze(x, dim=None): return x.squeeze(dim)  # noqa: E704
+def unsqueeze(x, dim): return x.unsqueeze(dim)   # noqa: E704
+
+
+def allclose(a, b, rtol=1e-5, atol=1e-8):
+    xp = backend.array_module(_unwrap(a))
+    return bool(xp.allclose(_unwrap(a), _unwrap(b), rtol=rtol, atol=atol))
+
+
+# The ops build Tensors through Function.apply: bind Tensor there, then load them.
+from .autograd import function as _function  # noqa: E402
+_function.Tensor = Tensor
+from .ops import elementwise as _ops_el  # noqa: E402
+from .ops import reduction as _ops_red  # noqa: E402
+from .ops import shape as _ops_sh  # noqa: E402

@@ -1,0 +1,91 @@
+"""Shared test witnesses: PyTorch comparison, gradcheck shortcuts, random data.
+
+PyTorch is the oracle when importable. With NEURONET_REQUIRE_TORCH=1 (set by
+.ci/run) a missing torch fails the run instead of skipping the comparisons,
+so CI cannot pass with the oracle silently absent.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import neuronet as nt
+from neuronet.autograd import gradcheck
+
+try:
+    import torch
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover - depends on the machine
+    torch = None
+    if os.environ.get("NEURONET_REQUIRE_TORCH") == "1":
+        raise RuntimeError("NEURONET_REQUIRE_TORCH=1 but PyTorch is not importable: "
+                           "pip install torch==2.13.0")
+
+requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed (the oracle)")
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def randn(*shape, seed=0, dtype=np.float64):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def nt64(array, requires_grad=True):
+    """A float64 neuronet tensor (for gradcheck) from a NumPy array."""
+    return nt.tensor(np.asarray(array, dtype=np.float64), requires_grad=requires_grad)
+
+
+def check_grad(fn, *arrays, atol=1e-5, rtol=1e-3, **kw):
+    """gradcheck ``fn`` on float64 copies of ``arrays`` (all differentiable)."""
+    tensors = [nt64(a) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in arrays]
+    assert gradcheck(fn, tensors, atol=atol, rtol=rtol, **kw)
+
+
+def compare_with_torch(nt_fn, torch_fn, *arrays, atol=1e-5, rtol=1e-4, grad=True, seed=1):
+    """Run ``nt_fn`` on neuronet tensors and ``torch_fn`` on torch tensors built
+    from the same ``arrays``; compare outputs and, with a shared random upstream
+    gradient, the gradients of every floating-point input."""
+    if torch is None:
+        pytest.skip("PyTorch not installed")
+    nt_in, th_in = [], []
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            floating = a.dtype.kind == "f"
+            nt_in.append(nt.tensor(a, requires_grad=grad and floating))
+            th_in.append(torch.tensor(a, requires_grad=grad and floating))
+        else:
+            nt_in.append(a)
+            th_in.append(a)
+    out_nt = nt_fn(*nt_in)
+    out_th = torch_fn(*th_in)
+    outs_nt = out_nt if isinstance(out_nt, (tuple, list)) else (out_nt,)
+    outs_th = out_th if isinstance(out_th, (tuple, list)) else (out_th,)
+    assert len(outs_nt) == len(outs_th)
+    for i, (o, p) in enumerate(zip(outs_nt, outs_th)):
+        assert tuple(o.shape) == tuple(p.shape), f"output {i}: shape {o.shape} vs torch {tuple(p.shape)}"
+        np.testing.assert_allclose(o.numpy(), p.detach().numpy(), atol=atol, rtol=rtol,
+                                   err_msg=f"output {i} differs from PyTorch")
+    if not grad:
+        return out_nt
+    r = np.random.default_rng(seed)
+    total_nt, total_th = None, None
+    for o, p in zip(outs_nt, outs_th):
+        if not (o.requires_grad and p.requires_grad):
+            continue
+        v = r.standard_normal(o.shape).astype(o.numpy().dtype)
+        tn = (o * nt.tensor(v)).sum()
+        tt = (p * torch.tensor(v)).sum()
+        total_nt = tn if total_nt is None else total_nt + tn
+        total_th = tt if total_th is None else total_th + tt
+    if total_nt is None:
+        return out_nt
+    total_nt.backward()
+    total_th.backward()
+    for i, (a, b) in enumerate(zip(nt_in, th_in)):
+        if isinstance(b, torch.Tensor) and b.requires_grad:
+            assert a.grad is not None, f"input {i}: no gradient from neuronet"
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=atol, rtol=rtol,
+                                       err_msg=f"gradient of input {i} differs from PyTorch")
+    return out_nt
