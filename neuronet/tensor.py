@@ -284,6 +284,9 @@ class Tensor:
                 device = a
             elif isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
+            elif isinstance(a, str) and a not in _DTYPE_ALIASES:
+                raise ValueError(f"to(): {a!r} is neither a device ('cpu', 'cuda', 'cuda:N') "
+                                 f"nor a dtype name ({', '.join(sorted(_DTYPE_ALIASES))})")
             else:
                 dtype = a
         dev = backend.Device(device) if device is not None else None
