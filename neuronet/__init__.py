@@ -12,3 +12,26 @@ from .backend import Device, device, manual_seed, cupy_available  # noqa: F401
 from . import backend, autograd  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+def save(obj, path):
+    """Save a state_dict (or any nested dict/list of tensors, arrays, numbers,
+    strings) to ``path`` as ``.npz`` + JSON: atomic, never pickle."""
+    from .serialization import save as _save
+    _save(obj, path)
+
+
+def load(path, device=None):
+    """Load a file written by neuronet.
+
+    A training checkpoint (``Trainer``/``neuronet train`` output) gives back the
+    model, rebuilt from its registered name and arguments, weights loaded, in
+    eval mode -- no user code needed. A file written by :func:`save` gives back
+    the saved object (tensors as Tensors). Pickle files are refused.
+    """
+    from .serialization import load_file
+    obj, meta = load_file(path)
+    if meta.get("kind") == "checkpoint":
+        from .train.checkpoint import load_checkpoint
+        return load_checkpoint(path).build_model(device=device)
+    return obj
