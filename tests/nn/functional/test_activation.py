@@ -1,0 +1,274 @@
+"""Activations: gradcheck, naive per-element formulas, and PyTorch, for every op and option."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import neuronet as nt
+import neuronet.nn.functional as F
+from neuronet.nn.functional.activation import erf
+from helpers import check_grad, compare_with_torch, requires_torch, torch
+
+TF = torch.nn.functional if torch is not None else None
+
+
+def away_from(x, points, margin=0.1):
+    """Move entries within ``margin`` of a kink to ``margin`` away (finite differences
+    straddling a kink would measure the average of the two slopes)."""
+    x = x.copy()
+    for p in points:
+        close = np.abs(x - p) < margin
+        x[close] = p + np.where(x[close] >= p, margin, -margin)
+    return x
+
+
+def sample(shape, seed=0, scale=3.0, kinks=()):
+    x = np.random.default_rng(seed).standard_normal(shape) * scale
+    return away_from(x, kinks)
+
+
+# ---------------------------------------------------------------- naive references
+# Written from the definitions, one element at a time, with Python's math module.
+def _sig(v):
+    return 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))
+
+
+NAIVE = {
+    "relu": lambda v: max(v, 0.0),
+    "relu6": lambda v: min(max(v, 0.0), 6.0),
+    "hardtanh": lambda v: min(max(v, -0.5), 2.0),
+    "leaky_relu": lambda v: v if v > 0 else 0.01 * v,
+    "leaky_relu_0.2": lambda v: v if v > 0 else 0.2 * v,
+    "elu": lambda v: v if v > 0 else math.exp(v) - 1,
+    "elu_0.5": lambda v: v if v > 0 else 0.5 * (math.exp(v) - 1),
+    "gelu": lambda v: v * 0.5 * (1 + math.erf(v / math.sqrt(2))),
+    "gelu_tanh": lambda v: 0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3))),
+    "sigmoid": _sig,
+    "tanh": math.tanh,
+    "softplus": lambda v: v if v > 20 else math.log(1 + math.exp(v)),
+    "softplus_b2_t5": lambda v: v if 2 * v > 5 else math.log(1 + math.exp(2 * v)) / 2,
+    "silu": lambda v: v * _sig(v),
+    "hardswish": lambda v: v * min(max(v + 3, 0.0), 6.0) / 6,
+}
+
+# name: (neuronet fn, torch fn, kinks to keep away from)
+OPS = {
+    "relu": (F.relu, lambda x: TF.relu(x), (0,)),
+    "relu6": (F.relu6, lambda x: TF.relu6(x), (0, 6)),
+    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 2.0), lambda x: TF.hardtanh(x, -0.5, 2.0), (-0.5, 2.0)),
+    "leaky_relu": (F.leaky_relu, lambda x: TF.leaky_relu(x), (0,)),
+    "leaky_relu_0.2": (lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2), (0,)),
+    "elu": (F.elu, lambda x: TF.elu(x), (0,)),
+    "elu_0.5": (lambda x: F.elu(x, alpha=0.5), lambda x: TF.elu(x, alpha=0.5), (0,)),
+    "gelu": (F.gelu, lambda x: TF.gelu(x), ()),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh"), ()),
+    "sigmoid": (F.sigmoid, lambda x: torch.sigmoid(x), ()),
+    "tanh": (F.tanh, lambda x: torch.tanh(x), ()),
+    "softplus": (F.softplus, lambda x: TF.softplus(x), ()),
+    "softplus_b2_t5": (lambda x: F.softplus(x, beta=2, threshold=5), lambda x: TF.softplus(x, beta=2, threshold=5),
+                       (2.5,)),
+    "silu": (F.silu, lambda x: TF.silu(x), ()),
+    "hardswish": (F.hardswish, lambda x: TF.hardswish(x), (-3, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_gradcheck(name):
+    fn, _, kinks = OPS[name]
+    check_grad(fn, sample((3, 4), seed=1, kinks=kinks))
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_matches_naive_reference(name):
+    fn, _, kinks = OPS[name]
+    x = sample((4, 5), seed=2, kinks=kinks)
+    x[0, :3] = [25.0, -30.0, 0.3]       # the far tails too
+    expected = np.vectorize(NAIVE[name])(x)
+    np.testing.assert_allclose(fn(nt.tensor(x)).numpy(), expected, rtol=1e-12, atol=1e-14)
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype, atol, rtol", [(np.float32, 1e-6, 1e-5), (np.float64, 1e-12, 1e-10)])
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_matches_torch(name, dtype, atol, rtol):
+    fn, tfn, kinks = OPS[name]
+    x = sample((2, 3, 4, 5), seed=3, kinks=kinks).astype(dtype)
+    out = compare_with_torch(fn, tfn, x, atol=atol, rtol=rtol)
+    assert out.dtype == dtype
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_float32_stays_float32_and_input_untouched(name):
+    fn = OPS[name][0]
+    x = nt.tensor(sample((6,), seed=4).astype(np.float32))
+    before = x.numpy().copy()
+    assert fn(x).dtype == nt.float32
+    np.testing.assert_array_equal(x.numpy(), before)
+
+
+@pytest.mark.parametrize("op", [F.relu, F.relu6, F.hardtanh, F.leaky_relu, F.elu, F.silu, F.hardswish])
+def test_inplace_flag_gives_the_same_values_as_a_new_tensor(op):
+    x = nt.tensor(sample((10,), seed=5).astype(np.float32))
+    before = x.numpy().copy()
+    out = op(x, inplace=True)
+    np.testing.assert_array_equal(out.numpy(), op(x).numpy())
+    np.testing.assert_array_equal(x.numpy(), before)      # documented: input is not overwritten
+
+
+def test_relu_saves_only_its_output_and_passes_zero_gradient_at_zero():
+    x = nt.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    out = F.relu(x)
+    (saved,) = out._node.ctx.saved_tensors
+    assert saved is out.array
+    out.backward(nt.tensor([5.0, 6.0, 7.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 7.0])   # PyTorch: d relu(0) = 0
+
+
+@requires_torch
+def test_gradients_at_the_kinks_match_torch():
+    x = np.array([-3.0, -1.0, -0.5, 0.0, 2.0, 3.0, 6.0], dtype=np.float64)
+    for name in ("relu", "relu6", "hardtanh", "leaky_relu", "elu", "hardswish"):
+        fn, tfn, _ = OPS[name]
+        compare_with_torch(fn, tfn, x, atol=1e-12)
+
+
+def test_relu_on_integers():
+    out = F.relu(nt.tensor([-2, 0, 3]))
+    assert out.dtype == nt.int64
+    assert out.tolist() == [0, 0, 3]
+
+
+# ---------------------------------------------------------------- erf
+def test_erf_matches_math_erf_to_float64_precision():
+    x = np.concatenate([np.linspace(-7, 7, 20001), [0.0, -0.0, 1e-300, 0.84375, 1.25, 1 / 0.35, 6.0, 50.0]])
+    ref = np.array([math.erf(v) for v in x])
+    np.testing.assert_allclose(erf(x), ref, rtol=5e-16, atol=3e-16)
+    x32 = x.astype(np.float32)
+    out32 = erf(x32)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, [math.erf(v) for v in x32.astype(np.float64)], atol=1.2e-7)
+
+
+def test_erf_special_values():
+    out = erf(np.array([np.inf, -np.inf, np.nan, 1e300, -1e300]))
+    np.testing.assert_array_equal(out[[0, 1, 3, 4]], [1.0, -1.0, 1.0, -1.0])
+    assert np.isnan(out[2])
+
+
+# ---------------------------------------------------------------- softmax / log_softmax
+def naive_softmax(x, dim):
+    """exp(x_i) / sum_j exp(x_j), one slice at a time, with the max subtracted."""
+    x = np.moveaxis(x, dim, -1)
+    out = np.empty_like(x)
+    for idx in np.ndindex(x.shape[:-1]):
+        row = x[idx]
+        e = np.array([math.exp(v - row.max()) for v in row])
+        out[idx] = e / e.sum()
+    return np.moveaxis(out, -1, dim)
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_softmax_gradcheck_and_naive(dim):
+    x = sample((2, 3, 4), seed=6, scale=1.0)
+    check_grad(lambda t: F.softmax(t, dim), x)
+    check_grad(lambda t: F.log_softmax(t, dim), x)
+    np.testing.assert_allclose(F.softmax(nt.tensor(x), dim).numpy(), naive_softmax(x, dim), rtol=1e-12)
+    np.testing.assert_allclose(F.log_softmax(nt.tensor(x), dim).numpy(), np.log(naive_softmax(x, dim)),
+                               rtol=1e-12, atol=1e-14)
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype, atol", [(np.float32, 1e-6), (np.float64, 1e-12)])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_matches_torch(dim, dtype, atol):
+    x = sample((3, 4, 5), seed=7).astype(dtype)
+    out = compare_with_torch(lambda t: F.softmax(t, dim), lambda t: TF.softmax(t, dim), x, atol=atol)
+    assert out.dtype == dtype
+    out = compare_with_torch(lambda t: F.log_softmax(t, dim), lambda t: TF.log_softmax(t, dim), x, atol=atol)
+    assert out.dtype == dtype
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_is_stable_for_huge_logits(dtype):
+    x = np.array([[1e4, 0.0, -1e4], [1e4, 1e4 - 1, 1e4 - 2], [-1e4, -1e4, -1e4 + 3]], dtype=dtype)
+    for nt_fn, t_fn in ((F.softmax, TF.softmax), (F.log_softmax, TF.log_softmax)):
+        out = compare_with_torch(lambda t: nt_fn(t, dim=1), lambda t: t_fn(t, dim=1), x, atol=1e-5, rtol=1e-5)
+        assert np.isfinite(out.numpy()).all()
+    probs = F.softmax(nt.tensor(x), dim=1).numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+
+
+@requires_torch
+def test_softmax_dtype_argument_casts_first():
+    x = sample((2, 5), seed=8).astype(np.float32)
+    out = compare_with_torch(lambda t: F.softmax(t, 1, dtype=nt.float64),
+                             lambda t: TF.softmax(t, 1, dtype=torch.float64), x, atol=1e-7)
+    assert out.dtype == nt.float64
+    out = compare_with_torch(lambda t: F.log_softmax(t, 1, dtype="float64"),
+                             lambda t: TF.log_softmax(t, 1, dtype=torch.float64), x, atol=1e-7)
+    assert out.dtype == nt.float64
+    assert F.softmax(nt.tensor([1, 2, 3]), 0, dtype=nt.float32).dtype == nt.float32
+
+
+@requires_torch
+def test_softmax_implicit_dim_follows_torch_with_a_warning():
+    for shape in [(5,), (2, 3), (2, 3, 4), (2, 3, 4, 5)]:
+        x = sample(shape, seed=9)
+        with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+            ours = F.softmax(nt.tensor(x)).numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = TF.softmax(torch.tensor(x)).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_softmax_of_a_scalar_is_one():
+    x = nt.tensor(3.0, requires_grad=True)
+    y = F.softmax(x, 0)
+    assert y.shape == () and y.item() == 1.0
+    assert F.log_softmax(x, -1).item() == 0.0
+    y.backward()
+    assert x.grad.item() == 0.0
+
+
+def test_softmax_bad_dim_names_dim_and_shape():
+    x = nt.randn(2, 3)
+    with pytest.raises(IndexError, match=r"softmax: dim 2 is out of range for input of shape \(2, 3\) "
+                                         r"\(expected dim in \[-2, 1\]\)"):
+        F.softmax(x, 2)
+    with pytest.raises(IndexError, match=r"log_softmax: dim -3 is out of range for input of shape \(2, 3\)"):
+        F.log_softmax(x, -3)
+    with pytest.raises(TypeError, match="softmax: dim must be an int, received 1.0"):
+        F.softmax(x, 1.0)
+    with pytest.raises(TypeError, match="softmax: expected a floating-point input, received dtype int64"):
+        F.softmax(nt.tensor([1, 2]), 0)
+
+
+# ---------------------------------------------------------------- bad inputs
+def test_bad_inputs_raise_clear_errors():
+    x = nt.randn(3)
+    with pytest.raises(TypeError, match="relu: expected input to be a neuronet.Tensor, received list"):
+        F.relu([1.0, 2.0])
+    with pytest.raises(TypeError, match="gelu: expected input to be a neuronet.Tensor, received ndarray"):
+        F.gelu(np.zeros(3))
+    with pytest.raises(TypeError, match="sigmoid: expected a floating-point input, received dtype int64"):
+        F.sigmoid(nt.tensor([1, 2]))
+    with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh', received 'erf'"):
+        F.gelu(x, approximate="erf")
+    with pytest.raises(ValueError, match="hardtanh: min_val cannot be greater than max_val, received "
+                                         "min_val=2.0, max_val=1.0"):
+        F.hardtanh(x, 2.0, 1.0)
+    with pytest.raises(TypeError, match="leaky_relu: negative_slope must be a number, received '0.1'"):
+        F.leaky_relu(x, "0.1")
+    with pytest.raises(ValueError, match="elu: alpha must be finite, received nan"):
+        F.elu(x, float("nan"))
+    with pytest.raises(ValueError, match="softplus: beta must be non-zero"):
+        F.softplus(x, beta=0)
+
+
+def test_numpy_scalar_parameters_do_not_upcast_float32():
+    x = nt.randn(4)
+    assert F.leaky_relu(x, np.float64(0.1)).dtype == nt.float32
+    assert F.softplus(x, beta=np.float64(2.0)).dtype == nt.float32
