@@ -1,0 +1,40 @@
+"""``Dropout`` and ``Dropout2d`` (Srivastava et al. 2014; Tompson et al. 2015):
+active in training mode only, identity after ``model.eval()``."""
+from __future__ import annotations
+
+from .. import functional as F
+from .module import Module
+from ._utils import check_tensor
+
+__all__ = ["Dropout", "Dropout2d"]
+
+
+class _DropoutNd(Module):
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if not isinstance(p, (int, float)) or p < 0 or p > 1:
+            raise ValueError(f"{type(self).__name__}: dropout probability has to be between 0 and 1, "
+                             f"but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    """In training, zero each element with probability ``p`` and scale the
+    survivors by ``1/(1-p)`` so the expected activation is unchanged."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.dropout(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(_DropoutNd):
+    """In training, zero whole channels (feature maps) with probability ``p``,
+    scaling the rest by ``1/(1-p)``. Input (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.dropout2d(input, self.p, self.training, self.inplace)

@@ -1,0 +1,123 @@
+"""Loss layers over the functionals: ``CrossEntropyLoss``, ``NLLLoss``,
+``MSELoss``, ``L1Loss``, ``BCELoss``, ``BCEWithLogitsLoss``.
+
+Class weights are registered as buffers (as PyTorch) so they follow
+``module.to(...)`` and appear in the ``state_dict`` when given. The deprecated
+``size_average``/``reduce`` arguments keep PyTorch's positional order and map
+to ``reduction`` as they do there.
+"""
+from __future__ import annotations
+
+from .. import functional as F
+from ...tensor import Tensor, as_tensor
+from .module import Module
+from ._utils import check_tensor, legacy_reduction
+
+__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss"]
+
+
+def _as_buffer(value, name, owner):
+    if value is None or isinstance(value, Tensor):
+        return value
+    try:
+        return as_tensor(value)
+    except Exception:
+        raise TypeError(f"{owner}: {name} must be a Tensor (or array-like) or None, received "
+                        f"{type(value).__name__}") from None
+
+
+class _Loss(Module):
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        self.reduction = legacy_reduction(size_average, reduce, reduction)
+
+
+class _WeightedLoss(_Loss):
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", _as_buffer(weight, "weight", type(self).__name__))
+
+
+def _check_pair(input, target):
+    check_tensor(input)
+    check_tensor(target, "target")
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    r"""Softmax + negative log-likelihood on raw scores (logits):
+    :math:`\ell_n = -w_{y_n} \log \frac{e^{x_{n, y_n}}}{\sum_c e^{x_{n,c}}}`, averaged
+    over the non-ignored samples, weighted by ``weight[y]``.
+
+    ``target`` holds class indices (N,) / (N, d1, ...) or class probabilities
+    shaped like ``input``; ``label_smoothing`` mixes the target with uniform.
+
+    Shape: ``input (N, C)`` or ``(N, C, d1, ...)``; output scalar unless reduction='none'.
+    """
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                 label_smoothing=0.0):
+        super().__init__(weight, size_average, reduce, reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], received {label_smoothing}")
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        _check_pair(input, target)
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(_WeightedLoss):
+    r"""Negative log-likelihood of log-probabilities: :math:`\ell_n = -w_{y_n} x_{n, y_n}`
+    (use after ``LogSoftmax``)."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        _check_pair(input, target)
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+
+class MSELoss(_Loss):
+    r"""Mean squared error :math:`(x - y)^2`, reduced by ``reduction``."""
+
+    def forward(self, input, target):
+        _check_pair(input, target)
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    r"""Mean absolute error :math:`|x - y|`, reduced by ``reduction``."""
+
+    def forward(self, input, target):
+        _check_pair(input, target)
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class BCELoss(_WeightedLoss):
+    r"""Binary cross-entropy of probabilities:
+    :math:`\ell = -w [y \log x + (1 - y) \log(1 - x)]` (logs clamped at -100 as PyTorch)."""
+
+    def forward(self, input, target):
+        _check_pair(input, target)
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    r"""Sigmoid + binary cross-entropy in one numerically stable step:
+    :math:`\ell = -w [p\, y \log\sigma(x) + (1 - y) \log(1 - \sigma(x))]` with
+    ``p = pos_weight`` (per class, broadcast over the last dim)."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", _as_buffer(weight, "weight", "BCEWithLogitsLoss"))
+        self.register_buffer("pos_weight", _as_buffer(pos_weight, "pos_weight", "BCEWithLogitsLoss"))
+
+    def forward(self, input, target):
+        _check_pair(input, target)
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
