@@ -1,0 +1,366 @@
+"""The ``neuronet`` command line.
+
+    neuronet train [MODEL] [--data mnist-sample] [--epochs N] ...   (no arguments: the main job)
+    neuronet eval CHECKPOINT --data NAME [--split test] [--json]
+    neuronet predict CHECKPOINT IMAGE... [--topk 3]
+    neuronet info CHECKPOINT [--json]
+    neuronet show RUN_DIR|CHECKPOINT
+    neuronet lab NAME [--quick]
+    neuronet models | datasets
+
+Errors a user can make end with one line on stderr and exit status 1 (2 for
+bad command-line syntax), never a traceback; ``NEURONET_DEBUG=1`` shows it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["main"]
+
+# The main job: LeNet-5 on the bundled MNIST sample.
+DEFAULTS = dict(model="lenet5", data="mnist-sample", epochs=15, batch_size=64, lr=0.05,
+                optimizer="sgd", momentum=0.9, weight_decay=5e-4, scheduler="onecycle", seed=0)
+
+
+class UserError(Exception):
+    """An error in what the user asked for: printed as one line."""
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="neuronet", description="Train, evaluate and use CNNs built on neuronet.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model (no arguments: LeNet-5 on the bundled MNIST sample)")
+    t.add_argument("model", nargs="?", default=DEFAULTS["model"], help="model name (see `neuronet models`)")
+    t.add_argument("--data", default=DEFAULTS["data"],
+                   help="mnist-sample | mnist | fashion-mnist | kmnist | cifar10 | cifar100 | folder:PATH | shapes")
+    t.add_argument("--root", default=None, help="data directory (default: $NEURONET_DATA or ~/.cache/neuronet)")
+    t.add_argument("--download", action="store_true", help="download missing dataset files")
+    t.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    t.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    t.add_argument("--optimizer", default=DEFAULTS["optimizer"],
+                   help="sgd | adam | adamw | rmsprop | adagrad | nadam | radam")
+    t.add_argument("--momentum", type=float, default=DEFAULTS["momentum"])
+    t.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
+    t.add_argument("--scheduler", default=DEFAULTS["scheduler"],
+                   help="onecycle | cosine | step | plateau | exponential | none")
+    t.add_argument("--augment", dest="augment", action="store_true", default=True,
+                   help="random affine distortions / crops and flips (default on)")
+    t.add_argument("--no-augment", dest="augment", action="store_false")
+    t.add_argument("--val-split", type=float, default=0.0,
+                   help="fraction of the training set held out for validation (default 0: validate on the test split)")
+    t.add_argument("--image-size", type=int, default=None, help="image side for folder:/shapes data")
+    t.add_argument("--subset", type=int, default=None, help="train on the first N training samples only")
+    t.add_argument("--device", default="cpu", help="cpu | cuda")
+    t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    t.add_argument("--out", default=None, help="run directory (default runs/<model>-<data>)")
+    t.add_argument("--resume", default=None, help="continue from a checkpoint (e.g. RUN/last.npz)")
+    t.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE")
+    t.add_argument("--no-report", dest="report", action="store_false", default=True,
+                   help="skip the figures and report.html")
+    t.add_argument("--quiet", action="store_true")
+
+    e = sub.add_parser("eval", help="evaluate a checkpoint on a dataset")
+    e.add_argument("checkpoint")
+    e.add_argument("--data", default=None, help="dataset (default: the one the model was trained on)")
+    e.add_argument("--root", default=None)
+    e.add_argument("--split", default="test", choices=["test", "train"])
+    e.add_argument("--batch-size", type=int, default=500)
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--device", default="cpu")
+
+    pr = sub.add_parser("predict", help="classify image files with a checkpoint")
+    pr.add_argument("checkpoint")
+    pr.add_argument("images", nargs="+")
+    pr.add_argument("--topk", type=int, default=3)
+    pr.add_argument("--json", action="store_true")
+    pr.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
+                    help="invert grey levels (MNIST digits are light on dark; 'auto' inverts light backgrounds)")
+
+    i = sub.add_parser("info", help="describe a checkpoint")
+    i.add_argument("checkpoint")
+    i.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("show", help="write/refresh a run's report.html and print its path")
+    s.add_argument("target", help="run directory or checkpoint")
+
+    lab = sub.add_parser("lab", help="the course's experiments (`neuronet lab list`)")
+    lab.add_argument("args", nargs=argparse.REMAINDER)
+
+    sub.add_parser("models", help="list the model zoo")
+    sub.add_parser("datasets", help="list the dataset names")
+    b = sub.add_parser("bench", help="benchmarks against PyTorch (python -m neuronet.bench)")
+    b.add_argument("args", nargs=argparse.REMAINDER)
+    return p
+
+
+# ------------------------------------------------------------------ train
+def cmd_train(a):
+    import neuronet
+    from neuronet.data import DataLoader, Subset, random_split
+    from neuronet.train import Trainer
+    from neuronet.train.recipes import build_data, build_model, build_optimizer, build_scheduler
+
+    for name, value in (("--epochs", a.epochs), ("--batch-size", a.batch_size)):
+        if value < 1:
+            raise UserError(f"{name} must be >= 1, received {value}")
+    if a.lr <= 0:
+        raise UserError(f"--lr must be > 0, received {a.lr}")
+    if not 0 <= a.val_split < 1:
+        raise UserError(f"--val-split must be in [0, 1), received {a.val_split}")
+    neuronet.manual_seed(a.seed)
+    out = a.out or os.path.join("runs", f"{a.model}-{a.data.replace(':', '_').replace('/', '_')}")
+    data = build_data(a.data, root=a.root, download=a.download, augment=a.augment,
+                      image_size=a.image_size, seed=a.seed)
+    model = build_model(a.model, data)
+    train_set = data.train
+    if a.subset:
+        train_set = Subset(train_set, range(min(a.subset, len(train_set))))
+    val_set = data.test
+    val_name = "test"
+    if a.val_split > 0:
+        n_val = max(1, int(round(len(train_set) * a.val_split)))
+        train_set, val_set = random_split(train_set, [len(train_set) - n_val, n_val], generator=a.seed)
+        val_name = "held-out train"
+    train_loader = DataLoader(train_set, batch_size=a.batch_size, shuffle=True, seed=a.seed)
+    val_loader = DataLoader(val_set, batch_size=500)
+    optimizer = build_optimizer(a.optimizer, model.parameters(), a.lr, a.momentum, a.weight_decay)
+    scheduler, sched_step = build_scheduler(a.scheduler, optimizer, a.epochs, len(train_loader))
+    n_params = sum(p.numel() for p in model.parameters())
+    config = {k: v for k, v in vars(a).items() if k not in ("command",)}
+    callbacks = []
+    if a.report:
+        try:
+            from neuronet.report import ReportCallback
+            batch = next(iter(DataLoader(data.test, batch_size=16)))
+            callbacks.append(ReportCallback(out, sample_inputs=batch[0], class_names=data.classes))
+        except ImportError as e:  # matplotlib missing: train anyway, say so
+            print(f"neuronet: note: no figures ({e})", file=sys.stderr)
+    trainer = Trainer(model, optimizer, scheduler=scheduler, scheduler_step=sched_step, task=data.task,
+                      num_classes=data.num_classes, out_dir=out, device=a.device, callbacks=callbacks,
+                      early_stopping=a.early_stopping, preprocessing=data.preprocessing,
+                      data_info={"name": data.name, "train_size": len(train_set), "val": val_name,
+                                 "val_size": len(val_set)},
+                      config=config, verbose=not a.quiet)
+    if not a.quiet:
+        print(f"training {a.model} ({n_params:,} parameters) on {data.name}: {len(train_set)} train, "
+              f"{len(val_set)} {val_name} samples, {a.epochs} epochs, batch {a.batch_size}, "
+              f"{a.optimizer} lr {a.lr}, scheduler {a.scheduler}; run directory {out}", file=sys.stderr)
+    t0 = time.perf_counter()
+    trainer.fit(train_loader, val_loader, epochs=a.epochs, resume=a.resume)
+    elapsed = time.perf_counter() - t0
+    final = trainer.evaluate(DataLoader(data.test, batch_size=500))
+    summary = {"model": a.model, "data": data.name, "epochs": trainer.epoch, "train_time_s": round(elapsed, 2),
+               "test_loss": final["loss"], "test_accuracy": final.get("accuracy"), "n_test": final["n"],
+               "run_dir": out, "checkpoint": os.path.join(out, "last.npz")}
+    if data.task == "segmentation":
+        summary["test_mean_iou"] = final.get("mean_iou")
+        summary["test_pixel_accuracy"] = final.get("pixel_accuracy")
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    acc = summary["test_accuracy"]
+    print(f"test accuracy {100 * acc:.2f}% ({final['n']} {data.name} test samples), loss "
+          f"{final['loss']:.4f}; trained {elapsed:.1f}s; checkpoint {summary['checkpoint']}"
+          + (f"; report {os.path.join(out, 'report.html')}" if callbacks else ""))
+    return 0
+
+
+# ------------------------------------------------------------------ eval / predict / info
+def _load(path):
+    from neuronet.train import load_checkpoint
+    return load_checkpoint(path)
+
+
+def cmd_eval(a):
+    from neuronet.data import DataLoader
+    from neuronet.train import Trainer
+    from neuronet.train.recipes import build_data
+    ck = _load(a.checkpoint)
+    model = ck.build_model(device=a.device if a.device != "cpu" else None)
+    name = a.data or ck.preprocessing.get("data") or ck.data.get("name")
+    if not name:
+        raise UserError(f"{a.checkpoint}: the checkpoint does not say which data it was trained on; pass --data")
+    data = build_data(name, root=a.root, augment=False)
+    _check_compatible(ck, data, a.checkpoint)
+    dataset = data.test if a.split == "test" else data.train
+    if a.split == "train":  # evaluate without augmentation
+        dataset = build_data(name, root=a.root, augment=False).train
+    trainer = Trainer(model, None, task=data.task, num_classes=data.num_classes, verbose=False,
+                      device=a.device if a.device != "cpu" else None)
+    res = trainer.evaluate(DataLoader(dataset, batch_size=a.batch_size))
+    out = {"checkpoint": a.checkpoint, "model": (ck.model or {}).get("name"), "data": name, "split": a.split,
+           "n": res["n"], "loss": res["loss"], "accuracy": res.get("accuracy")}
+    if "per_class_accuracy" in res:
+        out["per_class_accuracy"] = [None if np.isnan(v) else float(v) for v in res["per_class_accuracy"]]
+        out["confusion_matrix"] = res["confusion_matrix"].tolist()
+    for k in ("mean_iou", "pixel_accuracy"):
+        if k in res:
+            out[k] = res[k]
+    if a.json:
+        print(json.dumps(out))
+    else:
+        print(f"{out['model']} on {name} ({a.split}, {out['n']} samples): accuracy {100 * out['accuracy']:.2f}%, "
+              f"loss {out['loss']:.4f}")
+    return 0
+
+
+def _check_compatible(ck, data, path):
+    pre = ck.preprocessing or {}
+    ch = pre.get("in_channels")
+    if ch is not None and ch != data.in_channels:
+        raise UserError(f"{path}: the model takes {ch}-channel input but {data.name} has "
+                        f"{data.in_channels}-channel images")
+    nc = len(pre.get("classes") or []) or None
+    if nc is not None and nc != data.num_classes:
+        raise UserError(f"{path}: the model predicts {nc} classes but {data.name} has {data.num_classes}")
+
+
+def _read_image(path, channels, size, invert):
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UserError("predict needs Pillow to read images: pip install pillow") from None
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no such file")
+    try:
+        img = Image.open(path)
+        img.load()
+    except Exception as e:  # PIL raises many types for bad files
+        raise UserError(f"{path}: cannot read the image ({type(e).__name__}: {e})") from None
+    img = img.convert("L" if channels == 1 else "RGB")
+    if tuple(img.size) != (size[1], size[0]):
+        img = img.resize((size[1], size[0]), Image.BILINEAR)
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    if arr.ndim == 2:
+        arr = arr[None]
+    else:
+        arr = arr.transpose(2, 0, 1)
+    if invert == "yes" or (invert == "auto" and channels == 1 and np.median(arr) > 0.5):
+        arr = 1.0 - arr
+    return arr
+
+
+def cmd_predict(a):
+    import neuronet
+    ck = _load(a.checkpoint)
+    model = ck.build_model()
+    pre = ck.preprocessing or {}
+    channels = pre.get("in_channels", 1)
+    size = tuple(pre.get("input_size") or (28, 28))
+    mean = np.asarray(pre.get("mean") or [0.0] * channels, np.float32).reshape(-1, 1, 1)
+    std = np.asarray(pre.get("std") or [1.0] * channels, np.float32).reshape(-1, 1, 1)
+    classes = pre.get("classes") or []
+    batch = np.stack([(_read_image(p, channels, size, a.invert) - mean) / std for p in a.images])
+    with neuronet.no_grad():
+        logits = model(neuronet.tensor(batch))
+    if logits.ndim != 2:
+        raise UserError(f"{a.checkpoint}: predict works with classifiers; this model outputs shape {logits.shape}")
+    z = logits.numpy().astype(np.float64)
+    prob = np.exp(z - z.max(axis=1, keepdims=True))
+    prob /= prob.sum(axis=1, keepdims=True)
+    k = min(a.topk, prob.shape[1])
+    results = []
+    for path, p in zip(a.images, prob):
+        top = np.argsort(-p)[:k]
+        results.append({"image": path, "top": [{"class": classes[c] if c < len(classes) else str(c),
+                                                "index": int(c), "probability": float(p[c])} for c in top]})
+    if a.json:
+        print(json.dumps(results))
+    else:
+        for r in results:
+            print(r["image"] + ": " + ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in r["top"]))
+    return 0
+
+
+def cmd_info(a):
+    ck = _load(a.checkpoint)
+    n_params = int(sum(int(np.prod(v.shape)) for k, v in ck.model_state.items()
+                       if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))))
+    info = {"checkpoint": a.checkpoint, "model": (ck.model or {}).get("name", ck.model_class),
+            "model_kwargs": (ck.model or {}).get("kwargs", {}), "parameters": n_params,
+            "epoch": ck.epoch, "step": ck.step, "data": ck.data, "preprocessing": ck.preprocessing,
+            "metrics": ck.metrics, "optimizer": (ck.optimizer or {}).get("class"),
+            "scheduler": (ck.scheduler or {}).get("class"), "neuronet_version": ck.neuronet_version}
+    if a.json:
+        print(json.dumps(info, default=str))
+        return 0
+    print(f"model       {info['model']} {info['model_kwargs']}")
+    print(f"parameters  {n_params:,}")
+    print(f"trained on  {ck.data.get('name', '?')} ({ck.data.get('train_size', '?')} samples), "
+          f"{ck.epoch} epochs, {ck.step} steps, optimizer {info['optimizer']}, scheduler {info['scheduler']}")
+    pre = ck.preprocessing
+    if pre:
+        print(f"input       {pre.get('in_channels')}x{'x'.join(map(str, pre.get('input_size', [])))}, "
+              f"normalize mean {pre.get('mean')} std {pre.get('std')}")
+    if ck.metrics:
+        shown = {k: round(v, 4) for k, v in ck.metrics.items() if isinstance(v, float)}
+        print("metrics     " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+    return 0
+
+
+def cmd_show(a):
+    from neuronet.report import show_main
+    return show_main([a.target])
+
+
+def cmd_lab(a):
+    from neuronet.lab import main as lab_main
+    return lab_main(a.args)
+
+
+def cmd_models(a):
+    from neuronet import models
+    for name in models.list_models():
+        print(name)
+    return 0
+
+
+def cmd_datasets(a):
+    from neuronet.train.recipes import DATASETS
+    for k, v in DATASETS.items():
+        print(f"{k:15s} {v}")
+    return 0
+
+
+def cmd_bench(a):
+    from neuronet.bench.__main__ import main as bench_main
+    return bench_main(a.args)
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "info": cmd_info, "show": cmd_show,
+            "lab": cmd_lab, "models": cmd_models, "datasets": cmd_datasets, "bench": cmd_bench}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser()
+    if not argv:
+        argv = ["train"]          # `neuronet` alone runs the main job
+    a = parser.parse_args(argv)
+    if a.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[a.command](a) or 0
+    except KeyboardInterrupt:
+        print("neuronet: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # one clear line for the user; the traceback on request
+        if os.environ.get("NEURONET_DEBUG"):
+            raise
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, (KeyError,)) and msg.startswith("'") and msg.endswith("'"):
+            msg = msg[1:-1]
+        print(f"neuronet: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
