@@ -117,6 +117,13 @@ def cmd_train(a):
         raise UserError(f"--val-split must be in [0, 1), received {a.val_split}")
     neuronet.manual_seed(a.seed)
     out = a.out or os.path.join("runs", f"{a.model}-{a.data.replace(':', '_').replace('/', '_')}")
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write-test")
+        open(probe, "w").close()
+        os.unlink(probe)
+    except OSError as e:
+        raise UserError(f"output directory {out!r} is not writable: {e.strerror or e}") from None
     data = build_data(a.data, root=a.root, download=a.download, augment=a.augment,
                       image_size=a.image_size, seed=a.seed)
     model = build_model(a.model, data)

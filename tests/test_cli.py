@@ -1,0 +1,102 @@
+"""The command line: train a few iterations on the bundled sample, then eval
+--json, predict on a PNG, info; every user error exits non-zero with one line."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args, timeout=300):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("NEURONET_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "neuronet", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    r = run("train", "lenet5", "--data", "mnist-sample", "--subset", "512", "--epochs", "2", "--scheduler", "none",
+            "--batch-size", "64", "--out", str(out), "--no-report", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "test accuracy" in r.stdout
+    return out
+
+
+def test_train_writes_run_directory(trained):
+    for name in ("last.npz", "best.npz", "metrics.csv", "history.json", "summary.json"):
+        assert (trained / name).exists(), name
+    summary = json.loads((trained / "summary.json").read_text())
+    assert summary["n_test"] == 2000 and 0.0 <= summary["test_accuracy"] <= 1.0
+
+
+def test_eval_json(trained):
+    r = run("eval", str(trained / "last.npz"), "--data", "mnist-sample", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["n"] == 2000 and {"accuracy", "loss", "n"} <= set(out)
+    assert len(out["confusion_matrix"]) == 10
+    assert out["accuracy"] > 0.3          # 512 digits, one epoch: far above chance
+    summary = json.loads((trained / "summary.json").read_text())
+    assert abs(out["accuracy"] - summary["test_accuracy"]) < 1e-9
+
+
+def test_predict_png(trained, tmp_path):
+    PIL = pytest.importorskip("PIL.Image")
+    from neuronet.data import mnist_sample
+    ds = mnist_sample(train=False)
+    img = np.asarray(ds.data[0])
+    path = tmp_path / "digit.png"
+    PIL.fromarray(img).save(path)
+    big = tmp_path / "big.png"
+    PIL.fromarray(255 - np.kron(img, np.ones((3, 3), np.uint8))).convert("RGB").save(big)  # dark on light, 84x84
+    r = run("predict", str(trained / "last.npz"), str(path), str(big), "--json", "--topk", "3")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert len(res) == 2 and len(res[0]["top"]) == 3
+    probs = [t["probability"] for t in res[0]["top"]]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    r = run("predict", str(trained / "last.npz"), str(path))
+    assert r.returncode == 0 and "digit.png:" in r.stdout
+
+
+def test_info(trained):
+    r = run("info", str(trained / "last.npz"), "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["model"] == "lenet5" and info["parameters"] == 61706
+    assert info["data"]["name"] == "mnist-sample"
+    r = run("info", str(trained / "last.npz"))
+    assert "61,706" in r.stdout
+
+
+def _one_line_error(r, pattern):
+    assert r.returncode != 0
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln]
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert pattern in lines[0], lines[0]
+
+
+def test_user_errors_end_with_one_line(trained, tmp_path):
+    _one_line_error(run("train", "nosuchnet", "--epochs", "1"), "unknown model 'nosuchnet'")
+    _one_line_error(run("train", "--data", "imagenet"), "unknown dataset 'imagenet'")
+    _one_line_error(run("train", "--data", "mnist", "--root", str(tmp_path / "empty")), "MNIST")
+    _one_line_error(run("eval", str(tmp_path / "missing.npz"), "--data", "mnist-sample"), "no such file")
+    _one_line_error(run("train", "--data", "folder:" + str(tmp_path / "nowhere")), "no such directory")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    _one_line_error(run("train", "--subset", "64", "--epochs", "1", "--out", str(blocker / "run")),
+                    "not writable")
+    # a checkpoint for a 1-channel model evaluated on 3-channel data
+    _one_line_error(run("eval", str(trained / "last.npz"), "--data", "shapes"), "channel")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04garbage")
+    _one_line_error(run("info", str(bad)), "corrupted")
+    _one_line_error(run("predict", str(trained / "last.npz"), str(tmp_path / "nope.png")), "no such file")
+    _one_line_error(run("train", "--epochs", "0"), "--epochs must be >= 1")
