@@ -1,0 +1,201 @@
+"""Sliding windows over the last two axes: the shared kernels of convolution
+and pooling (NumPy or CuPy, one code path).
+
+A window of a ``kH x kW`` kernel with stride ``s`` and dilation ``d`` placed at
+output position ``(i, j)`` reads the (padded) input at
+
+    rows  i*s_h + a*d_h,  a = 0..kH-1
+    cols  j*s_w + b*d_w,  b = 0..kW-1
+
+and the number of positions along an axis of padded size ``P`` is
+
+    out = floor((P - d*(k-1) - 1) / s) + 1.
+
+API (all arrays are ``xp`` arrays of the caller's module):
+
+- ``pair(op, name, value)``            int or pair -> ``(int, int)``, validated
+- ``out_size(padded, k, s, d)``        the formula above for one axis
+- ``pad_last2(x, pads, value=0)``      pad the last two axes by ``(top, bottom, left, right)``
+- ``channel_major(x, pads)``           ``(N, C, H, W) -> (C, N, H+t+b, W+l+r)`` contiguous, zero padded
+- ``window_view(x, k, s, d, out_hw)``  ``(..., Hp, Wp) -> (..., kH, kW, Ho, Wo)`` strided view, no copy
+- ``im2col(x_cm, k, s, d, out_hw, wide=False)``
+                                       ``(C, N, Hp, Wp) -> (C, kH, kW, N, Ho, Wg)`` contiguous copy;
+                                       ``Wg = Wo``, or ``Wg = Wp`` with ``wide=True`` (stride 1:
+                                       long contiguous copies, junk columns ``j >= Wo``)
+- ``col2im(cols, padded_hw, s, d, wide=False)``
+                                       the adjoint of ``im2col``: sums every window's column
+                                       back into a ``(C, N, Hp, Wp)`` array
+
+``window_view`` is read-only in spirit: windows overlap, so writing through it
+would write one input element several times. ``col2im`` therefore adds the
+``kH*kW`` shifted, strided slices one kernel offset at a time (a loop over the
+kernel, never over pixels or batch items), which avoids ``np.add.at``.
+"""
+from __future__ import annotations
+
+import numbers
+
+from ...backend import array_module
+
+__all__ = ["pair", "out_size", "pad_last2", "channel_major", "window_view", "im2col", "col2im"]
+
+
+def pair(op: str, name: str, value, minimum: int = 1):
+    """``value`` (an int or a pair of ints) as a tuple ``(h, w)``, each >= ``minimum``.
+
+    Raises TypeError/ValueError naming ``op`` and ``name`` with what was received.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        out = (int(value), int(value))
+    elif (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)):
+        out = (int(value[0]), int(value[1]))
+    elif isinstance(value, (tuple, list)) and len(value) == 1 and isinstance(value[0], numbers.Integral):
+        out = (int(value[0]), int(value[0]))
+    else:
+        raise TypeError(f"{op}: expected {name} to be an int or a pair of ints, received {value!r}")
+    if min(out) < minimum:
+        what = "positive" if minimum == 1 else ("non-negative" if minimum == 0 else f">= {minimum}")
+        raise ValueError(f"{op}: {name} must be {what}, received {name}={value!r}")
+    return out
+
+
+def out_size(padded: int, k: int, s: int, d: int) -> int:
+    """Number of window positions along one axis: floor((P - d(k-1) - 1)/s) + 1."""
+    return (padded - d * (k - 1) - 1) // s + 1
+
+
+def pad_last2(x, pads, value=0):
+    """``x (..., H, W)`` padded by ``pads = (top, bottom, left, right)`` with ``value``."""
+    t, b, l, r = pads
+    if not (t or b or l or r):
+        return x
+    xp = array_module(x)
+    H, W = x.shape[-2:]
+    out = xp.full(x.shape[:-2] + (H + t + b, W + l + r), value, dtype=x.dtype)
+    out[..., t:t + H, l:l + W] = x
+    return out
+
+
+def channel_major(x, pads=(0, 0, 0, 0)):
+    """``x (N, C, H, W)`` -> ``(C, N, H+t+b, W+l+r)``, C-contiguous, zero padded.
+
+    One copy that both transposes and pads. Channel-major order makes the
+    im2col matrix ``(C*kH*kW, N*Ho*Wo)`` a plain reshape and the group axis
+    the leading one.
+    """
+    xp = array_module(x)
+    xt = x.transpose(1, 0, 2, 3)
+    t, b, l, r = pads
+    if not (t or b or l or r):
+        return xp.ascontiguousarray(xt)
+    N, C, H, W = x.shape
+    out = xp.zeros((C, N, H + t + b, W + l + r), dtype=x.dtype)
+    out[:, :, t:t + H, l:l + W] = xt
+    return out
+
+
+def window_view(x, kernel, stride, dilation, out_hw):
+    """Strided view ``(..., kH, kW, Ho, Wo)`` of ``x (..., Hp, Wp)``; no copy.
+
+    ``view[..., a, b, i, j] = x[..., i*s_h + a*d_h, j*s_w + b*d_w]``.
+    """
+    xp = array_module(x)
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    hp, wp = x.shape[-2:]
+    if ho < 1 or wo < 1 or (ho - 1) * sh + (kh - 1) * dh >= hp or (wo - 1) * sw + (kw - 1) * dw >= wp:
+        # as_strided does no bounds checking: refuse a view that would read past the end.
+        raise ValueError(f"window_view: {ho}x{wo} windows of a {kh}x{kw} kernel (stride "
+                         f"{stride}, dilation {dilation}) do not fit in a {hp}x{wp} input")
+    st = x.strides
+    shape = x.shape[:-2] + (kh, kw, ho, wo)
+    strides = st[:-2] + (st[-2] * dh, st[-1] * dw, st[-2] * sh, st[-1] * sw)
+    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+
+
+def im2col(x_cm, kernel, stride, dilation, out_hw, wide=False):
+    """Columns ``(C, kH, kW, N, Ho, Wg)`` (contiguous) of ``x_cm (C, N, Hp, Wp)``.
+
+    ``cols[c, a, b, n, i, j] = x_cm[c, n, i*s_h + a*d_h, j*s_w + b*d_w]``; its
+    reshape ``(C*kH*kW, N*Ho*Wg)`` is the im2col matrix.
+
+    ``wide=False``: the grid is the output, ``Wg = Wo``.
+    ``wide=True`` (stride 1 only): the grid is ``Wg = Wp`` wide, so that for
+    each kernel offset the column is one shifted run of each image,
+    ``x_flat[n, a*d_h*Wp + b*d_w : ... + Ho*Wp]``, copied in long contiguous
+    blocks instead of ``N*Ho`` short rows. The ``Wp - Wo`` extra positions of
+    each row (``j >= Wo``) hold finite junk (or zeros) that callers crop away
+    in forward and multiply by zero gradients in backward.
+    """
+    xp = array_module(x_cm)
+    C, N, hp, wp = x_cm.shape
+    (kh, kw), (ho, wo) = kernel, out_hw
+    if not wide:
+        view = window_view(x_cm, kernel, stride, dilation, out_hw)  # (C, N, kH, kW, Ho, Wo)
+        cols = xp.empty((C, kh, kw, N, ho, wo), dtype=x_cm.dtype)
+        # One assignment per kernel offset, each a (C, N, Ho, Wo) strided copy.
+        for a in range(kh):
+            for b in range(kw):
+                cols[:, a, b] = view[:, :, a, b]
+        return cols
+    _check_wide(x_cm.shape, kernel, stride, dilation, out_hw)
+    cols = xp.empty((C, kh, kw, N, ho * wp), dtype=x_cm.dtype)
+    for a, b, src, run in _wide_runs(x_cm, kernel, dilation, ho):
+        cols[:, a, b, :, :run] = src
+        cols[:, a, b, :, run:] = 0      # the last b*d_w junk positions: past the image's end
+    return cols.reshape(C, kh, kw, N, ho, wp)
+
+
+def col2im(cols, padded_hw, stride, dilation, wide=False):
+    """Adjoint of :func:`im2col`: ``(C, kH, kW, N, Ho, Wg) -> (C, N, Hp, Wp)``.
+
+    ``out[c, n, i*s_h + a*d_h, j*s_w + b*d_w] += cols[c, a, b, n, i, j]``,
+    summed over every window that covers an input element. With
+    ``wide=True`` the junk positions ``j >= Wo`` of ``cols`` must be zero.
+    """
+    xp = array_module(cols)
+    C, kh, kw, N, ho, wg = cols.shape
+    (hp, wp), (sh, sw), (dh, dw) = padded_hw, stride, dilation
+    out = xp.zeros((C, N, hp, wp), dtype=cols.dtype)
+    if not wide:
+        for a in range(kh):
+            r0 = a * dh
+            for b in range(kw):
+                c0 = b * dw
+                out[:, :, r0:r0 + sh * (ho - 1) + 1:sh, c0:c0 + sw * (wg - 1) + 1:sw] += cols[:, a, b]
+        return out
+    if wg != wp:
+        raise ValueError(f"wide col2im: columns {wg} wide for a {wp}-wide input")
+    _check_wide(out.shape, (kh, kw), stride, dilation, (ho, wp - dw * (kw - 1)))
+    flat = cols.reshape(C, kh, kw, N, ho * wg)
+    for a, b, dst, run in _wide_runs(out, (kh, kw), dilation, ho):
+        dst += flat[:, a, b, :, :run]
+    return out
+
+
+def _check_wide(shape, kernel, stride, dilation, out_hw):
+    hp, wp = shape[-2:]
+    if tuple(stride) != (1, 1) or out_hw[0] != hp - dilation[0] * (kernel[0] - 1) \
+            or out_hw[1] != wp - dilation[1] * (kernel[1] - 1):
+        raise ValueError(f"wide im2col/col2im needs stride 1 and the full output size, received "
+                         f"stride {stride}, output {out_hw} for a {hp}x{wp} input and kernel {kernel}")
+
+
+def _wide_runs(buf, kernel, dilation, ho):
+    """For each kernel offset ``(a, b)``: a ``(C, N, run)`` view of ``buf (C, N, Hp, Wp)``
+    starting at row ``a*d_h``, column ``b*d_w`` of every image, ``run = Ho*Wp - b*d_w``
+    elements long (so the last image's run ends exactly at the buffer's end)."""
+    xp = array_module(buf)
+    C, N, hp, wp = buf.shape
+    (kh, kw), (dh, dw) = kernel, dilation
+    if not buf.flags.c_contiguous:
+        raise ValueError("wide im2col/col2im needs a C-contiguous (C, N, Hp, Wp) buffer")
+    flat = buf.reshape(C, N * hp * wp)      # a view, so writes through it reach buf
+    sc, isz = flat.strides[0], flat.itemsize
+    for a in range(kh):
+        for b in range(kw):
+            off = a * dh * wp + b * dw
+            run = ho * wp - b * dw
+            view = xp.lib.stride_tricks.as_strided(flat[:, off:], shape=(C, N, run),
+                                                   strides=(sc, hp * wp * isz, isz))
+            yield a, b, view, run
