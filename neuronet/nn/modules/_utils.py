@@ -83,8 +83,11 @@ def legacy_reduction(size_average, reduce, reduction):
 def uniform_(param, bound):
     """Fill ``param`` in place with U(-bound, bound) from neuronet's seeded generator."""
     xp = backend.array_module(param.array)
-    draw = backend.generator(xp).uniform(-bound, bound, param.shape)
-    param.array[...] = draw.astype(param.dtype, copy=False)
+    dtype = param.dtype if param.dtype in (np.float32, np.float64) else np.float64
+    draw = backend.generator(xp).random(param.shape, dtype=dtype)   # float32 draws: no float64 detour
+    draw *= 2 * bound
+    draw -= bound
+    param.array[...] = draw
 
 
 def fan_in(weight_shape):

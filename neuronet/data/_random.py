@@ -1,0 +1,48 @@
+"""Where data-side random draws come from.
+
+Transforms and samplers draw from :func:`generator`: the module-wide
+``neuronet.backend.generator(numpy)`` (seeded by ``neuronet.manual_seed``)
+unless a :class:`~neuronet.data.DataLoader` has installed a per-epoch generator
+for the current thread with :func:`using`. The loader does so for every batch it
+builds, in the main thread or in its prefetch thread alike, so augmentation
+draws never race with the model's own draws (dropout) and a prefetching run
+sees exactly the batches of a non-prefetching one.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from .. import backend
+
+_local = threading.local()
+
+
+def generator() -> np.random.Generator:
+    """The generator data-side random draws should use now: the DataLoader's
+    per-epoch one while it builds a batch, else ``neuronet.manual_seed``'s."""
+    g = getattr(_local, "gen", None)
+    return g if g is not None else backend.generator(np)
+
+
+def resolve(gen=None) -> np.random.Generator:
+    """An explicit generator (``np.random.Generator`` or int seed) or the current one."""
+    if gen is None:
+        return generator()
+    if isinstance(gen, np.random.Generator):
+        return gen
+    if isinstance(gen, (int, np.integer)) and not isinstance(gen, bool):
+        return np.random.default_rng(int(gen))
+    raise TypeError(f"generator must be a numpy.random.Generator or an int seed, received {gen!r}")
+
+
+@contextlib.contextmanager
+def using(gen):
+    prev = getattr(_local, "gen", None)
+    _local.gen = gen
+    try:
+        yield gen
+    finally:
+        _local.gen = prev
