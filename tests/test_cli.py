@@ -21,7 +21,7 @@ def run(*args, timeout=300):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    r = run("train", "lenet5", "--data", "mnist-sample", "--subset", "512", "--epochs", "2", "--scheduler", "none",
+    r = run("train", "lenet5", "--data", "mnist-sample", "--subset", "1024", "--epochs", "3", "--scheduler", "none", "--optimizer", "adam", "--lr", "0.003", "--no-augment",
             "--batch-size", "64", "--out", str(out), "--no-report", "--quiet")
     assert r.returncode == 0, r.stderr
     assert "test accuracy" in r.stdout
@@ -41,7 +41,7 @@ def test_eval_json(trained):
     out = json.loads(r.stdout)
     assert out["n"] == 2000 and {"accuracy", "loss", "n"} <= set(out)
     assert len(out["confusion_matrix"]) == 10
-    assert out["accuracy"] > 0.3          # 512 digits, one epoch: far above chance
+    assert out["accuracy"] > 0.5          # 1024 digits, 3 epochs: far above chance (10%)
     summary = json.loads((trained / "summary.json").read_text())
     assert abs(out["accuracy"] - summary["test_accuracy"]) < 1e-9
 
