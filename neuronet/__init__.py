@@ -13,6 +13,17 @@ from . import backend, autograd  # noqa: F401
 
 __version__ = "0.1.0"
 
+_SUBPACKAGES = {"nn", "optim", "data", "models", "train", "serialization", "report", "lab", "bench", "cli"}
+
+
+def __getattr__(name):
+    # ``neuronet.nn.Conv2d`` works after a plain ``import neuronet`` (as torch.nn
+    # does), while the higher layers load only when first used.
+    if name in _SUBPACKAGES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'neuronet' has no attribute {name!r}")
+
 
 def save(obj, path):
     """Save a state_dict (or any nested dict/list of tensors, arrays, numbers,
