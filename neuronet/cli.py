@@ -146,8 +146,7 @@ def cmd_train(a):
     if a.report:
         try:
             from neuronet.report import ReportCallback
-            batch = next(iter(DataLoader(data.test, batch_size=16)))
-            callbacks.append(ReportCallback(out, sample_inputs=batch[0], class_names=data.classes))
+            callbacks.append(ReportCallback(out, sample_inputs=val_set, class_names=data.classes))
         except ImportError as e:  # matplotlib missing: train anyway, say so
             print(f"neuronet: note: no figures ({e})", file=sys.stderr)
     trainer = Trainer(model, optimizer, scheduler=scheduler, scheduler_step=sched_step, task=data.task,

@@ -292,7 +292,9 @@ def layer_statistics(stats, path, title=None):
     plt = pyplot()
     from matplotlib import cm as mcm
     from matplotlib.colors import Normalize
-    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.2 * (len(panels) + 1), 3.8))
+    # constrained layout leaves room for the shared colour bar of the over-time panels
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.2 * (len(panels) + 1) + 0.8, 3.8),
+                             layout="constrained")
     cmap = mcm.get_cmap("viridis") if hasattr(mcm, "get_cmap") else plt.get_cmap("viridis")
     norm = Normalize(0, max(len(layers) - 1, 1))
     for ax, (key, label) in zip(axes, panels):
@@ -322,8 +324,7 @@ def layer_statistics(stats, path, title=None):
     sm.set_array([])
     fig.suptitle(title or f"per-layer statistics over training ({len(layers)} layers: "
                  f"{layers[0]} ... {layers[-1]})", fontsize=10)
-    fig.tight_layout()
-    fig.colorbar(sm, ax=axes[-2], fraction=0.05, pad=0.02, label="layer")
+    fig.colorbar(sm, ax=list(axes[:-1]), fraction=0.03, pad=0.01, label="layer (0 = input side)")
     return save(fig, path)
 
 
