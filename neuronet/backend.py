@@ -183,3 +183,34 @@ def scatter_add(target, index, values):
 
 
 default_dtype = np.float32
+
+
+# ---------------------------------------------------------------- allocator
+def _tune_malloc():
+    """Keep freed activation buffers in the process instead of handing them
+    back to the OS after every step.
+
+    glibc's malloc returns large blocks to the kernel (munmap / heap trimming)
+    as soon as they are freed, so each training step maps its activations anew
+    and pays a page fault per 4 KiB page touched -- measured at about half of a
+    LeNet-5 step (3,250 faults per step at batch 64). Raising the mmap and trim
+    thresholds makes the next step reuse the same pages (1 fault per step).
+    Peak memory is unchanged; memory is just not returned between steps.
+    Set NEURONET_MALLOC_TUNING=0 to leave the allocator alone.
+    """
+    import os
+    import sys
+    if os.environ.get("NEURONET_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        ok_mmap = libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)     # glibc's maximum on 64-bit
+        ok_trim = libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        return bool(ok_mmap and ok_trim)
+    except (OSError, AttributeError):   # not glibc (musl, macOS): nothing to tune
+        return False
+
+
+malloc_tuned = _tune_malloc()

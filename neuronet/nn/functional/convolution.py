@@ -21,7 +21,11 @@ cols``, the delta rule is ``dE/dX (C_out, N*Ho*Wo) @ cols^T`` and the chain
 rule is ``col2im(W^T @ dE/dX)``. Groups are a leading axis of a batched matmul.
 Speed-ups, each explained where it lives: no im2col at all for 1x1 stride-1 kernels, the delta rule's long reduction
 summed over cache-sized chunks (``_mm_nt``), no input gradient for a first
-layer (``needs_input_grad``), and only the input and weight saved for backward.
+layer (``needs_input_grad``), and only the input and weight saved for backward;
+the GEMMs walk the batch in L2-sized chunks (im2col -> GEMM, W^T G -> col2im);
+``conv2d_cm`` takes and returns channel-major ``(C, N, H, W)`` activations so a
+network can skip the transposes; im2col/col2im use optional numba loops
+(``neuronet._kernels``) for NumPy arrays when numba is installed.
 ``_reference`` at the bottom has the same equations as plain loops (used by
 the tests).
 """
@@ -32,9 +36,9 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
-from ._im2col import channel_major, col2im, im2col, out_size, pair
+from ._im2col import channel_major, col2im, im2col, out_size, pad_last2, pair
 
-__all__ = ["conv2d", "conv_transpose2d"]
+__all__ = ["conv2d", "conv2d_cm", "conv_transpose2d"]
 
 
 # ----------------------------------------------------------------- validation
@@ -128,66 +132,198 @@ class Conv2d(Function):
       is cropped off;
     - bias: ``dE/dbias[o] = sum_{n,i,j} G[n,o,i,j]``.
 
-    Saved for backward: the padded channel-major input (only if the weight
-    needs a gradient; the columns are rebuilt from it, which costs one copy but
-    keeps memory at the input's size instead of kH*kW times it) and the weight
-    (only if the input needs a gradient).
+    The GEMMs run in channel-major order ``(C, N, H, W)``; this node converts
+    at its entrance and exit (:class:`Conv2dChannelMajor` is the same node
+    without the conversions, for networks that keep that layout). The shared
+    work is in :func:`_conv_forward_cm` / :func:`_conv_backward_cm`, which
+    also say what is saved for backward.
     """
 
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dilation, groups, unbatched):
         if unbatched:
             x = x[None]
-        N, C, H, W = x.shape
-        O, Cg, kh, kw = w.shape
-        t, bot, l, r = pads
-        hp, wp = H + t + bot, W + l + r
-        ho, wo = out_size(hp, kh, stride[0], dilation[0]), out_size(wp, kw, stride[1], dilation[1])
-        wide = _use_wide((kh, kw), stride, wp, wo)
         x_cm = channel_major(x, pads)                                    # (C, N, Hp, Wp)
-        cols = _columns(x_cm, (kh, kw), stride, dilation, (ho, wo), wide)  # (C*kH*kW, N*Ho*Wg)
-        out = _mm(_grouped(w, groups), _grouped(cols, groups))           # (G, O/G, N*Ho*Wg)
-        del cols
-        out = _from_cm(out.reshape(O, N, ho, -1)[..., :wo])              # (N, O, Ho, Wo)
+        out = _from_cm(_conv_forward_cm(ctx, x_cm, w, stride, dilation, groups))  # (N, O, Ho, Wo)
         if b is not None:
-            out += b.reshape(O, 1, 1)
-        need_x, need_w = ctx.needs_input_grad[:2]
-        ctx.save_for_backward(x_cm if need_w else None, w if need_x else None)
-        ctx.geometry = (x.shape, w.shape, pads, stride, dilation, groups, (ho, wo), wide, unbatched)
+            out += b.reshape(-1, 1, 1)
+        ctx.crop = (x.shape[2:], pads)
+        ctx.unbatched = unbatched
         return out[0] if unbatched else out
 
     @staticmethod
     def backward(ctx, grad):
-        x_cm, w = ctx.saved_tensors
-        (N, C, H, W), w_shape, pads, stride, dilation, groups, (ho, wo), wide, unbatched = ctx.geometry
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        kernel = w_shape[2:]
-        t, bot, l, r = pads
-        hp, wp = H + t + bot, W + l + r
-        if unbatched:
+        need_b = ctx.needs_input_grad[2]
+        if ctx.unbatched:
             grad = grad[None]
         db = grad.sum(axis=(0, 2, 3)) if need_b else None
-        dx = dw = None
-        if not (need_x or need_w):
-            return dx, dw, db
-        # dE/dx^l in the columns' layout (O, N, Ho, Wg); zero on the junk columns of a wide grid.
-        g = channel_major(grad, (0, 0, 0, wp - wo) if wide else (0, 0, 0, 0))
-        g = _grouped(g.reshape(w_shape[0], -1), groups)                  # (G, O/G, N*Ho*Wg)
+        dx_cm, dw = _conv_backward_cm(ctx, channel_major(grad))           # (C, N, Hp, Wp)
+        dx = None
+        if dx_cm is not None:
+            (H, W), (t, _, l, _) = ctx.crop
+            dx = _from_cm(dx_cm[:, :, t:t + H, l:l + W])
+            if ctx.unbatched:
+                dx = dx[0]
+        return dx, dw, db
+
+
+class Conv2dChannelMajor(Function):
+    """:class:`Conv2d` on channel-major activations: ``x_cm (C_in, N, H, W) ->
+    (C_out, N, H_out, W_out)``, the same equations and the same kernels,
+    without the two ``(N, C) <-> (C, N)`` transposes per direction.
+
+    Channel-major is the GEMM's own layout (``cols`` is ``(C*kH*kW, N*Ho*Wo)``
+    and ``W @ cols`` is ``(C_out, N*Ho*Wo)``), so a network that keeps its
+    activations in it (LeNet-5's fast forward) transposes only at its ends.
+    Elementwise layers and pooling over the last two axes do not care which
+    of the two leading axes is the batch.
+    """
+
+    @staticmethod
+    def forward(ctx, x_cm, w, b, stride, pads, dilation, groups):
+        x_pad = pad_last2(x_cm, pads)
+        out = _conv_forward_cm(ctx, x_pad, w, stride, dilation, groups)   # (O, N, Ho, Wo)
+        if b is not None:
+            out += b.reshape(-1, 1, 1, 1)
+        ctx.crop = (x_cm.shape[2:], pads)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = array_module(grad)
+        need_b = ctx.needs_input_grad[2]
+        db = grad.sum(axis=(1, 2, 3)) if need_b else None
+        dx_cm, dw = _conv_backward_cm(ctx, xp.ascontiguousarray(grad))
+        if dx_cm is not None:
+            (H, W), (t, _, l, _) = ctx.crop
+            if dx_cm.shape[2:] != (H, W):
+                dx_cm = xp.ascontiguousarray(dx_cm[:, :, t:t + H, l:l + W])
+        return dx_cm, dw, db
+
+
+# Columns up to this size are kept from forward for the delta rule instead of
+# being rebuilt from the input in backward. Off (0): measured on LeNet-5 (2
+# cores, batch 64/256) rebuilding them chunk by chunk in the cache costs no
+# more than reading kept ones back from main memory, and keeping them costs
+# kH*kW times the input in memory (and, with glibc's default malloc, fresh
+# page faults every step). Kept as a switch (tested both ways) for devices
+# where recomputation is dearer.
+_SAVE_COLUMNS_BYTES = 0
+
+# The GEMMs walk the batch in chunks of images whose columns (or column
+# gradients) fit in the L2 cache: im2col writes a chunk and the GEMM reads it
+# back from the cache, and in backward ``W^T @ G`` writes a chunk that col2im
+# reads there, instead of streaming the full ``(C*kH*kW, N*Ho*Wo)`` matrix
+# through main memory twice. It also bounds the temporary memory (a batch
+# of 1000 never holds 25x its input in columns).
+_CHUNK_BYTES = 1 << 22
+
+
+def _image_chunks(n_images, bytes_per_image):
+    """``[(n0, n1), ...]`` covering ``range(n_images)``, each about ``_CHUNK_BYTES``."""
+    step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
+    return [(n0, min(n_images, n0 + step)) for n0 in range(0, n_images, step)]
+
+
+def _conv_forward_cm(ctx, x_cm, w, stride, dilation, groups):
+    """Shared forward: padded ``x_cm (C, N, Hp, Wp)`` -> ``(O, N, Ho, Wo)`` contiguous, no bias.
+
+    Saves for backward, only what it will need: the weight (for the chain
+    rule) and, for the delta rule, either the columns themselves (when they
+    are at most ``_SAVE_COLUMNS_BYTES``) or the padded input to rebuild them
+    from (one more im2col in backward, memory at the input's size).
+    """
+    xp = array_module(x_cm)
+    C, N, hp, wp = x_cm.shape
+    O, Cg, kh, kw = w.shape
+    kernel = (kh, kw)
+    ho, wo = out_size(hp, kh, stride[0], dilation[0]), out_size(wp, kw, stride[1], dilation[1])
+    wide = _use_wide(kernel, stride, wp, wo)
+    need_x, need_w = ctx.needs_input_grad[:2]
+    K, P = C * kh * kw, ho * wo
+    keep = need_w and K * N * P * x_cm.dtype.itemsize <= _SAVE_COLUMNS_BYTES
+    cols_kept = None
+    if groups > 1 or wide or kernel == (1, 1):
+        # Grouped, wide-grid and 1x1 layers: one batched GEMM over all columns.
+        cols = _grouped(_columns(x_cm, kernel, stride, dilation, (ho, wo), wide), groups)
+        out = _mm(_grouped(w, groups), cols).reshape(O, N, ho, -1)      # (O, N, Ho, Wg)
+        if wide:
+            out = xp.ascontiguousarray(out[..., :wo])
+        cols_kept = cols if keep else None
+    else:
+        w2 = w.reshape(O, K)
+        out = xp.empty((O, N * P), dtype=x_cm.dtype)
+        if keep:
+            cols_kept = xp.empty((C, kh, kw, N, ho, wo), dtype=x_cm.dtype)
+            flat = cols_kept.reshape(K, N * P)
+        for n0, n1 in _image_chunks(N, K * P * x_cm.dtype.itemsize):
+            if keep:
+                im2col(x_cm[:, n0:n1], kernel, stride, dilation, (ho, wo), out=cols_kept[:, :, :, n0:n1])
+                cols = flat[:, n0 * P:n1 * P]
+            else:
+                cols = im2col(x_cm[:, n0:n1], kernel, stride, dilation, (ho, wo)).reshape(K, -1)
+            out[:, n0 * P:n1 * P] = w2 @ cols
+        out = out.reshape(O, N, ho, wo)
+        if keep:
+            cols_kept = cols_kept.reshape(1, K, N * P)
+    ctx.saved_cols = cols_kept is not None
+    ctx.save_for_backward(cols_kept if cols_kept is not None else (x_cm if need_w else None),
+                          w if need_x else None)
+    ctx.geometry = (x_cm.shape, w.shape, stride, dilation, groups, (ho, wo), wide)
+    return out
+
+
+def _conv_backward_cm(ctx, g_cm):
+    """Shared backward: ``g_cm = dE/dout (O, N, Ho, Wo)`` contiguous ->
+    ``(dx_cm (C, N, Hp, Wp) or None, dW or None)`` (``dx_cm`` still padded)."""
+    xp = array_module(g_cm)
+    saved, w = ctx.saved_tensors
+    (C, N, hp, wp), w_shape, stride, dilation, groups, (ho, wo), wide = ctx.geometry
+    need_x, need_w = ctx.needs_input_grad[:2]
+    kernel = w_shape[2:]
+    O, K, P = w_shape[0], C * kernel[0] * kernel[1], ho * wo
+    dx_cm = dw = None
+    if not (need_x or need_w):
+        return dx_cm, dw
+    if groups > 1 or wide or tuple(kernel) == (1, 1):
+        if wide:    # dE/dx^l on the columns' grid (O, N, Ho, Wp), zero on the junk columns
+            g_cm = pad_last2(g_cm, (0, 0, 0, wp - wo))
+        g = _grouped(g_cm.reshape(O, -1), groups)                       # (G, O/G, N*Ho*Wg)
         if need_w:
-            # Delta rule: dW = G @ cols^T, the columns rebuilt from the saved input.
-            cols = _grouped(_columns(x_cm, kernel, stride, dilation, (ho, wo), wide), groups)
+            # Delta rule: dW = G @ cols^T, the columns kept from forward or rebuilt.
+            cols = saved if ctx.saved_cols else _grouped(
+                _columns(saved, kernel, stride, dilation, (ho, wo), wide), groups)
             dw = _mm_nt(g, cols).reshape(w_shape)
             del cols
         if need_x:
             # Chain rule: dcols = W^T @ G, then col2im sums each column back
             # onto the input pixels its window read (a transposed convolution).
             dcols = _mm(_grouped(w, groups).transpose(0, 2, 1), g)       # (G, Cg*kH*kW, N*Ho*Wg)
-            dcols = dcols.reshape(C, *kernel, N, ho, -1)
-            dx_cm = _decolumns(dcols, (hp, wp), stride, dilation, wide)
-            dx = _from_cm(dx_cm[:, :, t:t + H, l:l + W])
-            if unbatched:
-                dx = dx[0]
-        return dx, dw, db
+            dx_cm = _decolumns(dcols.reshape(C, *kernel, N, ho, -1), (hp, wp), stride, dilation, wide)
+        return dx_cm, dw
+    g = g_cm.reshape(O, N * P)
+    chunks = _image_chunks(N, K * P * g_cm.dtype.itemsize)
+    if need_w:
+        # Delta rule: dW = G @ cols^T, over the kept columns or, chunk by
+        # chunk, over columns rebuilt from the saved input.
+        if ctx.saved_cols:
+            dw = _mm_nt(g[None], saved)[0]
+        else:
+            dw = xp.zeros((O, K), dtype=g.dtype)
+            for n0, n1 in chunks:
+                cols = im2col(saved[:, n0:n1], kernel, stride, dilation, (ho, wo)).reshape(K, -1)
+                dw += g[:, n0 * P:n1 * P] @ cols.T
+        dw = dw.reshape(w_shape)
+    if need_x:
+        # Chain rule: dcols = W^T @ G, then col2im adds each column back onto
+        # the input pixels its window read (a transposed convolution); per
+        # chunk, so each chunk of dcols is read back from the cache.
+        wt = w.reshape(O, K).T
+        dx_cm = xp.zeros((C, N, hp, wp), dtype=g.dtype)
+        for n0, n1 in chunks:
+            dcols = (wt @ g[:, n0 * P:n1 * P]).reshape(C, *kernel, n1 - n0, ho, wo)
+            col2im(dcols, (hp, wp), stride, dilation, out=dx_cm[:, n0:n1])
+    return dx_cm, dw
 
 
 # --------------------------------------------------------- conv_transpose2d
@@ -350,6 +486,34 @@ def _padding2d(op, padding, kernel, stride, dilation):
     return (ph, ph, pw, pw)
 
 
+def _checked_weight(op, weight):
+    _check_tensor(op, "weight", weight)
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: expected a 4D weight (C_out, C_in/groups, kH, kW), "
+                         f"received weight of shape {weight.shape}")
+    return weight
+
+
+def _conv2d_geometry(op, shape, chw, weight, stride, padding, dilation, groups):
+    """Validate conv2d's window arguments for an input of ``shape`` holding
+    ``chw = (C, H, W)``; return ``(stride, pads, dilation)``."""
+    C, H, W = chw
+    O, Cg, kh, kw = weight.shape
+    if C != Cg * groups:
+        raise ValueError(f"{op}: expected input with {Cg * groups} channels (weight {weight.shape}, "
+                         f"groups={groups}), received input of shape {shape}")
+    stride = pair(op, "stride", stride)
+    dilation = pair(op, "dilation", dilation)
+    pads = _padding2d(op, padding, (kh, kw), stride, dilation)
+    hp, wp = H + pads[0] + pads[1], W + pads[2] + pads[3]
+    eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    if eh > hp or ew > wp:
+        raise ValueError(f"{op}: kernel size {kh}x{kw} (dilated {eh}x{ew}) is larger than the padded "
+                         f"input {hp}x{wp} (input of shape {shape}, padding={padding!r}); "
+                         f"expected a kernel no larger than the padded input")
+    return stride, pads, dilation
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution over a batch of multi-channel images (see :class:`Conv2d`).
 
@@ -377,26 +541,42 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         >>> F.conv2d(x, w, padding=2).shape
         (8, 16, 32, 32)
     """
-    op = "conv2d"
-    _check_tensor(op, "weight", weight)
-    if weight.ndim != 4:
-        raise ValueError(f"{op}: expected a 4D weight (C_out, C_in/groups, kH, kW), "
-                         f"received weight of shape {weight.shape}")
-    (N, C, H, W), unbatched = _check_common(op, input, weight, bias, groups, weight.shape[0])
-    O, Cg, kh, kw = weight.shape
-    if C != Cg * groups:
-        raise ValueError(f"{op}: expected input with {Cg * groups} channels (weight {weight.shape}, "
-                         f"groups={groups}), received input of shape {input.shape}")
-    stride = pair(op, "stride", stride)
-    dilation = pair(op, "dilation", dilation)
-    pads = _padding2d(op, padding, (kh, kw), stride, dilation)
-    hp, wp = H + pads[0] + pads[1], W + pads[2] + pads[3]
-    eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
-    if eh > hp or ew > wp:
-        raise ValueError(f"{op}: kernel size {kh}x{kw} (dilated {eh}x{ew}) is larger than the padded "
-                         f"input {hp}x{wp} (input of shape {input.shape}, padding={padding!r}); "
-                         f"expected a kernel no larger than the padded input")
+    (N, C, H, W), unbatched = _check_common("conv2d", input, weight, bias, groups,
+                                           _checked_weight("conv2d", weight).shape[0])
+    stride, pads, dilation = _conv2d_geometry("conv2d", input.shape, (C, H, W), weight, stride,
+                                              padding, dilation, groups)
     return Conv2d.apply(input, weight, bias, stride, pads, dilation, groups, unbatched)
+
+
+def conv2d_cm(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """:func:`conv2d` on channel-major activations (see :class:`Conv2dChannelMajor`).
+
+    The same convolution, with the batch and channel axes of input and output
+    swapped: for networks that keep activations channel-major between layers
+    so that no layer transposes (the GEMM layout of im2col). Pooling and
+    elementwise ops work on such tensors unchanged (they see ``C`` as the
+    batch), and ``x.permute(1, 0, 2, 3)`` converts at the network's ends.
+
+    Args:
+        input:  (C_in, N, H, W)
+        weight, bias, stride, padding, dilation, groups: as in :func:`conv2d`
+
+    Shape:
+        output (C_out, N, H_out, W_out), H_out and W_out as in :func:`conv2d`;
+        ``conv2d_cm(x.permute(1, 0, 2, 3), w, b).permute(1, 0, 2, 3)`` equals
+        ``conv2d(x, w, b)``.
+    """
+    op = "conv2d_cm"
+    _checked_weight(op, weight)
+    _check_tensor(op, "input", input)
+    if input.ndim != 4:
+        raise ValueError(f"{op}: expected a 4D channel-major input (C_in, N, H, W), "
+                         f"received input of shape {input.shape}")
+    C, N, H, W = input.shape
+    _check_common(op, input, weight, bias, groups, weight.shape[0])
+    stride, pads, dilation = _conv2d_geometry(op, input.shape, (C, H, W), weight, stride, padding,
+                                              dilation, groups)
+    return Conv2dChannelMajor.apply(input, weight, bias, stride, pads, dilation, groups)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,

@@ -361,3 +361,134 @@ def test_wide_grid_path_matches_naive_loops(monkeypatch, padding, dilation):
                                rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(yt.grad.numpy(), conv2d_input_grad_reference(gx, w, y.shape, **kw),
                                rtol=1e-10, atol=1e-10)
+
+
+# ------------------------------------------- channel-major, chunks, compiled path
+from neuronet import _kernels  # noqa: E402
+from neuronet.nn.functional import convolution as _conv  # noqa: E402
+
+_HAVE_NUMBA = _kernels._module() is not None
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def kernel_path(request):
+    """Run a test on the pure NumPy loops and, when numba is installed, on the compiled ones."""
+    if request.param == "numba" and not _HAVE_NUMBA:
+        pytest.skip("numba not installed: the compiled path is off")
+    prev = _kernels.set_enabled(request.param == "numba")
+    assert _kernels.enabled() == (request.param == "numba")
+    yield request.param
+    _kernels.set_enabled(prev)
+
+
+def test_im2col_col2im_compiled_path_matches_numpy(kernel_path):
+    """Both paths give the same columns and the same window sums (views as out= too)."""
+    x = randn(3, 4, 9, 8, seed=41)
+    cols = _im2col.im2col(x, (3, 2), (1, 1), (1, 1), (7, 7))
+    view = np.lib.stride_tricks.sliding_window_view(x, (3, 2), axis=(2, 3))   # (C, N, 7, 7, 3, 2)
+    np.testing.assert_array_equal(cols, view.transpose(0, 4, 5, 1, 2, 3))
+    big = np.zeros((3, 3, 2, 6, 7, 7))
+    _im2col.im2col(x, (3, 2), (1, 1), (1, 1), (7, 7), out=big[:, :, :, 1:5])   # a strided out=
+    np.testing.assert_array_equal(big[:, :, :, 1:5], cols)
+    c = randn(*cols.shape, seed=42)
+    back = _im2col.col2im(c, (9, 8), (1, 1), (1, 1))
+    np.testing.assert_allclose(np.vdot(cols, c), np.vdot(x, back), rtol=1e-12)
+    out = np.zeros((3, 6, 9, 8))
+    _im2col.col2im(c, (9, 8), (1, 1), (1, 1), out=out[:, 2:6])
+    np.testing.assert_array_equal(out[:, 2:6], back)
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups,kernel", CONV_GRID[:7])
+def test_conv2d_matches_naive_loops_both_kernel_paths(kernel_path, stride, padding, dilation, groups, kernel):
+    y, w = randn(2, 4, 7, 6, seed=43), randn(6, 4 // groups, *kernel, seed=44)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    yt, wt = _t(y), _t(w)
+    out = F.conv2d(yt, wt, **kw)
+    np.testing.assert_allclose(out.numpy(), conv2d_reference(y, w, **kw), rtol=1e-10, atol=1e-10)
+    gx = randn(*out.shape, seed=45)
+    out.backward(nt.tensor(gx))
+    np.testing.assert_allclose(wt.grad.numpy(), conv2d_weight_grad_reference(y, gx, w.shape, **kw),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(yt.grad.numpy(), conv2d_input_grad_reference(gx, w, y.shape, **kw),
+                               rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("save_bytes", [0, 1 << 30], ids=["rebuild-columns", "keep-columns"])
+@pytest.mark.parametrize("needs", ["x,w", "w", "x", "none"])
+def test_chunked_gemms_match_naive_loops(kernel_path, monkeypatch, save_bytes, needs):
+    """Batch chunks (several, the last one short), columns kept or rebuilt in backward,
+    and every combination of which gradients are wanted."""
+    monkeypatch.setattr(_conv, "_CHUNK_BYTES", 1)              # one image per chunk
+    monkeypatch.setattr(_conv, "_SAVE_COLUMNS_BYTES", save_bytes)
+    y, w, b = randn(5, 3, 8, 7, seed=46), randn(4, 3, 3, 3, seed=47), randn(4, seed=48)
+    yt, wt = _t(y, "x" in needs), _t(w, "w" in needs)
+    out = F.conv2d(yt, wt, _t(b), padding=1)
+    np.testing.assert_allclose(out.numpy(), conv2d_reference(y, w, b, padding=1), rtol=1e-10, atol=1e-10)
+    gx = randn(*out.shape, seed=49)
+    out.backward(nt.tensor(gx))
+    if "w" in needs:
+        np.testing.assert_allclose(wt.grad.numpy(), conv2d_weight_grad_reference(y, gx, w.shape, padding=1),
+                                   rtol=1e-10, atol=1e-10)
+    if "x" in needs:
+        np.testing.assert_allclose(yt.grad.numpy(), conv2d_input_grad_reference(gx, w, y.shape, padding=1),
+                                   rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups,kernel", CONV_GRID)
+def test_conv2d_cm_gradcheck(stride, padding, dilation, groups, kernel):
+    x, w, b = randn(4, 2, 6, 5, seed=50), randn(4, 4 // groups, *kernel, seed=51), randn(4, seed=52)
+    check_grad(lambda x, w, b: _conv.conv2d_cm(x, w, b, stride, padding, dilation, groups), x, w, b)
+
+
+def test_conv2d_cm_is_conv2d_with_batch_and_channel_axes_swapped(kernel_path):
+    x, w, b = randn(3, 4, 9, 8, seed=53), randn(6, 2, 3, 3, seed=54), randn(6, seed=55)
+    kw = dict(stride=(1, 2), padding=(2, 1), dilation=1, groups=2)
+    ref = conv2d_reference(x, w, b, **kw)
+    xt, wt, bt = _t(np.ascontiguousarray(x.transpose(1, 0, 2, 3))), _t(w), _t(b)
+    out = _conv.conv2d_cm(xt, wt, bt, **kw)
+    assert out.shape == (6, 3) + ref.shape[2:]
+    np.testing.assert_allclose(out.numpy().transpose(1, 0, 2, 3), ref, rtol=1e-10, atol=1e-10)
+    gx = randn(*ref.shape, seed=56)
+    out.backward(nt.tensor(np.ascontiguousarray(gx.transpose(1, 0, 2, 3))))
+    np.testing.assert_allclose(xt.grad.numpy().transpose(1, 0, 2, 3),
+                               conv2d_input_grad_reference(gx, w, x.shape, **kw), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(wt.grad.numpy(), conv2d_weight_grad_reference(x, gx, w.shape, **kw),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(bt.grad.numpy(), gx.sum(axis=(0, 2, 3)), rtol=1e-10)
+
+
+def test_conv2d_cm_errors_name_the_layout():
+    x, w = _t(np.zeros((2, 5, 8, 8), np.float32), False), _t(np.zeros((4, 3, 3, 3), np.float32), False)
+    with pytest.raises(ValueError, match=r"conv2d_cm: expected input with 3 channels.*\(2, 5, 8, 8\)"):
+        _conv.conv2d_cm(x, w)
+    with pytest.raises(ValueError, match=r"conv2d_cm: expected a 4D channel-major input \(C_in, N, H, W\)"):
+        _conv.conv2d_cm(_t(np.zeros((3, 8, 8), np.float32), False), w)
+
+
+@requires_torch
+def test_lenet5_fast_forward_equals_the_layer_by_layer_forward():
+    """LeNet5.forward's channel-major, pool-before-bias path gives the values of
+    features -> classifier exactly, the same gradients, and steps aside for hooks."""
+    from neuronet.models import LeNet5
+    nt.manual_seed(3)
+    m = LeNet5()
+    x = nt.tensor(randn(5, 1, 28, 28, seed=57, dtype=np.float32))
+    assert m._fast_forward_applies()
+    fast = m(x)
+    slow = m.classifier(m.features(x).flatten(1))
+    np.testing.assert_array_equal(fast.numpy(), slow.numpy())
+    g = nt.tensor(randn(5, 10, seed=58, dtype=np.float32))
+    grads = []
+    for out in (fast, slow):
+        m.zero_grad()
+        out.backward(g)
+        grads.append({k: p.grad.numpy().copy() for k, p in m.named_parameters()})
+    for k in grads[0]:
+        np.testing.assert_allclose(grads[0][k], grads[1][k], rtol=1e-5, atol=1e-6, err_msg=k)
+    seen = []
+    handle = m.features[1].register_forward_hook(lambda mod, i, o: seen.append(o.shape))
+    assert not m._fast_forward_applies()
+    np.testing.assert_array_equal(m(x).numpy(), fast.numpy())
+    assert seen == [(5, 6, 28, 28)]
+    handle.remove()
+    assert m._fast_forward_applies()
