@@ -69,8 +69,10 @@ class SGD(Optimizer):
                 # The first step seeds the buffer with the gradient itself (no dampening).
                 state["momentum_buffer"] = buf = Tensor._wrap(g.copy())
             else:
+                # In place on the buffer; (1 - 0) * g would be a needless temporary.
                 b = buf.array
                 b *= momentum
-                b += (1 - group["dampening"]) * g
+                dampening = group["dampening"]
+                b += g if dampening == 0 else (1 - dampening) * g
             g = g + momentum * buf.array if group["nesterov"] else buf.array
         p -= lr * g

@@ -52,20 +52,23 @@ class ReLU(Function):
     """ReLU(x) = max(0, x)  (Nair & Hinton 2010; Krizhevsky et al. 2012).
 
     dE/dx = g * [out > 0]: the unit passes the gradient where it was active
-    (0 at x = 0, as PyTorch). Only the output is saved; the next layer
-    usually keeps it for its own backward anyway, so the mask costs nothing.
+    (0 at x = 0, as PyTorch). Only the boolean mask [out > 0] is saved (one
+    byte per value): the next layer does not keep ``out`` (a convolution
+    saves its own padded copy), so saving ``out`` itself would hold four
+    times the memory until backward.
     """
 
     @staticmethod
     def forward(ctx, x):
         out = array_module(x).maximum(x, 0)
-        ctx.save_for_backward(out)
+        if ctx.needs_input_grad[0]:      # no mask to build for inference
+            ctx.save_for_backward(out > 0)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * (out > 0)
+        (mask,) = ctx.saved_tensors
+        return g * mask
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
@@ -63,6 +65,70 @@ def _per_channel(v, dtype):
     return v.astype(dtype, copy=False).reshape(1, -1, 1)
 
 
+# Rows (the L values of one sample and channel) at least this long are reduced
+# row by row with BLAS; shorter ones (e.g. (N, C) inputs, L = 1) by NumPy's
+# reduction over axes (0, 2), which is faster there.
+_ROW_MIN = 64
+
+
+def _channel_sum(a3):
+    """sum_{n, l} a[n, c, l] of an (N, C, L) array, as a float64 (C,) array.
+
+    For long rows a matrix-vector product with ones sums each contiguous row
+    in one streaming BLAS pass (about 3x faster than ``sum(axis=(0, 2))``,
+    whose reduction over the outer axis is not vectorized), and the N partial
+    sums of each channel are added in float64.
+    """
+    xp = array_module(a3)
+    if a3.shape[2] >= _ROW_MIN:
+        return (a3 @ xp.ones(a3.shape[2], dtype=a3.dtype)).sum(axis=0, dtype=xp.float64)
+    return a3.sum(axis=(0, 2)).astype(xp.float64)
+
+
+def _channel_dot(a3, b3):
+    """sum_{n, l} a[n, c, l] b[n, c, l] of two (N, C, L) arrays, float64 (C,),
+    without materializing the product (a dot product per row, or einsum)."""
+    xp = array_module(a3)
+    if a3.shape[2] >= _ROW_MIN and hasattr(xp, "vecdot"):
+        return xp.vecdot(a3, b3).sum(axis=0, dtype=xp.float64)
+    return xp.einsum("ncl,ncl->c", a3, b3).astype(xp.float64)
+
+
+def _one_pass_limit(dtype):
+    """Largest mean^2 / var for which var = E[x^2] - E[x]^2 is accurate enough.
+
+    Summing x^2 in ``dtype`` loses about eps * (mean^2 + var) / var of the
+    variance's relative precision; 2^-20 / eps keeps that near 1e-6 (8 for
+    float32, 4e9 for float64)."""
+    return 2.0 ** -20 / float(np.finfo(dtype).eps)
+
+
+def _batch_stats(x3):
+    """Batch mean and biased variance of each channel of an (N, C, L) array.
+
+    Returns ``(xs, mu_s, mean, var)``: float64 (C,) ``mean`` and ``var``, and
+    the array the backward uses, ``xs = x - c0`` with float64 (C,) ``mu_s =
+    mean(xs)``. Normally c0 = 0: xs is x itself (no copy) and the statistics
+    take two reading passes, sum x and sum x^2. Where a channel's mean is
+    large against its spread (or the variance is ~0), E[x^2] - E[x]^2 would
+    cancel catastrophically; then x is centred first (c0 = the rounded mean)
+    and the variance is taken from the centred values, as a two-pass method.
+    Short rows (L < _ROW_MIN, e.g. (N, C) inputs) always take the centred
+    path: their sums accumulate in x's dtype over all N L values.
+    """
+    m = x3.shape[0] * x3.shape[2]
+    mean = _channel_sum(x3) / m
+    if x3.shape[2] >= _ROW_MIN:
+        # Rows summed in x's dtype, rows added in float64: sum x^2 is accurate.
+        var = _channel_dot(x3, x3) / m - mean * mean
+        if bool((mean * mean <= _one_pass_limit(x3.dtype) * var).all()):
+            return x3, mean, mean, var
+    xs = x3 - _per_channel(mean, x3.dtype)
+    mu_s = _channel_sum(xs) / m             # what rounding the mean to x's dtype left over
+    var = _channel_dot(xs, xs) / m - mu_s * mu_s
+    return xs, mu_s, mean + mu_s, var
+
+
 class BatchNorm(Function):
     """Batch normalization over axes (N, spatial) of each channel c.
 
@@ -78,78 +144,138 @@ class BatchNorm(Function):
         dbeta  = sum g,   dgamma = sum g x_hat
         dx     = (gamma s / M) (M g - sum g - x_hat sum g x_hat)
 
-    computed as ``gamma s g - k1 (x - mu) - k2`` with per-channel k1, k2, so the
-    backward makes two reductions and three elementwise passes. The running
-    statistics are updated in place with the unbiased variance:
+    How it is computed (memory passes matter more than flops here): the
+    statistics come from per-channel sums of x and x^2 (two reading passes,
+    see :func:`_batch_stats`; float64 per-channel arithmetic), the output is
+    one affine map ``y = x * scale + shift`` with per-channel ``scale = gamma
+    s`` and ``shift = beta - mu scale``, and only x itself (no copy; x - mu for
+    the inputs :func:`_batch_stats` centres) is saved.
+    The backward needs two reductions, ``sum g`` and ``sum g x``, and then
+
+        dx = a g + b x + c,   a = gamma s,  b = -a s^2 S / M,  c = -a sum g / M - b mu
+        with S = sum g (x - mu) = sum g x - mu sum g,  dgamma = S s.
+
+    The running statistics are updated in place with the unbiased variance:
     ``r <- (1 - momentum) r + momentum * stat``.
 
-    Evaluation (running statistics): a per-channel affine map
-    ``y = x gamma / sqrt(rvar + eps) + (beta - rmean gamma / sqrt(rvar + eps))``.
+    Evaluation (running statistics): the same affine map with ``scale =
+    gamma / sqrt(rvar + eps)``, ``shift = beta - rmean scale``; dx = g scale.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        xp = array_module(x)
-        shape, dtype = x.shape, x.dtype
-        x3 = _channel_view(x)
-        m = x3.shape[0] * x3.shape[2]
-        gamma = None if weight is None else _per_channel(weight, dtype)
-        if training:
-            mean = x3.mean(axis=(0, 2), keepdims=True)
-            xc = x3 - mean
-            var = (xc * xc).mean(axis=(0, 2), keepdims=True)
-            inv_std = 1.0 / xp.sqrt(var + eps)
-            scale = inv_std if gamma is None else gamma * inv_std
-            out = xc * scale
-            if running_mean is not None:
-                # In place on the buffers' arrays, so the module's tensors see the update.
-                running_mean *= 1.0 - momentum
-                running_mean += (momentum * mean.reshape(-1)).astype(running_mean.dtype, copy=False)
-                running_var *= 1.0 - momentum
-                running_var += (momentum * m / (m - 1) * var.reshape(-1)).astype(running_var.dtype, copy=False)
-            ctx.save_for_backward(xc, inv_std, scale)
-        else:
-            inv_std = 1.0 / xp.sqrt(_per_channel(running_var, dtype) + eps)
-            mean = _per_channel(running_mean, dtype)
-            scale = inv_std if gamma is None else gamma * inv_std
-            out = x3 * scale
-            out -= mean * scale
-            # Only dgamma needs the input: sum g (x - rmean) / sqrt(rvar + eps).
-            ctx.save_for_backward(x3 if ctx.needs_input_grad[1] else None, mean, inv_std, scale)
-        if bias is not None:
-            out += _per_channel(bias, dtype)
-        ctx.training, ctx.shape, ctx.m = training, shape, m
-        return out.reshape(shape)
+        out = _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps)
+        return out.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        g3 = _channel_view(g)
-        sum_g = g3.sum(axis=(0, 2), keepdims=True) if (need_b or (need_x and ctx.training)) else None
-        dx = dw = db = None
-        if ctx.training:
-            xc, inv_std, scale = ctx.saved_tensors
-            if need_x or need_w:
-                sum_gxc = (g3 * xc).sum(axis=(0, 2), keepdims=True)
-            if need_x:
-                k1 = scale * inv_std * inv_std * sum_gxc / ctx.m
-                k2 = scale * sum_g / ctx.m
-                dx = g3 * scale
-                dx -= xc * k1
-                dx -= k2
-            if need_w:
-                dw = (sum_gxc * inv_std).reshape(-1)
-        else:
-            x3, mean, inv_std, scale = ctx.saved_tensors
-            if need_x:
-                dx = g3 * scale
-            if need_w:
-                dw = ((g3 * (x3 - mean)).sum(axis=(0, 2), keepdims=True) * inv_std).reshape(-1)
-        if need_b:
-            db = sum_g.reshape(-1)
-        if dx is not None:
-            dx = dx.reshape(ctx.shape)
+        dx, dw, db = _bn_backward(ctx, _channel_view(g), need_x, need_w, need_b)
         return dx, dw, db, None, None, None, None, None
+
+
+def _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    """The forward of :class:`BatchNorm` on ``x`` seen as (N, C, L): returns
+    the new (N, C, L) output ``x * scale + shift`` and stores in ``ctx`` what
+    :func:`_bn_backward` needs."""
+    xp = array_module(x)
+    dtype = x.dtype
+    x3 = _channel_view(x)
+    m = x3.shape[0] * x3.shape[2]
+    gamma = None if weight is None else weight.astype(xp.float64)
+    if training:
+        xs, mu_s, mean, var = _batch_stats(x3)
+        inv_std = 1.0 / xp.sqrt(xp.maximum(var, 0.0) + eps)
+        if running_mean is not None:
+            # In place on the buffers' arrays, so the module's tensors see the update.
+            running_mean *= 1.0 - momentum
+            running_mean += (momentum * mean).astype(running_mean.dtype, copy=False)
+            running_var *= 1.0 - momentum
+            running_var += (momentum * m / (m - 1) * var).astype(running_var.dtype, copy=False)
+    else:
+        mu_s = running_mean.astype(xp.float64)
+        inv_std = 1.0 / xp.sqrt(running_var.astype(xp.float64) + eps)
+        xs = x3
+    scale = inv_std if gamma is None else gamma * inv_std
+    shift = -mu_s * scale
+    if bias is not None:
+        shift += bias
+    scale3 = _per_channel(scale, dtype)
+    out = xs * scale3
+    out += _per_channel(shift, dtype)
+    need_x, need_w = ctx.needs_input_grad[:2]
+    # Training: dx needs xs too (the b x term). Evaluation: only dgamma does.
+    keep_xs = need_w or (need_x and training)
+    ctx.save_for_backward(xs if keep_xs else None)
+    ctx.stats = (mu_s, inv_std, gamma, scale3)
+    ctx.training, ctx.shape, ctx.m = training, x.shape, m
+    ctx.param_dtypes = (None if weight is None else weight.dtype, None if bias is None else bias.dtype)
+    return out
+
+
+def _bn_backward(ctx, g3, need_x, need_w, need_b):
+    """dE/dx, dE/dgamma, dE/dbeta of :class:`BatchNorm` from ``g3`` = dE/dy
+    as (N, C, L).
+
+    Training: dx = a g + b x + c (see :class:`BatchNorm`) is evaluated as
+    ``a (g + k x + c')`` with k = b / a = -s^2 S / M and c' = c / a = -sum g / M
+    - k mu (no division: a cancels symbolically, so gamma = 0 is fine): four
+    in-place passes over one new buffer, no temporary.
+    """
+    xs = ctx.saved_tensors[0]
+    mu_s, inv_std, gamma, scale3 = ctx.stats
+    dtype = g3.dtype
+    sum_g = _channel_sum(g3) if (need_b or need_w or (need_x and ctx.training)) else None
+    # S = sum g (x - mu): from sum g xs, shifted by the saved mean of xs.
+    s_gx = _channel_dot(g3, xs) - mu_s * sum_g if (need_w or (need_x and ctx.training)) else None
+    dx = dw = db = None
+    if need_x:
+        if ctx.training:
+            m = ctx.m
+            a = inv_std if gamma is None else gamma * inv_std
+            k = -inv_std * inv_std * s_gx / m
+            dx = xs * _per_channel(k, dtype)
+            dx += _per_channel(-sum_g / m - k * mu_s, dtype)
+            dx += g3
+            dx *= _per_channel(a, dtype)
+        else:
+            dx = g3 * scale3
+        dx = dx.reshape(ctx.shape)
+    w_dtype, b_dtype = ctx.param_dtypes
+    if need_w:
+        dw = (s_gx * inv_std).astype(w_dtype)
+    if need_b:
+        db = sum_g.astype(b_dtype)
+    return dx, dw, db
+
+
+def _check_batch_norm_args(name, input, running_mean, running_var, weight, bias, training, momentum, eps):
+    """Validate :func:`batch_norm`'s arguments; returns the float eps."""
+    _check_input(name, input, 2, "(N, C), (N, C, L) or (N, C, H, W)")
+    c = input.shape[1]
+    detail = f"one entry per channel of the input {tuple(input.shape)}"
+    _check_param(name, "running_mean", running_mean, (c,), detail)
+    _check_param(name, "running_var", running_var, (c,), detail)
+    _check_param(name, "weight", weight, (c,), detail)
+    _check_param(name, "bias", bias, (c,), detail)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{name}: pass both running_mean and running_var, or neither")
+    eps = _check_eps(name, eps)
+    if momentum is None:
+        raise ValueError(
+            f"{name}: momentum=None (cumulative moving average) needs the number of batches seen, "
+            "which the BatchNorm module tracks; pass momentum=1/num_batches_tracked explicitly")
+    if not isinstance(momentum, numbers.Real):
+        raise TypeError(f"{name}: momentum must be a number, received {momentum!r}")
+    if training:
+        per_channel = input.numel() // c if c else 0
+        if per_channel <= 1:
+            raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of "
+                             f"shape {tuple(input.shape)}")
+    elif running_mean is None:
+        raise ValueError(f"{name}: running_mean and running_var must be given in evaluation mode "
+                         "(training=False)")
+    return eps
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -180,34 +306,81 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     Shape:
         input ``(N, C, *)``, output the same.
     """
-    name = "batch_norm"
-    _check_input(name, input, 2, "(N, C), (N, C, L) or (N, C, H, W)")
-    c = input.shape[1]
-    detail = f"one entry per channel of the input {tuple(input.shape)}"
-    _check_param(name, "running_mean", running_mean, (c,), detail)
-    _check_param(name, "running_var", running_var, (c,), detail)
-    _check_param(name, "weight", weight, (c,), detail)
-    _check_param(name, "bias", bias, (c,), detail)
-    if (running_mean is None) != (running_var is None):
-        raise ValueError(f"{name}: pass both running_mean and running_var, or neither")
-    eps = _check_eps(name, eps)
-    if momentum is None:
-        raise ValueError(
-            f"{name}: momentum=None (cumulative moving average) needs the number of batches seen, "
-            "which the BatchNorm module tracks; pass momentum=1/num_batches_tracked explicitly")
-    if not isinstance(momentum, numbers.Real):
-        raise TypeError(f"{name}: momentum must be a number, received {momentum!r}")
-    if training:
-        per_channel = input.numel() // c if c else 0
-        if per_channel <= 1:
-            raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of "
-                             f"shape {tuple(input.shape)}")
-    elif running_mean is None:
-        raise ValueError(f"{name}: running_mean and running_var must be given in evaluation mode "
-                         "(training=False)")
+    eps = _check_batch_norm_args("batch_norm", input, running_mean, running_var, weight, bias,
+                                 training, momentum, eps)
     rm = None if running_mean is None else running_mean.array
     rv = None if running_var is None else running_var.array
     return BatchNorm.apply(input, weight, bias, rm, rv, bool(training), float(momentum), eps)
+
+
+class BatchNormReLU(Function):
+    """y = ReLU(BN(x) + r): batch norm, an optional residual r, and a ReLU in one node.
+
+    x, r, y: (N, C, *); gamma, beta: (C,). With t = BN(x) + r (see
+    :class:`BatchNorm`) and g = dE/dy:
+
+        y = max(t, 0),   dE/dt = g [t > 0],   dE/dr = dE/dt,
+        dE/dx, dE/dgamma, dE/dbeta = BatchNorm's backward applied to dE/dt.
+
+    The residual block's ``relu(bn(conv(x)) + shortcut)`` (He et al. 2016)
+    and the plain ``relu(bn(conv(x)))`` as one op: t is built in the output
+    buffer (``x * scale + shift``, ``+= r``, ``max(., 0)`` in place), so no
+    BN output or sum is materialized, and the ReLU keeps a boolean mask [t > 0]
+    (a quarter of a float32 copy of y) instead of y.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, residual, running_mean, running_var, training, momentum, eps):
+        xp = array_module(x)
+        out = _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps)
+        if residual is not None:
+            out += _channel_view(residual)
+        xp.maximum(out, 0, out=out)
+        if any(ctx.needs_input_grad):    # inference (no_grad, or nothing to train) needs no mask
+            ctx.save_for_backward(*ctx.saved_tensors, out > 0)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        need_x, need_w, need_b, need_r = ctx.needs_input_grad[:4]
+        mask = ctx.saved_tensors[-1]
+        gt = _channel_view(g) * mask           # dE/dt
+        dx, dw, db = _bn_backward(ctx, gt, need_x, need_w, need_b)
+        dr = gt.reshape(ctx.shape) if need_r else None
+        return dx, dw, db, dr, None, None, None, None, None
+
+
+def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None, training=False,
+                    momentum=0.1, eps=1e-5, residual=None):
+    r"""``relu(batch_norm(input, ...) + residual)`` as one fused op (:class:`BatchNormReLU`).
+
+    The same values and gradients as ``F.relu(F.batch_norm(input, ...) +
+    residual)`` (``residual=None``: ``F.relu(F.batch_norm(input, ...))``),
+    and the same in-place update of the running statistics; fewer passes
+    over memory and less saved for backward. Not a PyTorch function: the
+    residual networks (``neuronet.models.resnet``) use it for their
+    BN-ReLU pairs and the ``relu(bn2(.) + shortcut)`` at the end of a block.
+
+    Args: as :func:`batch_norm`, and ``residual``: None or a tensor of the
+    input's shape and dtype.
+
+    Shape:
+        input ``(N, C, *)``, residual the same, output the same.
+    """
+    name = "batch_norm_relu"
+    eps = _check_batch_norm_args(name, input, running_mean, running_var, weight, bias,
+                                 training, momentum, eps)
+    if residual is not None:
+        if not isinstance(residual, Tensor):
+            raise TypeError(f"{name}: residual must be a neuronet Tensor or None, "
+                            f"received {type(residual).__name__}")
+        if tuple(residual.shape) != tuple(input.shape) or residual.dtype != input.dtype:
+            raise ValueError(f"{name}: residual must have the input's shape {tuple(input.shape)} and "
+                             f"dtype {input.dtype}, received shape {tuple(residual.shape)} and "
+                             f"dtype {residual.dtype}")
+    rm = None if running_mean is None else running_mean.array
+    rv = None if running_var is None else running_var.array
+    return BatchNormReLU.apply(input, weight, bias, residual, rm, rv, bool(training), float(momentum), eps)
 
 
 # --------------------------------------------------------------------------- layer norm, group norm

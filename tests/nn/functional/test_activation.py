@@ -116,13 +116,22 @@ def test_inplace_flag_gives_the_same_values_as_a_new_tensor(op):
     np.testing.assert_array_equal(x.numpy(), before)      # documented: input is not overwritten
 
 
-def test_relu_saves_only_its_output_and_passes_zero_gradient_at_zero():
+def test_relu_saves_only_a_boolean_mask_and_passes_zero_gradient_at_zero():
     x = nt.tensor([-1.0, 0.0, 2.0], requires_grad=True)
     out = F.relu(x)
     (saved,) = out._node.ctx.saved_tensors
-    assert saved is out.array
+    assert saved.dtype == np.bool_
+    np.testing.assert_array_equal(saved, [False, False, True])
     out.backward(nt.tensor([5.0, 6.0, 7.0]))
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 7.0])   # PyTorch: d relu(0) = 0
+
+
+def test_relu_under_no_grad_builds_no_graph():
+    x = nt.tensor([-1.0, 0.5], requires_grad=True)
+    with nt.no_grad():
+        out = F.relu(x)
+    assert out._node is None and not out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.5])
 
 
 @requires_torch
