@@ -1,0 +1,112 @@
+"""``python -m neuronet.bench`` -- see ``bench/README.md``.
+
+::
+
+    python -m neuronet.bench [--workloads lenet64,lenet256,lenet-infer1000,resnet20,vgg]
+                             [--repeats N] [--warmup N] [--steps K] [--threads 2]
+                             [--json] [--save PATH] [--no-torch] [--baseline] [--quick]
+    python -m neuronet.bench micro [--ops ...] [--repeats N] [--threads 2] [--json] [--no-torch]
+    python -m neuronet.bench profile WORKLOAD [--steps N] [--warmup N] [--cprofile N] [--quick]
+
+``micro`` and ``profile`` run in a child interpreter whose BLAS/OpenMP thread
+count is set before NumPy loads (the parent has already imported it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from .runner import format_table, run_benchmarks, torch_available, worker_env
+from .workloads import WORKLOADS, parse_workloads
+
+QUICK_BATCH = 8
+
+
+def _threads_arg(p):
+    p.add_argument("--threads", type=int, default=2,
+                   help="BLAS/OpenMP threads for every framework (default 2)")
+
+
+def _run_child(module, argv, threads):
+    """Run ``python -m neuronet.bench.<module> argv`` with pinned threads; its
+    output goes straight to ours."""
+    cmd = [sys.executable, "-m", f"neuronet.bench.{module}", *argv, "--threads", str(threads)]
+    return subprocess.run(cmd, env=worker_env(threads)).returncode
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("micro", "profile"):
+        sub = argv.pop(0)
+        # Peel --threads off here so the child gets it once, with the env to match.
+        p = argparse.ArgumentParser(add_help=False)
+        _threads_arg(p)
+        known, rest = p.parse_known_args(argv)
+        return _run_child(sub, rest, known.threads)
+
+    p = argparse.ArgumentParser(
+        prog="python -m neuronet.bench",
+        description="Throughput (images/s) and peak RSS of neuronet vs PyTorch, each "
+                    "workload x framework in its own subprocess. Subcommands: "
+                    "'micro' (per-op timings), 'profile WORKLOAD' (where a step's time goes).")
+    p.add_argument("--workloads", default="all",
+                   help=f"comma-separated subset of: {', '.join(WORKLOADS)} (default all)")
+    p.add_argument("--repeats", type=int, default=5, help="timed repetitions (default 5)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed warm-up steps (default 2)")
+    p.add_argument("--steps", type=int, default=0,
+                   help="steps per repetition (default 0: auto, ~--rep-time seconds each)")
+    p.add_argument("--rep-time", type=float, default=1.0,
+                   help="target seconds per repetition when --steps is auto (default 1.0)")
+    _threads_arg(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    p.add_argument("--baseline", action="store_true",
+                   help="also run the Chainer-style NumPy baseline (bench/baselines)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"one tiny iteration of everything (batch <= {QUICK_BATCH}): a smoke test")
+    p.add_argument("--save", metavar="PATH", help="also write the JSON report to PATH")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
+    a = p.parse_args(argv)
+    try:
+        workloads = parse_workloads(a.workloads)
+    except ValueError as e:
+        p.error(str(e))
+    if a.threads < 1:
+        p.error(f"--threads must be >= 1, received {a.threads}")
+
+    frameworks = ["neuronet"]
+    if not a.no_torch:
+        if torch_available():
+            frameworks.append("torch")
+        elif not a.json:
+            print("PyTorch is not importable: torch columns left empty", file=sys.stderr)
+    if a.baseline:
+        frameworks.append("baseline")
+    warmup, repeats, steps, quick_batch, parallel = a.warmup, a.repeats, a.steps, None, 1
+    if a.quick:
+        # A smoke run: its timings mean nothing, so the workers may overlap.
+        warmup, repeats, steps, quick_batch = 0, 1, 1, QUICK_BATCH
+        parallel = max(1, min(4, os.cpu_count() or 1))
+
+    def log(line):
+        print(line, file=sys.stderr, flush=True)
+
+    report = run_benchmarks(workloads, frameworks, a.threads, warmup, repeats, steps,
+                            a.rep_time, quick_batch, a.timeout, log=None if a.json else log,
+                            parallel=parallel)
+    if a.save:
+        with open(a.save, "w") as f:
+            json.dump(report, f, indent=1)
+    if a.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(format_table(report))
+    failed = any(r["errors"] for r in report["results"])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
