@@ -65,6 +65,8 @@ def _parser():
     t.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE")
     t.add_argument("--no-report", dest="report", action="store_false", default=True,
                    help="skip the figures and report.html")
+    t.add_argument("--report-interval", type=float, default=20.0, metavar="SECONDS",
+                   help="redraw the figures at an epoch end at most this often (always at the end; default 20)")
     t.add_argument("--quiet", action="store_true")
 
     e = sub.add_parser("eval", help="evaluate a checkpoint on a dataset")
@@ -146,7 +148,8 @@ def cmd_train(a):
     if a.report:
         try:
             from neuronet.report import ReportCallback
-            callbacks.append(ReportCallback(out, sample_inputs=val_set, class_names=data.classes))
+            callbacks.append(ReportCallback(out, sample_inputs=val_set, class_names=data.classes,
+                                            min_interval=a.report_interval))
         except ImportError as e:  # matplotlib missing: train anyway, say so
             print(f"neuronet: note: no figures ({e})", file=sys.stderr)
     trainer = Trainer(model, optimizer, scheduler=scheduler, scheduler_step=sched_step, task=data.task,
