@@ -38,6 +38,8 @@ def _parser():
 
     t = sub.add_parser("train", help="train a model (no arguments: LeNet-5 on the bundled MNIST sample)")
     t.add_argument("model", nargs="?", default=DEFAULTS["model"], help="model name (see `neuronet models`)")
+    t.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra constructor argument for the model, e.g. base_channels=16 (repeatable)")
     t.add_argument("--data", default=DEFAULTS["data"],
                    help="mnist-sample | mnist | fashion-mnist | kmnist | cifar10 | cifar100 | folder:PATH | shapes")
     t.add_argument("--root", default=None, help="data directory (default: $NEURONET_DATA or ~/.cache/neuronet)")
@@ -104,6 +106,19 @@ def _parser():
 
 
 # ------------------------------------------------------------------ train
+def _model_args(pairs):
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise UserError(f"--model-arg expects KEY=VALUE, received {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value          # a bare word: a string such as variant=classic
+    return out
+
+
 def cmd_train(a):
     import neuronet
     from neuronet.data import DataLoader, Subset, random_split
@@ -128,7 +143,7 @@ def cmd_train(a):
         raise UserError(f"output directory {out!r} is not writable: {e.strerror or e}") from None
     data = build_data(a.data, root=a.root, download=a.download, augment=a.augment,
                       image_size=a.image_size, seed=a.seed)
-    model = build_model(a.model, data)
+    model = build_model(a.model, data, **_model_args(a.model_arg))
     train_set = data.train
     if a.subset:
         train_set = Subset(train_set, range(min(a.subset, len(train_set))))

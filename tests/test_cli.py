@@ -100,3 +100,30 @@ def test_user_errors_end_with_one_line(trained, tmp_path):
     _one_line_error(run("info", str(bad)), "corrupted")
     _one_line_error(run("predict", str(trained / "last.npz"), str(tmp_path / "nope.png")), "no such file")
     _one_line_error(run("train", "--epochs", "0"), "--epochs must be >= 1")
+
+
+def test_train_on_an_image_folder_and_shapes(tmp_path):
+    PIL = pytest.importorskip("PIL.Image")
+    r = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for k, cls in enumerate(("dark", "light")):
+            d = tmp_path / "imgs" / split / cls
+            d.mkdir(parents=True)
+            for i in range(6):
+                px = r.integers(0, 100, (20, 20, 3)) + 150 * k
+                PIL.fromarray(px.astype(np.uint8)).save(d / f"{i}.png")
+    out = tmp_path / "run"
+    res = run("train", "lenet5", "--data", f"folder:{tmp_path / 'imgs'}", "--image-size", "28", "--epochs", "1",
+              "--batch-size", "4", "--out", str(out), "--no-report", "--quiet")
+    assert res.returncode == 0, res.stderr
+    info = json.loads(run("info", str(out / "last.npz"), "--json").stdout)
+    assert info["preprocessing"]["in_channels"] == 3 and info["preprocessing"]["classes"] == ["dark", "light"]
+
+    out2 = tmp_path / "seg"
+    res = run("train", "unet", "--data", "shapes", "--image-size", "16", "--subset", "16", "--epochs", "1",
+              "--batch-size", "8", "--model-arg", "base_channels=4", "--model-arg", "depth=2",
+              "--out", str(out2), "--no-report", "--quiet", "--optimizer", "adam", "--lr", "0.01")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((out2 / "summary.json").read_text())
+    assert 0.0 <= summary["test_mean_iou"] <= 1.0 and 0.0 <= summary["test_pixel_accuracy"] <= 1.0
+    _one_line_error(run("train", "--model-arg", "oops"), "KEY=VALUE")
