@@ -14,7 +14,12 @@ API:
 - ``enabled()``                 whether the compiled path is on (numba importable, not disabled)
 - ``usable(stride, dilation, *arrays)``  enabled, stride/dilation 1, float NumPy arrays
 - ``im2col(x_cm, cols)``, ``col2im(cols, out)``  the kernels (stride/dilation 1)
+- ``im2col_nchw(x, n0, stride, pads, dilation, cols)``, ``col2im_nchw(dcols, n0, stride, pads, dilation, dx)``
+                                the batch-major kernels of conv2d's chunked core: any stride,
+                                padding and dilation, parallel over the cores
+- ``cm_to_nchw(res, n0, bias, out)``, ``nchw_to_cm(g, n0, out)``  the chunk transposes
 - ``set_enabled(flag)``         force the path on/off (tests run both); returns the previous value
+- ``arrays_ok(*arrays)``        enabled and every array a float32/float64 NumPy array
 """
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ import os
 
 import numpy as np
 
-__all__ = ["enabled", "usable", "set_enabled", "im2col", "col2im"]
+__all__ = ["enabled", "usable", "arrays_ok", "set_enabled", "im2col", "col2im", "im2col_nchw",
+           "col2im_nchw", "cm_to_nchw", "nchw_to_cm"]
 
 _state = {"wanted": os.environ.get("NEURONET_NUMBA", "1") != "0", "mod": None, "tried": False}
 
@@ -31,6 +37,13 @@ def _module():
     if not _state["tried"]:
         _state["tried"] = True
         try:
+            import numba
+            # The parallel kernels use numba's own thread pool: OpenMP's
+            # spin-waiting threads were measured 10x slower on a shared
+            # 2-core machine (they fight OpenBLAS's). An explicit
+            # NUMBA_THREADING_LAYER in the environment still wins.
+            if "NUMBA_THREADING_LAYER" not in os.environ:
+                numba.config.THREADING_LAYER = "workqueue"
             from . import _numba_im2col as mod
         except ImportError:      # numba not installed: the NumPy path serves
             mod = None
@@ -46,6 +59,13 @@ def set_enabled(flag):
     prev = _state["wanted"]
     _state["wanted"] = bool(flag)
     return prev
+
+
+def arrays_ok(*arrays):
+    """Whether the compiled kernels can take these arrays: enabled, every one a
+    float32/float64 NumPy array."""
+    return enabled() and all(type(a) is np.ndarray and a.dtype in (np.float32, np.float64)
+                             for a in arrays)
 
 
 def usable(stride, dilation, *arrays):
@@ -64,4 +84,32 @@ def im2col(x_cm, cols):
 def col2im(cols, out):
     """``out[c, n, i + a, j + b] += cols[c, a, b, n, i, j]`` (stride/dilation 1, out preallocated)."""
     _module().col2im_unit(cols, out)
+    return out
+
+
+def im2col_nchw(x, n0, stride, pads, dilation, cols):
+    """``cols[c, a, b, n, i, j] = x[n0 + n, c, i*s_h + a*d_h - t, j*s_w + b*d_w - l]``, 0 in the
+    padding; ``x (N, C, H, W)`` unpadded, ``pads = (t, b, l, r)``."""
+    _module().im2col_nchw(x, n0, stride[0], stride[1], pads[0], pads[2], dilation[0], dilation[1],
+                          cols)
+    return cols
+
+
+def col2im_nchw(dcols, n0, stride, pads, dilation, dx):
+    """The adjoint: ``dx[n0 + n, c]`` := window sums of ``dcols (C, kH, kW, n, Ho, Wo)``, padding
+    dropped (the chunk's planes are overwritten)."""
+    _module().col2im_nchw(dcols, n0, stride[0], stride[1], pads[0], pads[2], dilation[0],
+                          dilation[1], dx)
+    return dx
+
+
+def cm_to_nchw(res, n0, bias, out):
+    """``out[n0 + n, o] = res[o, n] (+ bias[o])``; ``res (O, n, P)``, ``out (N, O, P)``."""
+    _module().cm_to_nchw(res, n0, res[:, 0, 0] if bias is None else bias, bias is not None, out)
+    return out
+
+
+def nchw_to_cm(g, n0, out):
+    """``out[o, n] = g[n0 + n, o]``; ``g (N, O, P)``, ``out (O, n, P)``."""
+    _module().nchw_to_cm(g, n0, out)
     return out

@@ -25,6 +25,15 @@ API (all arrays are ``xp`` arrays of the caller's module):
 - ``col2im(cols, padded_hw, s, d, wide=False, out=None)``
                                        the adjoint of ``im2col``: sums every window's column
                                        back into a ``(C, N, Hp, Wp)`` array
+- ``im2col_nchw(x, n0, n1, k, s, pads, d, out_hw, out=None)``
+                                       columns ``(C, kH, kW, n, Ho, Wo)`` of images ``n0:n1`` of
+                                       an unpadded batch-major ``x (N, C, H, W)``, zeros in the
+                                       padding (no padded copy of the whole input)
+- ``col2im_nchw(dcols, n0, s, pads, d, dx)``
+                                       its adjoint: window sums written into ``dx[n0:n0+n]``
+                                       ``(N, C, H, W)``, the padding dropped
+- ``cm_to_nchw(res, n0, bias, out)`` / ``nchw_to_cm(g, n0, out)``
+                                       a chunk ``(O, n, P)`` <-> images ``n0:n0+n`` of ``(N, O, P)``
 
 ``window_view`` is read-only in spirit: windows overlap, so writing through it
 would write one input element several times. ``col2im`` therefore adds the
@@ -38,7 +47,8 @@ import numbers
 from ... import _kernels
 from ...backend import array_module
 
-__all__ = ["pair", "out_size", "pad_last2", "channel_major", "window_view", "im2col", "col2im"]
+__all__ = ["pair", "out_size", "pad_last2", "channel_major", "window_view", "im2col", "col2im",
+           "im2col_nchw", "col2im_nchw", "cm_to_nchw", "nchw_to_cm"]
 
 
 def pair(op: str, name: str, value, minimum: int = 1):
@@ -184,6 +194,63 @@ def col2im(cols, padded_hw, stride, dilation, wide=False, out=None):
     flat = cols.reshape(C, kh, kw, N, ho * wg)
     for a, b, dst, run in _wide_runs(out, (kh, kw), dilation, ho):
         dst += flat[:, a, b, :, :run]
+    return out
+
+
+def im2col_nchw(x, n0, n1, kernel, stride, pads, dilation, out_hw, out=None):
+    """Columns ``(C, kH, kW, n, Ho, Wo)`` of images ``n0:n1`` of ``x (N, C, H, W)`` (unpadded).
+
+    ``cols[c, a, b, n, i, j] = x[n0 + n, c, i*s_h + a*d_h - t, j*s_w + b*d_w - l]``, zero where
+    that index falls in the padding ``pads = (t, b, l, r)``: the same columns as
+    ``im2col(channel_major(x[n0:n1], pads), ...)``, without a padded copy of the batch
+    (the compiled kernel reads ``x`` in place; the NumPy path pads only the chunk).
+    ``out``: an optional contiguous ``(C, kH, kW, n, Ho, Wo)`` array to write into.
+    """
+    xp = array_module(x)
+    C = x.shape[1]
+    (kh, kw), (ho, wo) = kernel, out_hw
+    cols = xp.empty((C, kh, kw, n1 - n0, ho, wo), dtype=x.dtype) if out is None else out
+    if _kernels.arrays_ok(x, cols):
+        return _kernels.im2col_nchw(x, n0, stride, pads, dilation, cols)
+    xc = pad_last2(x[n0:n1], pads)                                      # (n, C, Hp, Wp)
+    cols[...] = window_view(xc, kernel, stride, dilation, out_hw).transpose(1, 2, 3, 0, 4, 5)
+    return cols
+
+
+def col2im_nchw(dcols, n0, stride, pads, dilation, dx):
+    """Adjoint of :func:`im2col_nchw`: ``dx[n0 + n, c, r, q] = sum`` of ``dcols[c, a, b, n, i, j]``
+    over the windows with ``r = i*s_h + a*d_h - t``, ``q = j*s_w + b*d_w - l``; window
+    positions in the padding are dropped. Overwrites ``dx[n0:n0+n]`` (``dx (N, C, H, W)``)."""
+    C, kh, kw, n, ho, wo = dcols.shape
+    if _kernels.arrays_ok(dcols, dx):
+        return _kernels.col2im_nchw(dcols, n0, stride, pads, dilation, dx)
+    H, W = dx.shape[2:]
+    t, b, l, r = pads
+    # The padded grid must hold every window (the bottom/right pads may be cut short).
+    hp = max(H + t + b, (ho - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
+    wp = max(W + l + r, (wo - 1) * stride[1] + (kw - 1) * dilation[1] + 1)
+    buf = col2im(dcols, (hp, wp), stride, dilation)                    # (C, n, Hp, Wp)
+    dx[n0:n0 + n] = buf[:, :, t:t + H, l:l + W].transpose(1, 0, 2, 3)
+    return dx
+
+
+def cm_to_nchw(res, n0, bias, out):
+    """``out[n0 + n, o, p] = res[o, n, p] + bias[o]`` (no bias when None): a GEMM result
+    ``res (O, n, P)`` into its images of the batch-major ``out (N, O, P)``."""
+    n = res.shape[1]
+    if _kernels.arrays_ok(res, out) and (bias is None or _kernels.arrays_ok(bias)):
+        return _kernels.cm_to_nchw(res, n0, bias, out)
+    out[n0:n0 + n] = res.transpose(1, 0, 2)
+    if bias is not None:
+        out[n0:n0 + n] += bias.reshape(-1, 1)
+    return out
+
+
+def nchw_to_cm(g, n0, out):
+    """``out[o, n, p] = g[n0 + n, o, p]``: images ``n0:n0+n`` of ``g (N, O, P)`` channel-major."""
+    if _kernels.arrays_ok(g, out):
+        return _kernels.nchw_to_cm(g, n0, out)
+    out[...] = g[n0:n0 + out.shape[1]].transpose(1, 0, 2)
     return out
 
 

@@ -36,7 +36,8 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
-from ._im2col import channel_major, col2im, im2col, out_size, pad_last2, pair
+from ._im2col import (channel_major, cm_to_nchw, col2im, col2im_nchw, im2col, im2col_nchw,
+                      nchw_to_cm, out_size, pad_last2, pair)
 
 __all__ = ["conv2d", "conv2d_cm", "conv_transpose2d"]
 
@@ -143,12 +144,16 @@ class Conv2d(Function):
     def forward(ctx, x, w, b, stride, pads, dilation, groups, unbatched):
         if unbatched:
             x = x[None]
-        x_cm = channel_major(x, pads)                                    # (C, N, Hp, Wp)
-        out = _from_cm(_conv_forward_cm(ctx, x_cm, w, stride, dilation, groups))  # (N, O, Ho, Wo)
-        if b is not None:
-            out += b.reshape(-1, 1, 1)
-        ctx.crop = (x.shape[2:], pads)
         ctx.unbatched = unbatched
+        ctx.batch_major = groups == 1
+        if ctx.batch_major:
+            out = _conv_forward_nchw(ctx, x, w, b, stride, pads, dilation)
+        else:
+            x_cm = channel_major(x, pads)                                    # (C, N, Hp, Wp)
+            out = _from_cm(_conv_forward_cm(ctx, x_cm, w, stride, dilation, groups))  # (N, O, Ho, Wo)
+            if b is not None:
+                out += b.reshape(-1, 1, 1)
+            ctx.crop = (x.shape[2:], pads)
         return out[0] if unbatched else out
 
     @staticmethod
@@ -156,14 +161,17 @@ class Conv2d(Function):
         need_b = ctx.needs_input_grad[2]
         if ctx.unbatched:
             grad = grad[None]
-        db = grad.sum(axis=(0, 2, 3)) if need_b else None
-        dx_cm, dw = _conv_backward_cm(ctx, channel_major(grad))           # (C, N, Hp, Wp)
-        dx = None
-        if dx_cm is not None:
-            (H, W), (t, _, l, _) = ctx.crop
-            dx = _from_cm(dx_cm[:, :, t:t + H, l:l + W])
-            if ctx.unbatched:
-                dx = dx[0]
+        if ctx.batch_major:
+            dx, dw, db = _conv_backward_nchw(ctx, grad)
+        else:
+            db = grad.sum(axis=(0, 2, 3)) if need_b else None
+            dx_cm, dw = _conv_backward_cm(ctx, channel_major(grad))           # (C, N, Hp, Wp)
+            dx = None
+            if dx_cm is not None:
+                (H, W), (t, _, l, _) = ctx.crop
+                dx = _from_cm(dx_cm[:, :, t:t + H, l:l + W])
+        if dx is not None and ctx.unbatched:
+            dx = dx[0]
         return dx, dw, db
 
 
@@ -324,6 +332,75 @@ def _conv_backward_cm(ctx, g_cm):
             dcols = (wt @ g[:, n0 * P:n1 * P]).reshape(C, *kernel, n1 - n0, ho, wo)
             col2im(dcols, (hp, wp), stride, dilation, out=dx_cm[:, n0:n1])
     return dx_cm, dw
+
+
+def _conv_forward_nchw(ctx, x, w, b, stride, pads, dilation):
+    """Batch-major forward (groups 1): ``x (N, C, H, W)`` unpadded -> ``(N, O, Ho, Wo)`` + bias.
+
+    Per chunk of images: ``cols = im2col_nchw(x)`` (``(C*kH*kW, n*Ho*Wo)``, the
+    padding's zeros written by the kernel, not read from a padded copy), one
+    GEMM ``W @ cols -> (O, n*Ho*Wo)``, and its transpose (plus bias) into the
+    chunk's images of the output; all three passes touch the chunk while it is
+    in the cache. Saves for backward the input itself (no copy: the caller's
+    array, unpadded) and the weight, only where their gradient partner is needed.
+    """
+    xp = array_module(x)
+    x = xp.ascontiguousarray(x)
+    N, C, H, W = x.shape
+    O, _, kh, kw = w.shape
+    t, bt, l, r = pads
+    ho = out_size(H + t + bt, kh, stride[0], dilation[0])
+    wo = out_size(W + l + r, kw, stride[1], dilation[1])
+    K, P = C * kh * kw, ho * wo
+    w2 = w.reshape(O, K)
+    out = xp.empty((N, O, P), dtype=x.dtype)
+    for n0, n1 in _image_chunks(N, K * P * x.dtype.itemsize):
+        cols = im2col_nchw(x, n0, n1, (kh, kw), stride, pads, dilation, (ho, wo)).reshape(K, -1)
+        cm_to_nchw((w2 @ cols).reshape(O, n1 - n0, P), n0, b, out)
+        del cols
+    need_x, need_w = ctx.needs_input_grad[:2]
+    ctx.save_for_backward(x if need_w else None, w if need_x else None)
+    ctx.geometry = (x.shape, w.shape, stride, pads, dilation, (ho, wo))
+    return out.reshape(N, O, ho, wo)
+
+
+def _conv_backward_nchw(ctx, grad):
+    """Batch-major backward: ``grad = dE/dout (N, O, Ho, Wo)`` -> ``(dx, dW, dbias)``.
+
+    One pass over chunks of images, each chunk's work done while it is in the
+    cache: the output gradient's chunk channel-major ``G (O, n*Ho*Wo)``; the
+    delta rule ``dW += G @ cols^T`` over the columns rebuilt from the saved
+    (unpadded) input; the chain rule ``dcols = W^T @ G`` scattered back by
+    ``col2im_nchw`` straight into the chunk's images of ``dx`` (the padding
+    cropped in the kernel, no padded gradient array); ``dbias += G.sum``.
+    """
+    xp = array_module(grad)
+    x, w = ctx.saved_tensors
+    (N, C, H, W), w_shape, stride, pads, dilation, (ho, wo) = ctx.geometry
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    if not (need_x or need_w or need_b):
+        return None, None, None
+    O, _, kh, kw = w_shape
+    K, P = C * kh * kw, ho * wo
+    g3 = xp.ascontiguousarray(grad).reshape(N, O, P)
+    dx = xp.empty((N, C, H, W), dtype=grad.dtype) if need_x else None
+    dw = xp.zeros((O, K), dtype=grad.dtype) if need_w else None
+    db = xp.zeros(O, dtype=grad.dtype) if need_b else None
+    wt = w.reshape(O, K).T if need_x else None
+    for n0, n1 in _image_chunks(N, K * P * grad.dtype.itemsize):
+        n = n1 - n0
+        g = nchw_to_cm(g3, n0, xp.empty((O, n, P), dtype=grad.dtype)).reshape(O, n * P)
+        if need_b:
+            db += g.sum(axis=1)
+        if need_w:
+            # Delta rule: dE/dw_ab = sum_ij dE/dx^l_ij y^(l-1)_(i+a)(j+b).
+            cols = im2col_nchw(x, n0, n1, (kh, kw), stride, pads, dilation, (ho, wo))
+            dw += g @ cols.reshape(K, -1).T
+            del cols
+        if need_x:
+            # Chain rule: dE/dy^(l-1)_ij = sum_ab dE/dx^l_(i-a)(j-b) w_ab, a transposed convolution.
+            col2im_nchw((wt @ g).reshape(C, kh, kw, n, ho, wo), n0, stride, pads, dilation, dx)
+    return dx, (dw.reshape(w_shape) if need_w else None), db
 
 
 # --------------------------------------------------------- conv_transpose2d

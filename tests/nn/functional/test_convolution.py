@@ -492,3 +492,57 @@ def test_lenet5_fast_forward_equals_the_layer_by_layer_forward():
     assert seen == [(5, 6, 28, 28)]
     handle.remove()
     assert m._fast_forward_applies()
+
+
+@pytest.mark.parametrize("kernel,stride,pads,dilation", [
+    ((3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    ((3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),      # ResNet's downsampling conv
+    ((3, 2), (2, 1), (0, 1, 2, 0), (1, 2)),      # asymmetric padding, mixed stride/dilation
+    ((1, 1), (2, 2), (0, 0, 0, 0), (1, 1)),
+    ((5, 5), (1, 1), (2, 2, 2, 2), (1, 1)),      # LeNet's C1
+])
+def test_batch_major_im2col_col2im_match_channel_major_and_are_adjoint(kernel_path, kernel, stride,
+                                                                       pads, dilation):
+    """im2col_nchw on an image chunk equals im2col of the padded channel-major chunk, and
+    col2im_nchw is its adjoint (and overwrites only the chunk's images), on both paths."""
+    x = randn(5, 3, 9, 8, seed=60)
+    t, b, l, r = pads
+    ho = _im2col.out_size(9 + t + b, kernel[0], stride[0], dilation[0])
+    wo = _im2col.out_size(8 + l + r, kernel[1], stride[1], dilation[1])
+    cols = _im2col.im2col_nchw(x, 1, 4, kernel, stride, pads, dilation, (ho, wo))
+    want = _im2col.im2col(_im2col.channel_major(x[1:4], pads), kernel, stride, dilation, (ho, wo))
+    np.testing.assert_array_equal(cols, want)
+    c = randn(*cols.shape, seed=61)
+    dx = np.full(x.shape, 7.0)
+    _im2col.col2im_nchw(c, 1, stride, pads, dilation, dx)
+    assert (dx[[0, 4]] == 7.0).all()
+    np.testing.assert_allclose(np.vdot(cols, c), np.vdot(x[1:4], dx[1:4]), rtol=1e-12)
+
+
+def test_batch_major_transposes(kernel_path):
+    res, g = randn(4, 3, 10, seed=62), randn(6, 4, 10, seed=63)
+    out = np.zeros((6, 4, 10))
+    _im2col.cm_to_nchw(res, 2, np.arange(4.0), out)
+    np.testing.assert_array_equal(out[2:5], res.transpose(1, 0, 2) + np.arange(4.0)[:, None])
+    assert (out[[0, 1, 5]] == 0).all()
+    np.testing.assert_array_equal(_im2col.nchw_to_cm(g, 1, np.empty((4, 3, 10))),
+                                  g[1:4].transpose(1, 0, 2))
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups,kernel", [g for g in CONV_GRID if g[3] == 1])
+def test_batch_major_chunked_conv2d_matches_naive_loops(kernel_path, monkeypatch, stride, padding,
+                                                        dilation, groups, kernel):
+    """conv2d's batch-major core, one image per chunk, with bias: output, dW, dx, dbias."""
+    monkeypatch.setattr(_conv, "_CHUNK_BYTES", 1)
+    y, w, b = randn(3, 4, 7, 6, seed=64), randn(5, 4, *kernel, seed=65), randn(5, seed=66)
+    kw = dict(stride=stride, padding=padding, dilation=dilation)
+    yt, wt, bt = _t(y), _t(w), _t(b)
+    out = F.conv2d(yt, wt, bt, **kw)
+    np.testing.assert_allclose(out.numpy(), conv2d_reference(y, w, b, **kw), rtol=1e-10, atol=1e-10)
+    gx = randn(*out.shape, seed=67)
+    out.backward(nt.tensor(gx))
+    np.testing.assert_allclose(wt.grad.numpy(), conv2d_weight_grad_reference(y, gx, w.shape, **kw),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(yt.grad.numpy(), conv2d_input_grad_reference(gx, w, y.shape, **kw),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(bt.grad.numpy(), gx.sum(axis=(0, 2, 3)), rtol=1e-10)
