@@ -77,7 +77,16 @@ def test_segmentation(tmp_path):
     res = _run("segmentation", tmp_path)
     m = res.metrics
     assert 0 <= m["mean_iou"] <= 1 and 0 <= m["pixel_accuracy"] <= 1
-    assert m["epochs"] == 1 and m["parameters"] > 0
+    assert m["epochs"] == 3 and m["parameters"] > 0 and not m["stopped_by_time"]
+    assert m["cpu_seconds"] > 0 and m["train_seconds"] > 0
+    # Above chance: calling every pixel background scores a mean IoU of about
+    # 0.22 here (background IoU ~0.89, the shapes 0); three short epochs
+    # (about 0.35) must find the shapes, if not yet tell them apart.
+    ious = m["iou_per_class"]
+    assert set(ious) == {"background", "circle", "square", "triangle"}
+    assert m["mean_iou"] > 0.28 and max(ious["circle"], ious["square"], ious["triangle"]) > 0.08
+    assert m["mean_iou"] == pytest.approx(np.mean(list(ious.values())))
+    assert m["mean_iou_per_epoch"][-1] > m["mean_iou_per_epoch"][0]
     run_dir = tmp_path / "segmentation-unet"
     for name in ("segmentation.png", "confusion.png", "learning_curves.png", "report.html"):
         assert (run_dir / name).is_file(), name
