@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", choices=["unet", "segnet"], default="unet", help="segmentation only")
     parser.add_argument("--epochs", type=int, default=None, help="segmentation only: epoch budget")
-    parser.add_argument("--minutes", type=float, default=None, help="segmentation only: time budget")
+    parser.add_argument("--minutes", type=float, default=None, help="segmentation only: training budget in CPU minutes (default 10)")
     args = parser.parse_args(argv)
     if args.name == "list":
         for k, v in EXPERIMENTS.items():
