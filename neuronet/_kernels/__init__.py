@@ -18,6 +18,11 @@ API:
                                 the batch-major kernels of conv2d's chunked core: any stride,
                                 padding and dilation, parallel over the cores
 - ``cm_to_nchw(res, n0, bias, out)``, ``nchw_to_cm(g, n0, out)``  the chunk transposes
+- ``maxpool2x2(x)``, ``maxpool2x2_backward(g, arg, x_shape)``
+                                2x2/2 max pooling over the last two axes, with a uint8 argmax
+- ``maxpool2x2_bias_relu(x_cm, bias)``  the same pooling on channel-major ``(C, N, H, W)``
+                                followed by ``+ bias[c]`` and ReLU, in the same pass
+- ``maxpool2x2_relu_backward(g, y, arg, x_shape)``  its backward: ``(dx, dbias)`` in one pass
 - ``set_enabled(flag)``         force the path on/off (tests run both); returns the previous value
 - ``arrays_ok(*arrays)``        enabled and every array a float32/float64 NumPy array
 """
@@ -28,7 +33,8 @@ import os
 import numpy as np
 
 __all__ = ["enabled", "usable", "arrays_ok", "set_enabled", "im2col", "col2im", "im2col_nchw",
-           "col2im_nchw", "cm_to_nchw", "nchw_to_cm"]
+           "col2im_nchw", "cm_to_nchw", "nchw_to_cm", "maxpool2x2", "maxpool2x2_backward",
+           "maxpool2x2_bias_relu", "maxpool2x2_relu_backward"]
 
 _state = {"wanted": os.environ.get("NEURONET_NUMBA", "1") != "0", "mod": None, "tried": False}
 
@@ -45,9 +51,10 @@ def _module():
             if "NUMBA_THREADING_LAYER" not in os.environ:
                 numba.config.THREADING_LAYER = "workqueue"
             from . import _numba_im2col as mod
+            from . import _numba_pool as pool
         except ImportError:      # numba not installed: the NumPy path serves
-            mod = None
-        _state["mod"] = mod
+            mod = pool = None
+        _state["mod"], _state["pool"] = mod, pool
     return _state["mod"]
 
 
@@ -113,3 +120,57 @@ def nchw_to_cm(g, n0, out):
     """``out[o, n] = g[n0 + n, o]``; ``g (N, O, P)``, ``out (O, n, P)``."""
     _module().nchw_to_cm(g, n0, out)
     return out
+
+
+
+def maxpool2x2(x):
+    """``x (..., H, W)`` -> ``(out, arg)``, both ``(..., H // 2, W // 2)``: the max of each
+    2x2/2 window and the offset ``2a + b`` (uint8) of its first maximum (a NaN wins, the
+    last one)."""
+    lead, (H, W) = x.shape[:-2], x.shape[-2:]
+    x3 = np.ascontiguousarray(x).reshape(-1, H, W)
+    out = np.empty((x3.shape[0], H // 2, W // 2), dtype=x.dtype)
+    arg = np.empty(out.shape, dtype=np.uint8)
+    _module()
+    _state["pool"].maxpool2x2(x3, out, arg)
+    shape = lead + out.shape[1:]
+    return out.reshape(shape), arg.reshape(shape)
+
+
+def maxpool2x2_backward(g, arg, x_shape):
+    """dE/dx of shape ``x_shape``: each ``g`` at its window's ``arg`` offset, 0 elsewhere."""
+    H, W = x_shape[-2:]
+    g3 = np.ascontiguousarray(g).reshape(-1, *g.shape[-2:])
+    gx = np.empty((g3.shape[0], H, W), dtype=g.dtype)
+    bits = np.uint32 if g.dtype.itemsize == 4 else np.uint64
+    _module()
+    _state["pool"].maxpool2x2_backward(g3.view(bits), arg.reshape(g3.shape), gx.view(bits))
+    return gx.reshape(x_shape)
+
+
+def maxpool2x2_bias_relu(x_cm, bias):
+    """``x_cm (C, N, H, W)`` -> ``(out, arg)``, ``(C, N, H // 2, W // 2)``:
+    ``out = max(0, maxpool2x2(x_cm) + bias[c])`` and the pooling's uint8 offsets."""
+    C, N, H, W = x_cm.shape
+    x3 = np.ascontiguousarray(x_cm).reshape(C * N, H, W)
+    out = np.empty((C * N, H // 2, W // 2), dtype=x_cm.dtype)
+    arg = np.empty(out.shape, dtype=np.uint8)
+    _module()
+    _state["pool"].maxpool2x2_bias_relu(x3, np.ascontiguousarray(bias, dtype=x_cm.dtype),
+                                        max(N, 1), out, arg)
+    shape = (C, N) + out.shape[1:]
+    return out.reshape(shape), arg.reshape(shape)
+
+
+def maxpool2x2_relu_backward(g, y, arg, x_shape):
+    """Backward of :func:`maxpool2x2_bias_relu` from ``g = dE/dy (C, N, Ho, Wo)``:
+    ``(dE/dx (x_shape), dE/dbias (C,))``."""
+    C, N = g.shape[:2]
+    g3 = np.ascontiguousarray(g).reshape(C * N, *g.shape[2:])
+    gx = np.empty((C * N,) + tuple(x_shape[2:]), dtype=g.dtype)
+    dbp = np.empty(C * N, dtype=np.float64)
+    bits = np.uint32 if g.dtype.itemsize == 4 else np.uint64
+    _module()
+    _state["pool"].maxpool2x2_relu_backward(g3, g3.view(bits), y.reshape(g3.shape),
+                                            arg.reshape(g3.shape), gx.view(bits), dbp)
+    return gx.reshape(x_shape), dbp.reshape(C, N).sum(axis=1).astype(g.dtype)

@@ -12,6 +12,7 @@ import neuronet as nt
 from .. import backend, nn
 from ..nn import functional as F
 from ..nn.functional.convolution import conv2d_cm
+from ..nn.functional.pooling import max_pool2x2_bias_relu_cm
 from ..nn import init
 from ._registry import check_choice, check_input, check_positive_int, register_model
 
@@ -83,6 +84,10 @@ class LeNet5(nn.Module):
         h = x.permute(1, 0, 2, 3)                               # (C, N, H, W)
         for conv, pool in ((conv1, pool1), (conv2, pool2)):
             h = conv2d_cm(h, conv.weight, None, conv.stride, conv.padding, conv.dilation, conv.groups)
+            if conv.bias is not None and _is_plain_2x2(pool) and conv.bias.dtype == h.dtype:
+                # pool -> bias -> ReLU as one node (one pass with numba).
+                h = max_pool2x2_bias_relu_cm(h, conv.bias)
+                continue
             h = F.max_pool2d(h, pool.kernel_size, pool.stride, pool.padding, pool.dilation,
                              ceil_mode=pool.ceil_mode)
             if conv.bias is not None:
@@ -104,6 +109,14 @@ class LeNet5(nn.Module):
         convs, pools = (layers[0], layers[3]), (layers[2], layers[5])
         return (all(c.padding_mode == "zeros" and not isinstance(c.padding, str) for c in convs)
                 and not any(p.return_indices for p in pools))
+
+
+def _is_plain_2x2(pool):
+    """Whether ``pool`` is a 2x2, stride-2, unpadded, undilated floor-mode max pooling."""
+    pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)   # noqa: E731
+    return (pair(pool.kernel_size) == (2, 2) and pair(pool.stride or pool.kernel_size) == (2, 2)
+            and pair(pool.padding) == (0, 0) and pair(pool.dilation) == (1, 1)
+            and not pool.ceil_mode)
 
 
 # ----------------------------------------------------------------------------- classic

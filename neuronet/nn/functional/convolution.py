@@ -227,9 +227,20 @@ _SAVE_COLUMNS_BYTES = 0
 _CHUNK_BYTES = 1 << 22
 
 
-def _image_chunks(n_images, bytes_per_image):
-    """``[(n0, n1), ...]`` covering ``range(n_images)``, each about ``_CHUNK_BYTES``."""
+# The channel-major path also caps a chunk at about this many GEMM columns
+# (images * Ho*Wo; 0: no cap). LeNet's GEMMs are tiny (6 or 16 rows) and
+# long: measured on 2 cores, OpenBLAS threads ``(6, 25) @ (25, 50176)`` and
+# the weight gradient's ``(6, 25088) @ (25088, 25)`` so badly that they ran
+# 1.5x and 4x slower than the same work in pieces of ~6400 columns.
+_GEMM_COLS = 6400
+
+
+def _image_chunks(n_images, bytes_per_image, cols_per_image=0):
+    """``[(n0, n1), ...]`` covering ``range(n_images)``, each about ``_CHUNK_BYTES``
+    and, when ``cols_per_image`` is given, at most about ``_GEMM_COLS`` columns."""
     step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
+    if cols_per_image and _GEMM_COLS:
+        step = min(step, max(1, _GEMM_COLS // cols_per_image))
     return [(n0, min(n_images, n0 + step)) for n0 in range(0, n_images, step)]
 
 
@@ -264,7 +275,7 @@ def _conv_forward_cm(ctx, x_cm, w, stride, dilation, groups):
         if keep:
             cols_kept = xp.empty((C, kh, kw, N, ho, wo), dtype=x_cm.dtype)
             flat = cols_kept.reshape(K, N * P)
-        for n0, n1 in _image_chunks(N, K * P * x_cm.dtype.itemsize):
+        for n0, n1 in _image_chunks(N, K * P * x_cm.dtype.itemsize, P):
             if keep:
                 im2col(x_cm[:, n0:n1], kernel, stride, dilation, (ho, wo), out=cols_kept[:, :, :, n0:n1])
                 cols = flat[:, n0 * P:n1 * P]
@@ -310,18 +321,22 @@ def _conv_backward_cm(ctx, g_cm):
             dx_cm = _decolumns(dcols.reshape(C, *kernel, N, ho, -1), (hp, wp), stride, dilation, wide)
         return dx_cm, dw
     g = g_cm.reshape(O, N * P)
-    chunks = _image_chunks(N, K * P * g_cm.dtype.itemsize)
+    chunks = _image_chunks(N, K * P * g_cm.dtype.itemsize, P)
     if need_w:
         # Delta rule: dW = G @ cols^T, over the kept columns or, chunk by
         # chunk, over columns rebuilt from the saved input.
-        if ctx.saved_cols:
-            dw = _mm_nt(g[None], saved)[0]
-        else:
-            dw = xp.zeros((O, K), dtype=g.dtype)
-            for n0, n1 in chunks:
+        # Accumulated transposed, dW^T += cols @ G^T, per chunk: with K >> O
+        # rows on the left OpenBLAS splits the work better (measured 1.6x on
+        # C3), and see _GEMM_COLS for why in chunks even when the columns were kept.
+        dwt = xp.zeros((K, O), dtype=g.dtype)
+        for n0, n1 in chunks:
+            if ctx.saved_cols:
+                cols = saved[0, :, n0 * P:n1 * P]
+            else:
                 cols = im2col(saved[:, n0:n1], kernel, stride, dilation, (ho, wo)).reshape(K, -1)
-                dw += g[:, n0 * P:n1 * P] @ cols.T
-        dw = dw.reshape(w_shape)
+            dwt += cols @ g[:, n0 * P:n1 * P].T
+        dw = dwt.T
+        dw = xp.ascontiguousarray(dw).reshape(w_shape)
     if need_x:
         # Chain rule: dcols = W^T @ G, then col2im adds each column back onto
         # the input pixels its window read (a transposed convolution); per

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _kernels
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
@@ -272,6 +273,9 @@ class _MaxPool2d(Function):
       resolution, which position equals the max (first one in scan order),
       from the saved ``x`` and ``y`` (``x`` is usually kept alive by the
       previous layer anyway), instead of storing a full-size mask.
+    * the tiled 2x2/2 case on float NumPy arrays with numba enabled
+      (``neuronet._kernels``): one compiled pass computes the max and its
+      uint8 offset; backward writes each input position once from it.
     * everything else: scan the offsets tracking the argmax offset; save only
       that small uint8 map; backward adds dE/dy through the strided views of
       the gradient buffer where the map selects the offset.
@@ -282,6 +286,13 @@ class _MaxPool2d(Function):
         ctx.geom = (x.shape, k, s, p, d)
         tiled = (k == s and p == (0, 0) and d == (1, 1)
                  and not _needs_padding(x.shape, k, s, p, d, out_hw))
+        if tiled and not return_indices and k == (2, 2) and _kernels.arrays_ok(x):
+            # Optional numba loop (NumPy only): max and uint8 argmax in one
+            # pass, same scan rule as _max_track; backward scatters by it.
+            out, arg = _kernels.maxpool2x2(x)
+            ctx.tiled = "compiled"
+            ctx.save_for_backward(arg)
+            return out
         if tiled and not return_indices:
             xp = array_module(x)
             views = [v for _, v in _views(x, k, s, d, out_hw)]
@@ -301,6 +312,11 @@ class _MaxPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         x_shape, k, s, p, d = ctx.geom
+        if ctx.tiled == "compiled":
+            (arg,) = ctx.saved_tensors
+            if _kernels.arrays_ok(g):
+                return _kernels.maxpool2x2_backward(g, arg, x_shape)
+            return _route_max_grad(g, arg, x_shape, k, s, p, d)
         if not ctx.tiled:
             (arg,) = ctx.saved_tensors
             return _route_max_grad(g, arg, x_shape, k, s, p, d)
@@ -375,6 +391,82 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
                             ceil_mode=False, return_indices=True):
     """:func:`max_pool2d` returning ``(output, indices)`` (PyTorch's name)."""
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+class _MaxPool2x2BiasReLU(Function):
+    """y = max(0, maxpool2x2(x)[c, n] + b[c]): LeNet-5's pool -> bias -> ReLU, one node.
+
+    x: channel-major (C, N, H, W), b: (C,) -> y: (C, N, H // 2, W // 2).
+    Backward: dE/dz = g where y > 0 or y is NaN, else 0 (PyTorch's rule;
+    an infinite g on an inactive unit gives 0, not NaN), dE/db[c] = sum_{n,i,j} dE/dz, dE/dx =
+    dE/dz routed to each window's argmax (the first maximum; the last NaN),
+    0 elsewhere. Saves the uint8 argmax map and y. The numba kernel computes
+    y and the map in one pass; the NumPy path is ``_max_track`` then the two
+    elementwise steps; backward too is one compiled pass (dx and db).
+    """
+
+    @staticmethod
+    def forward(ctx, x, b):
+        ctx.x_shape = x.shape
+        out_hw = (x.shape[2] // 2, x.shape[3] // 2)
+        if _kernels.arrays_ok(x, b):
+            y, arg = _kernels.maxpool2x2_bias_relu(x, b)
+        else:
+            xp = array_module(x)
+            pooled, arg = _max_track(x, (2, 2), (2, 2), (0, 0), (1, 1), out_hw)
+            pooled += b.reshape(-1, 1, 1, 1)
+            y = xp.maximum(pooled, 0, out=pooled)
+        ctx.save_for_backward(arg, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        arg, y = ctx.saved_tensors
+        if _kernels.arrays_ok(g, y) and g.dtype == y.dtype:
+            gx, db = _kernels.maxpool2x2_relu_backward(g, y, arg, ctx.x_shape)
+            return (gx if ctx.needs_input_grad[0] else None), (db if ctx.needs_input_grad[1] else None)
+        xp = array_module(g)
+        # where (not g * mask): an infinite g on an inactive unit gives 0; a
+        # NaN y passes its gradient (PyTorch's threshold_backward: 0 where y <= 0).
+        gz = xp.where(y <= 0, xp.zeros((), dtype=g.dtype), g)
+        db = gz.sum(axis=(1, 2, 3)) if ctx.needs_input_grad[1] else None
+        gx = None
+        if ctx.needs_input_grad[0]:
+            if _kernels.arrays_ok(gz):
+                gx = _kernels.maxpool2x2_backward(gz, arg, ctx.x_shape)
+            else:
+                gx = _route_max_grad(gz, arg, ctx.x_shape, (2, 2), (2, 2), (0, 0), (1, 1))
+        return gx, db
+
+
+def max_pool2x2_bias_relu_cm(input, bias):
+    r"""Fused ``relu(max_pool2d(x, 2) + bias)`` on channel-major activations.
+
+    .. math::
+        y_{c,n,i,j} = \max\big(0,\ b_c + \max_{a,b<2} x_{c,n,2i+a,2j+b}\big)
+
+    Exactly ``relu(max_pool2d(input, 2) + bias.reshape(-1, 1, 1, 1))`` (the
+    values and the gradients, PyTorch's argmax and NaN rules), one autograd
+    node instead of three; used by LeNet-5's channel-major forward.
+
+    Args:
+        input: ``(C, N, H, W)`` float tensor (a trailing odd row/column is
+            dropped, as floor-mode pooling does).
+        bias: ``(C,)`` tensor of the same dtype.
+    """
+    op = "max_pool2x2_bias_relu_cm"
+    _check_input(op, input)
+    if input.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D channel-major input (C, N, H, W), "
+                         f"received shape {tuple(input.shape)}")
+    if input.shape[2] < 2 or input.shape[3] < 2:
+        raise ValueError(f"{op}: a 2x2 window does not fit in a {input.shape[2]}x{input.shape[3]} input")
+    if not isinstance(bias, Tensor):
+        raise TypeError(f"{op}: bias must be a neuronet Tensor, received {type(bias).__name__}")
+    if tuple(bias.shape) != (input.shape[0],) or bias.dtype != input.dtype:
+        raise ValueError(f"{op}: expected bias of shape ({input.shape[0]},) and dtype {input.dtype}, "
+                         f"received shape {tuple(bias.shape)} and dtype {bias.dtype}")
+    return _MaxPool2x2BiasReLU.apply(input, bias)
 
 
 # ------------------------------------------------------------ average pooling

@@ -546,3 +546,57 @@ def test_batch_major_chunked_conv2d_matches_naive_loops(kernel_path, monkeypatch
     np.testing.assert_allclose(yt.grad.numpy(), conv2d_input_grad_reference(gx, w, y.shape, **kw),
                                rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(bt.grad.numpy(), gx.sum(axis=(0, 2, 3)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("gemm_cols", [0, 1, 2 * 42], ids=["no-cap", "one-image", "two-images"])
+@pytest.mark.parametrize("save_bytes", [0, 1 << 30], ids=["rebuild-columns", "keep-columns"])
+@pytest.mark.parametrize("needs", ["x,w", "w", "x"])
+def test_conv2d_cm_chunked_gemms_match_naive_loops(kernel_path, monkeypatch, gemm_cols, save_bytes,
+                                                   needs):
+    """The channel-major core's chunks (capped at _GEMM_COLS columns: 5 images of 6x7
+    outputs in chunks of 1 or 2, the last one short), columns kept or rebuilt, the
+    weight gradient accumulated transposed chunk by chunk."""
+    monkeypatch.setattr(_conv, "_GEMM_COLS", gemm_cols)
+    monkeypatch.setattr(_conv, "_SAVE_COLUMNS_BYTES", save_bytes)
+    y, w, b = randn(5, 3, 8, 7, seed=146), randn(4, 3, 3, 3, seed=147), randn(4, seed=148)
+    yt, wt = _t(y.transpose(1, 0, 2, 3).copy(), "x" in needs), _t(w, "w" in needs)
+    out = _conv.conv2d_cm(yt, wt, _t(b, False), padding=(1, 0))
+    ref = conv2d_reference(y, w, b, padding=(1, 0))
+    assert out.shape == (4, 5, 8, 5)
+    np.testing.assert_allclose(out.numpy().transpose(1, 0, 2, 3), ref, rtol=1e-10, atol=1e-10)
+    gx = randn(*ref.shape, seed=149)
+    out.backward(nt.tensor(gx.transpose(1, 0, 2, 3).copy()))
+    if "w" in needs:
+        np.testing.assert_allclose(wt.grad.numpy(),
+                                   conv2d_weight_grad_reference(y, gx, w.shape, padding=(1, 0)),
+                                   rtol=1e-10, atol=1e-10)
+    if "x" in needs:
+        np.testing.assert_allclose(yt.grad.numpy().transpose(1, 0, 2, 3),
+                                   conv2d_input_grad_reference(gx, w, y.shape, padding=(1, 0)),
+                                   rtol=1e-10, atol=1e-10)
+
+
+def test_image_chunks_cap_on_gemm_columns(monkeypatch):
+    monkeypatch.setattr(_conv, "_CHUNK_BYTES", 1000)
+    monkeypatch.setattr(_conv, "_GEMM_COLS", 300)
+    assert _conv._image_chunks(7, 100) == [(0, 7)]                     # bytes allow 10 images
+    assert _conv._image_chunks(7, 100, 100) == [(0, 3), (3, 6), (6, 7)]    # columns allow 3
+    assert _conv._image_chunks(3, 100, 1000) == [(0, 1), (1, 2), (2, 3)]   # at least one image
+    monkeypatch.setattr(_conv, "_GEMM_COLS", 0)
+    assert _conv._image_chunks(7, 100, 100) == [(0, 7)]
+
+
+@pytest.mark.parametrize("n", [2, 40], ids=["planes-in-cache", "planes-past-256KiB"])
+def test_col2im_both_loop_orders_match_numpy(n):
+    """The compiled col2im picks its loop order by the size of one channel's planes
+    (40 images of 30x30 float64 = 288 KiB takes the plane-by-plane order)."""
+    if not _HAVE_NUMBA:
+        pytest.skip("numba not installed: the compiled path is off")
+    cols = randn(2, 3, 3, n, 28, 28, seed=150)
+    got = _kernels.col2im(cols, np.zeros((2, n, 30, 30)))
+    prev = _kernels.set_enabled(False)
+    try:
+        ref = _im2col.col2im(cols, (30, 30), (1, 1), (1, 1))
+    finally:
+        _kernels.set_enabled(prev)
+    np.testing.assert_array_equal(got, ref)

@@ -537,3 +537,130 @@ def test_no_grad_through_indices_and_backward_frees():
     np.testing.assert_array_equal(x.grad.numpy().sum(), 4.0)
     with pytest.raises(RuntimeError, match="second time"):
         out.sum().backward()
+
+
+# ------------------------------------- compiled 2x2 path, fused pool + bias + ReLU
+from neuronet import _kernels  # noqa: E402
+from neuronet.nn.functional import pooling as _pooling  # noqa: E402
+
+_HAVE_NUMBA = _kernels._module() is not None
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def kernel_path(request):
+    """Run a test on the pure NumPy path and, when numba is installed, on the compiled one."""
+    if request.param == "numba" and not _HAVE_NUMBA:
+        pytest.skip("numba not installed: the compiled path is off")
+    prev = _kernels.set_enabled(request.param == "numba")
+    assert _kernels.enabled() == (request.param == "numba")
+    yield request.param
+    _kernels.set_enabled(prev)
+
+
+def _nasty(shape, seed):
+    """Random float32 values with ties, NaNs (not at the last offset), -inf windows."""
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    x[..., 0, :2] = 1.0                          # ties in the first row of windows
+    if shape[-2] >= 4 and shape[-1] >= 3:
+        x[0, 0, 2, 2] = x[0, 0, 3, 2] = np.nan   # two NaNs in one window: the last one wins
+    x[0, -1, :2, :2] = -np.inf
+    return x
+
+
+@requires_torch
+@pytest.mark.parametrize("shape", [(2, 3, 6, 8), (2, 2, 7, 9), (1, 1, 2, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool2x2_both_paths_vs_torch(kernel_path, shape, dtype):
+    """2x2/2 pooling (the compiled kernel with numba): values, ties, NaN, -inf, odd
+    sizes (trailing row/column gets 0 gradient) and an infinite upstream gradient."""
+    x = _nasty(shape, 30).astype(dtype)
+    a, b = nt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, t_out = F.max_pool2d(a, 2), TF.max_pool2d(b, 2)
+    np.testing.assert_array_equal(out.numpy(), t_out.detach().numpy())
+    g = np.random.default_rng(31).standard_normal(out.shape).astype(dtype)
+    g[0, 0, 0, 0] = np.inf
+    out.backward(nt.tensor(g))
+    t_out.backward(torch.tensor(g))
+    np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+def test_max_pool2x2_both_paths_match_naive(kernel_path):
+    x = distinct(2, 3, 7, 6, seed=32).astype(np.float32)
+    g = np.random.default_rng(33).standard_normal((2, 3, 3, 3)).astype(np.float32)
+    out, dx = run(F.max_pool2d, x, g, 2)
+    ref, idx = naive_max_pool2d(x, 2)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(dx, naive_max_pool2d_backward(g, idx, x.shape))
+
+
+def test_max_pool2x2_kernel_matches_naive_on_channel_major_views(kernel_path):
+    """The kernel pools the last two axes of any layout (a non-contiguous input too)."""
+    x = distinct(3, 4, 8, 6, seed=34).astype(np.float32)
+    xt = nt.tensor(x, requires_grad=True)
+    out = F.max_pool2d(xt.permute(1, 0, 2, 3), 2)
+    np.testing.assert_array_equal(out.numpy(), naive_max_pool2d(x.transpose(1, 0, 2, 3), 2)[0])
+    g = np.random.default_rng(35).standard_normal(out.shape).astype(np.float32)
+    out.backward(nt.tensor(g))
+    _, idx = naive_max_pool2d(x.transpose(1, 0, 2, 3), 2)
+    np.testing.assert_array_equal(xt.grad.numpy(),
+                                  naive_max_pool2d_backward(g, idx, (4, 3, 8, 6)).transpose(1, 0, 2, 3))
+
+
+def naive_pool_bias_relu(x_cm, b):
+    """y[c, n] = max(0, maxpool2x2(x)[c, n] + b[c]) by loops, and the argmax indices."""
+    pooled, idx = naive_max_pool2d(x_cm, 2)
+    return np.maximum(pooled + b.reshape(-1, 1, 1, 1), 0), idx
+
+
+def test_max_pool2x2_bias_relu_cm_gradcheck(kernel_path):
+    x = distinct(3, 2, 5, 4)
+    b = np.array([0.3, -0.7, 1.1])      # some units active, some not (no kink within eps)
+    check_grad(_pooling.max_pool2x2_bias_relu_cm, x, b)
+
+
+def test_max_pool2x2_bias_relu_cm_matches_naive(kernel_path):
+    x = distinct(4, 3, 9, 6, seed=36).astype(np.float32)
+    b = np.array([0.5, -1.0, 0.0, 2.0], np.float32)
+    xt, bt = nt.tensor(x, requires_grad=True), nt.tensor(b, requires_grad=True)
+    out = _pooling.max_pool2x2_bias_relu_cm(xt, bt)
+    ref, idx = naive_pool_bias_relu(x, b)
+    np.testing.assert_array_equal(out.numpy(), ref)
+    g = np.random.default_rng(37).standard_normal(ref.shape).astype(np.float32)
+    out.backward(nt.tensor(g))
+    gz = np.where(ref > 0, g, 0)
+    np.testing.assert_allclose(bt.grad.numpy(), gz.sum(axis=(1, 2, 3)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(xt.grad.numpy(), naive_max_pool2d_backward(gz, idx, x.shape))
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool2x2_bias_relu_cm_vs_torch(kernel_path, dtype):
+    """Equals torch's relu(max_pool2d(x, 2) + b) on the channel-major layout, NaN, ties,
+    -inf and an infinite upstream gradient on an inactive unit (0, not NaN) included."""
+    x = _nasty((3, 2, 6, 7), 38).astype(dtype)
+    b = np.array([0.2, -0.4, 0.0], dtype)
+    xt, bt = nt.tensor(x, requires_grad=True), nt.tensor(b, requires_grad=True)
+    tx, tb = torch.tensor(x, requires_grad=True), torch.tensor(b, requires_grad=True)
+    out = _pooling.max_pool2x2_bias_relu_cm(xt, bt)
+    t_out = torch.relu(TF.max_pool2d(tx, 2) + tb.reshape(-1, 1, 1, 1))
+    np.testing.assert_array_equal(out.numpy(), t_out.detach().numpy())
+    g = np.random.default_rng(39).standard_normal(out.shape).astype(dtype)
+    g[out.numpy() == 0] = np.inf                 # inactive units: must stay 0
+    out.backward(nt.tensor(g))
+    t_out.backward(torch.tensor(g))
+    np.testing.assert_array_equal(xt.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_allclose(bt.grad.numpy(), tb.grad.numpy(), rtol=1e-6)
+
+
+def test_max_pool2x2_bias_relu_cm_errors_name_the_op():
+    x = nt.tensor(np.zeros((3, 2, 4, 4), np.float32))
+    with pytest.raises(ValueError, match=r"max_pool2x2_bias_relu_cm: expected bias of shape \(3,\)"):
+        _pooling.max_pool2x2_bias_relu_cm(x, nt.tensor(np.zeros(2, np.float32)))
+    with pytest.raises(TypeError, match="max_pool2x2_bias_relu_cm: bias must be a neuronet Tensor"):
+        _pooling.max_pool2x2_bias_relu_cm(x, np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="max_pool2x2_bias_relu_cm: expected a 4-D channel-major"):
+        _pooling.max_pool2x2_bias_relu_cm(nt.tensor(np.zeros((3, 4, 4), np.float32)),
+                                          nt.tensor(np.zeros(3, np.float32)))
+    with pytest.raises(ValueError, match="does not fit"):
+        _pooling.max_pool2x2_bias_relu_cm(nt.tensor(np.zeros((3, 2, 1, 4), np.float32)),
+                                          nt.tensor(np.zeros(3, np.float32)))
