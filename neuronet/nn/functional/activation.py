@@ -62,13 +62,16 @@ class ReLU(Function):
     def forward(ctx, x):
         out = array_module(x).maximum(x, 0)
         if ctx.needs_input_grad[0]:      # no mask to build for inference
-            ctx.save_for_backward(out > 0)
+            # PyTorch's rule (threshold_backward): the gradient passes unless
+            # out <= 0 -- so a NaN output passes it too.
+            ctx.save_for_backward(~(out <= 0))
         return out
 
     @staticmethod
     def backward(ctx, g):
         (mask,) = ctx.saved_tensors
-        return g * mask
+        # where, not g * mask: an inf gradient on an inactive unit gives 0, not NaN
+        return array_module(g).where(mask, g, g.dtype.type(0))
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

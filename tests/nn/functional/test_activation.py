@@ -281,3 +281,14 @@ def test_numpy_scalar_parameters_do_not_upcast_float32():
     x = nt.randn(4)
     assert F.leaky_relu(x, np.float64(0.1)).dtype == nt.float32
     assert F.softplus(x, beta=np.float64(2.0)).dtype == nt.float32
+
+
+@requires_torch
+def test_relu_backward_with_nan_and_inf_follows_pytorch():
+    x = np.array([-1.0, 0.0, 2.0, np.nan], dtype=np.float32)
+    g = np.array([np.inf, np.inf, 3.0, 5.0], dtype=np.float32)
+    t = nt.tensor(x, requires_grad=True)
+    F.relu(t).backward(nt.tensor(g))
+    tt = torch.tensor(x, requires_grad=True)
+    torch.relu(tt).backward(torch.tensor(g))
+    np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())
