@@ -209,10 +209,8 @@ class Optimizer:
                 raise ValueError(f"{who}: can't optimize a non-leaf Tensor ({label}, shape "
                                  f"{p.shape}, produced by {p.grad_fn!r}); optimize the leaf "
                                  "tensors it was computed from")
-            if not p.requires_grad:
-                raise ValueError(f"{who}: parameter {label} (shape {p.shape}) does not require "
-                                 "grad, so it would never be updated; pass only trainable "
-                                 "parameters, e.g. [p for p in params if p.requires_grad]")
+            # A frozen parameter (requires_grad=False) is accepted, as in PyTorch: it has no
+            # gradient, so step() skips it until it is unfrozen (fine-tuning recipes rely on it).
         group["params"] = tensors
         if names:
             group["param_names"] = names

@@ -373,8 +373,16 @@ def test_params_input_validation():
         optim.SGD([], lr=0.1)
     with pytest.raises(ValueError, match="non-leaf"):
         optim.SGD([p * 2], lr=0.1)
-    with pytest.raises(ValueError, match="does not require grad"):
-        optim.SGD([nt.zeros(2)], lr=0.1)
+    frozen = nt.ones(2)                       # accepted as in PyTorch, and left alone
+    opt = optim.SGD([frozen, p], lr=0.1)
+    p.grad = nt.ones(2)
+    opt.step()
+    np.testing.assert_array_equal(frozen.numpy(), [1.0, 1.0])
+    frozen.requires_grad_(True)               # unfrozen later: now it trains
+    frozen.grad = nt.ones(2)
+    opt.step()
+    np.testing.assert_allclose(frozen.numpy(), [0.9, 0.9])
+    p.grad = None
     with pytest.raises(TypeError, match="can only optimize Tensors.*ndarray"):
         optim.SGD([np.zeros(2)], lr=0.1)
     with pytest.raises(ValueError, match="more than one parameter group"):
