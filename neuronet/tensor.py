@@ -631,10 +631,10 @@ class Tensor:
         return _ops_el.Sigmoid.apply(self)
 
     def maximum(self, o):
-        return _ops_el.Maximum.apply(self, _as_tensor_like(o, self))
+        return _ops_el.Extremum.apply(self, _as_tensor_like(o, self), True)
 
     def minimum(self, o):
-        return _ops_el.Minimum.apply(self, _as_tensor_like(o, self))
+        return _ops_el.Extremum.apply(self, _as_tensor_like(o, self), False)
 
     def sign(self):
         return Tensor._wrap(backend.array_module(self.array).sign(self.array))

@@ -251,3 +251,11 @@ def test_inplace_on_leaf_requires_no_grad():
     with nt.no_grad():
         w.add_(1).mul_(2)
     np.testing.assert_array_equal(w.numpy(), [4, 4, 4])
+
+
+@requires_torch
+def test_maximum_minimum_ties_split_gradient_as_torch():
+    a = np.array([1.0, 2.0, 3.0, -1.0])
+    b = np.array([[2.0], [2.0]]) * np.array([1.0, 1.0, 0.5, -0.5])   # ties at index 1, broadcasting
+    compare_with_torch(lambda x, y: nt.maximum(x, y), lambda x, y: torch.maximum(x, y), a, b)
+    compare_with_torch(lambda x, y: nt.minimum(x, y), lambda x, y: torch.minimum(x, y), a, b)

@@ -304,45 +304,28 @@ class Where(Function):
         return None, ga, gb
 
 
-class Maximum(Function):
-    """out = max(a, b) elementwise; ties split the gradient evenly (as PyTorch)."""
+class Extremum(Function):
+    """out = max(a, b) (``take_max``) or min(a, b) elementwise.
+
+    dE/da = g where a wins, dE/db = g where b wins; ties split the gradient
+    evenly between the two (as PyTorch's maximum/minimum).
+    """
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, take_max):
         xp = array_module(a, b)
         ctx.save_for_backward(a, b)
         ctx.shapes = (_shape(a), _shape(b))
-        return xp.maximum(a, b)
+        ctx.take_max = take_max
+        return xp.maximum(a, b) if take_max else xp.minimum(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
+        na, nb, _ = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        wa = (a > b) + 0.5 * (a == b)
-        ga = unbroadcast(g * wa, sa) if na else None
-        gb = unbroadcast(g * (1 - wa), sb) if nb else None
-        return (ga.astype(g.dtype, copy=False) if ga is not None else None,
-                gb.astype(g.dtype, copy=False) if gb is not None else None)
-
-
-class Minimum(Function):
-    """out = min(a, b) elementwise; ties split the gradient evenly."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        xp = array_module(a, b)
-        ctx.save_for_backward(a, b)
-        ctx.shapes = (_shape(a), _shape(b))
-        return xp.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        sa, sb = ctx.shapes
-        wa = (a < b) + 0.5 * (a == b)
-        ga = unbroadcast(g * wa, sa) if na else None
-        gb = unbroadcast(g * (1 - wa), sb) if nb else None
-        return (ga.astype(g.dtype, copy=False) if ga is not None else None,
-                gb.astype(g.dtype, copy=False) if gb is not None else None)
+        a_wins = (a > b) if ctx.take_max else (a < b)
+        wa = a_wins + 0.5 * (a == b)
+        ga = unbroadcast(g * wa, sa).astype(g.dtype, copy=False) if na else None
+        gb = unbroadcast(g * (1 - wa), sb).astype(g.dtype, copy=False) if nb else None
+        return ga, gb, None
