@@ -16,6 +16,7 @@ import numpy as np
 
 from . import backend
 from .autograd.grad_mode import _state as _grad_state
+from .autograd.grad_mode import no_grad
 
 __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty",
            "randn", "rand", "randint", "arange", "linspace", "eye", "zeros_like", "ones_like",
@@ -410,7 +411,7 @@ class Tensor:
                 raise RuntimeError(f"backward(gradient): gradient has shape {tuple(g.shape)} but "
                                    f"the tensor has shape {self.shape}")
         from .autograd.function import run_backward
-        with _NoGrad():
+        with no_grad():     # backward's own array math records nothing
             run_backward(self, g, retain_graph=retain_graph)
 
     # ------------------------------------------------------------ in place (outside the graph)
@@ -799,15 +800,6 @@ class Tensor:
 
 
 builtins_float = builtins.float
-
-
-class _NoGrad:
-    def __enter__(self):
-        self.prev = _grad_state["enabled"]
-        _grad_state["enabled"] = False
-
-    def __exit__(self, *exc):
-        _grad_state["enabled"] = self.prev
 
 
 def _index_arrays(index):
