@@ -213,9 +213,7 @@ def cmd_eval(a):
         raise UserError(f"{a.checkpoint}: the checkpoint does not say which data it was trained on; pass --data")
     data = build_data(name, root=a.root, augment=False)
     _check_compatible(ck, data, a.checkpoint)
-    dataset = data.test if a.split == "test" else data.train
-    if a.split == "train":  # evaluate without augmentation
-        dataset = build_data(name, root=a.root, augment=False).train
+    dataset = data.test if a.split == "test" else data.train     # built without augmentation
     trainer = Trainer(model, None, task=data.task, num_classes=data.num_classes, verbose=False,
                       device=a.device if a.device != "cpu" else None)
     res = trainer.evaluate(DataLoader(dataset, batch_size=a.batch_size))
