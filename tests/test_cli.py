@@ -44,6 +44,10 @@ def test_eval_json(trained):
     assert out["accuracy"] > 0.5          # 1024 digits, 3 epochs: far above chance (10%)
     summary = json.loads((trained / "summary.json").read_text())
     assert abs(out["accuracy"] - summary["test_accuracy"]) < 1e-9
+    r = run("eval", str(trained / "last.npz"), "--split", "train", "--json")   # data from the checkpoint
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["split"] == "train" and out["n"] == 6000 and out["data"] == "mnist-sample"
 
 
 def test_predict_png(trained, tmp_path):
