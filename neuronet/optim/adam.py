@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .. import backend
-from .optimizer import Optimizer, _check_betas, _check_lr, _check_nonneg
+from .optimizer import (Optimizer, _adam_gradient, _check_betas, _check_lr, _check_nonneg,
+                        _update_moments)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -53,7 +54,7 @@ class Adam(Optimizer):
 
     def _update(self, p, g, state, group):
         xp = backend.array_module(p)
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
@@ -65,21 +66,8 @@ class Adam(Optimizer):
         step = state["step"]
         m, v = state["exp_avg"].array, state["exp_avg_sq"].array
 
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = g + wd * p
-
-        tmp = g - m                      # the one scratch array of this step
-        tmp *= 1 - beta1
-        m += tmp                         # m <- m + (1 - beta1)(g - m)
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1 - beta2
-        v *= beta2
-        v += tmp
+        g = _adam_gradient(p, g, group)
+        tmp = _update_moments(xp, m, v, g, beta1, beta2)     # the one scratch array of this step
 
         bias_correction1 = 1 - beta1 ** step
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .. import backend
-from .optimizer import Optimizer, _check_betas, _check_lr, _check_nonneg
+from .optimizer import (Optimizer, _adam_gradient, _check_betas, _check_lr, _check_nonneg,
+                        _update_moments)
 
 __all__ = ["NAdam"]
 
@@ -45,7 +46,7 @@ class NAdam(Optimizer):
 
     def _update(self, p, g, state, group):
         xp = backend.array_module(p)
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         md = group["momentum_decay"]
         if not state:
@@ -56,27 +57,15 @@ class NAdam(Optimizer):
         state["step"] += 1
         step = state["step"]
         m, v = state["exp_avg"].array, state["exp_avg_sq"].array
-        if group["maximize"]:
-            g = -g
+        g = _adam_gradient(p, g, group)
         bias_correction2 = 1 - beta2 ** step
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = g + wd * p
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * md))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * md))
         state["mu_product"] *= mu
         mu_product = state["mu_product"]
         mu_product_next = mu_product * mu_next
 
-        tmp = g - m
-        tmp *= 1 - beta1
-        m += tmp
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1 - beta2
-        v *= beta2
-        v += tmp
+        tmp = _update_moments(xp, m, v, g, beta1, beta2)
         denom = v / bias_correction2
         xp.sqrt(denom, out=denom)
         denom += eps

@@ -400,6 +400,34 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
+def _adam_gradient(p, g, group):
+    """The Adam family's gradient: ``maximize`` flips its sign; weight decay is
+    coupled (``g + wd p``, L2) or decoupled (``p *= 1 - lr wd`` in place,
+    Loshchilov & Hutter 2019) as the group's ``decoupled_weight_decay`` says."""
+    if group["maximize"]:
+        g = -g
+    wd = group["weight_decay"]
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            p *= 1 - group["lr"] * wd
+        else:
+            g = g + wd * p
+    return g
+
+
+def _update_moments(xp, m, v, g, beta1, beta2):
+    """m <- beta1 m + (1 - beta1) g and v <- beta2 v + (1 - beta2) g^2, in place,
+    through one scratch array, which is returned for the caller to reuse."""
+    tmp = g - m
+    tmp *= 1 - beta1
+    m += tmp                         # m + (1 - beta1)(g - m)
+    xp.multiply(g, g, out=tmp)
+    tmp *= 1 - beta2
+    v *= beta2
+    v += tmp
+    return tmp
+
+
 def _check_lr(who, lr):
     if not isinstance(lr, (int, float, np.floating, np.integer)) or isinstance(lr, bool) \
             or not math.isfinite(lr) or lr < 0:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from .optimizer import Optimizer, _check_betas, _check_lr, _check_nonneg
+from .optimizer import (Optimizer, _adam_gradient, _check_betas, _check_lr, _check_nonneg,
+                        _update_moments)
 
 __all__ = ["RAdam"]
 
@@ -50,7 +51,7 @@ class RAdam(Optimizer):
 
     def _update(self, p, g, state, group):
         xp = backend.array_module(p)
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
@@ -59,20 +60,8 @@ class RAdam(Optimizer):
         state["step"] += 1
         step = state["step"]
         m, v = state["exp_avg"].array, state["exp_avg_sq"].array
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = g + wd * p
-        tmp = g - m
-        tmp *= 1 - beta1
-        m += tmp
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1 - beta2
-        v *= beta2
-        v += tmp
+        g = _adam_gradient(p, g, group)
+        tmp = _update_moments(xp, m, v, g, beta1, beta2)
 
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
