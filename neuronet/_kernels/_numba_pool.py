@@ -23,6 +23,37 @@ import numba
 import numpy as np
 
 
+@numba.njit(inline="always")
+def _window_max(r0, r1, j):
+    """Max of the 2x2 window at column pair j of rows r0, r1, and its offset 2a + b
+    (row-major scan, strict ``>``, a NaN replaces anything), branch-free."""
+    m = r0[2 * j]
+    o = np.uint8(0)
+    v = r0[2 * j + 1]
+    u = (v > m) | (v != v)
+    m = v if u else m
+    o = np.uint8(1) if u else o
+    v = r1[2 * j]
+    u = (v > m) | (v != v)
+    m = v if u else m
+    o = np.uint8(2) if u else o
+    v = r1[2 * j + 1]
+    u = (v > m) | (v != v)
+    m = v if u else m
+    o = np.uint8(3) if u else o
+    return m, o
+
+
+@numba.njit(inline="always")
+def _scatter_window(r0, r1, j, v, o):
+    """Write the gradient bits ``v`` at the window offset ``o`` and 0 at the other three
+    (``o == 4``: all four get 0)."""
+    r0[2 * j] = v * (o == 0)
+    r0[2 * j + 1] = v * (o == 1)
+    r1[2 * j] = v * (o == 2)
+    r1[2 * j + 1] = v * (o == 3)
+
+
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def maxpool2x2(x, out, arg):
     """out[p, i, j] = max_{a,b<2} x[p, 2i + a, 2j + b]; arg[p, i, j] = the winning 2a + b."""
@@ -34,20 +65,7 @@ def maxpool2x2(x, out, arg):
             orow = out[p, i]
             arow = arg[p, i]
             for j in range(wo):
-                m = r0[2 * j]
-                o = np.uint8(0)
-                v = r0[2 * j + 1]
-                u = (v > m) | (v != v)
-                m = v if u else m
-                o = np.uint8(1) if u else o
-                v = r1[2 * j]
-                u = (v > m) | (v != v)
-                m = v if u else m
-                o = np.uint8(2) if u else o
-                v = r1[2 * j + 1]
-                u = (v > m) | (v != v)
-                m = v if u else m
-                o = np.uint8(3) if u else o
+                m, o = _window_max(r0, r1, j)
                 orow[j] = m
                 arow[j] = o
 
@@ -66,11 +84,7 @@ def maxpool2x2_backward(g, arg, gx):
             ar = arg[p, i]
             for j in range(wo):
                 o = np.int32(ar[j])
-                v = gr[j]
-                r0[2 * j] = v * (o == 0)
-                r0[2 * j + 1] = v * (o == 1)
-                r1[2 * j] = v * (o == 2)
-                r1[2 * j + 1] = v * (o == 3)
+                _scatter_window(r0, r1, j, gr[j], o)
             if W > 2 * wo:
                 r0[W - 1] = 0
                 r1[W - 1] = 0
@@ -93,20 +107,7 @@ def maxpool2x2_bias_relu(x, bias, per, out, arg):
             orow = out[p, i]
             arow = arg[p, i]
             for j in range(wo):
-                m = r0[2 * j]
-                o = np.uint8(0)
-                v = r0[2 * j + 1]
-                u = (v > m) | (v != v)
-                m = v if u else m
-                o = np.uint8(1) if u else o
-                v = r1[2 * j]
-                u = (v > m) | (v != v)
-                m = v if u else m
-                o = np.uint8(2) if u else o
-                v = r1[2 * j + 1]
-                u = (v > m) | (v != v)
-                m = v if u else m
-                o = np.uint8(3) if u else o
+                m, o = _window_max(r0, r1, j)
                 m = m + bp
                 orow[j] = z if m < z else m      # NaN < 0 is False: NaN passes, as max(x, 0)
                 arow[j] = o
@@ -133,11 +134,7 @@ def maxpool2x2_relu_backward(g, gbits, y, arg, gx, dbp):
                 live = not (yr[j] <= 0)
                 acc += gf[j] if live else 0.0
                 o = np.int32(ar[j]) if live else np.int32(4)
-                v = gr[j]
-                r0[2 * j] = v * (o == 0)
-                r0[2 * j + 1] = v * (o == 1)
-                r1[2 * j] = v * (o == 2)
-                r1[2 * j + 1] = v * (o == 3)
+                _scatter_window(r0, r1, j, gr[j], o)
             if W > 2 * wo:
                 r0[W - 1] = 0
                 r1[W - 1] = 0
