@@ -118,6 +118,7 @@ class Trainer:
         self.global_step = 0
         self.best = None
         self.stop_training = False
+        self.loader_state = None     # the data order's random state at the last epoch end
         self.callbacks: list[Callback] = [ProgressBar(enabled=progress)] if verbose else []
         self.early_stopper = EarlyStopping(monitor or "val_loss", early_stopping, mode) \
             if early_stopping else None
@@ -250,7 +251,7 @@ class Trainer:
         save_checkpoint(path, self.model, self.optimizer, self.scheduler, epoch=self.epoch,
                         step=self.global_step, metrics=metrics or {}, history=self._history_scalars(),
                         preprocessing=self.preprocessing, data=self.data_info, config=self.config,
-                        extra={"trainer": self.checkpoint_state(), "loader": self._loader_state})
+                        extra={"trainer": self.checkpoint_state(), "loader": self.loader_state})
 
     def _history_scalars(self):
         return [{k: v for k, v in h.items() if isinstance(v, (int, float, str)) or v is None}
@@ -309,7 +310,7 @@ class Trainer:
                 self.best = logs[key]
             logs["best_" + key] = self.best
             self.history.append(logs)
-            self._loader_state = _loader_state(train_loader)
+            self.loader_state = _loader_state(train_loader)
             if self.out_dir is not None:
                 metrics = {k: v for k, v in logs.items() if isinstance(v, (int, float))}
                 if self.epoch % self.checkpoint_every == 0 or self.stop_training or self.epoch == epochs:
@@ -322,4 +323,3 @@ class Trainer:
             cb.on_fit_end(self)
         return self.history
 
-    _loader_state = None
