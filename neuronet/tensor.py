@@ -1058,3 +1058,9 @@ _function.Tensor = Tensor
 from .ops import elementwise as _ops_el  # noqa: E402
 from .ops import reduction as _ops_red  # noqa: E402
 from .ops import shape as _ops_sh  # noqa: E402
+# The op families that register their names through ops/_registry.py.
+from .ops import math as _ops_math, linalg as _ops_linalg, indexing as _ops_idx  # noqa: E402,F401
+from .ops import sorting as _ops_sort, sampling as _ops_samp, arrange as _ops_arr  # noqa: E402,F401
+from .ops._registry import TENSOR_METHODS as _TENSOR_METHODS  # noqa: E402
+for _name, _fn in _TENSOR_METHODS.items():
+    setattr(Tensor, _name, _fn)
