@@ -10,8 +10,9 @@ from .tensor import Tensor, tensor  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import Device, device, manual_seed, cupy_available  # noqa: F401
 from . import backend, autograd  # noqa: F401
+from .nn import functional as _functional  # noqa: F401  (registers relu, softmax, ... as torch.* too)
 from .ops._registry import TORCH_FUNCTIONS as _TORCH_FUNCTIONS
-globals().update(_TORCH_FUNCTIONS)
+globals().update({k: v for k, v in _TORCH_FUNCTIONS.items() if not k.startswith("_")})
 
 __version__ = "0.1.0"
 

@@ -1061,6 +1061,5 @@ from .ops import shape as _ops_sh  # noqa: E402
 # The op families that register their names through ops/_registry.py.
 from .ops import math as _ops_math, linalg as _ops_linalg, indexing as _ops_idx  # noqa: E402,F401
 from .ops import sorting as _ops_sort, sampling as _ops_samp, arrange as _ops_arr  # noqa: E402,F401
-from .ops._registry import TENSOR_METHODS as _TENSOR_METHODS  # noqa: E402
-for _name, _fn in _TENSOR_METHODS.items():
-    setattr(Tensor, _name, _fn)
+from .ops import _registry  # noqa: E402
+_registry.bind(Tensor)
