@@ -263,7 +263,7 @@ def test_image_folder_unreadable_image_names_it(tmp_path):
 def test_image_folder_empty_class_is_an_error(tmp_path):
     pytest.importorskip("PIL.Image")
     (tmp_path / "a").mkdir()
-    with pytest.raises(FileNotFoundError, match="holds no image"):
+    with pytest.raises(FileNotFoundError, match="Found no valid file for the classes"):
         ImageFolder(tmp_path)
 
 

@@ -7,11 +7,12 @@ is the cache ``$NEURONET_DATA`` or ``~/.cache/neuronet``.
 Offline, ``MNIST(sample=True)`` (or :func:`mnist_sample`) loads the 8,000 real
 MNIST digits that ship with neuronet.
 """
-from ._base import DatasetFormatError
+from ._base import DatasetFormatError, DatasetNotFoundError
 from .cifar import CIFAR10, CIFAR100, read_cifar_bin
-from .folder import IMG_EXTENSIONS, ImageFolder, pil_loader
+from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, pil_loader
 from .mnist import KMNIST, MNIST, FashionMNIST, mnist_sample, read_idx
 from .shapes import Shapes
 
-__all__ = ["MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "ImageFolder", "Shapes",
-           "mnist_sample", "read_idx", "read_cifar_bin", "pil_loader", "IMG_EXTENSIONS", "DatasetFormatError"]
+__all__ = ["MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "ImageFolder", "DatasetFolder", "Shapes",
+           "mnist_sample", "read_idx", "read_cifar_bin", "pil_loader", "default_loader", "IMG_EXTENSIONS",
+           "DatasetFormatError", "DatasetNotFoundError"]

@@ -5,12 +5,24 @@ import os
 
 from ..download import ChecksumError, DownloadError, cache_dir, download_from_mirrors
 
-__all__ = ["DatasetFormatError", "resolve_root", "mirror_list", "fetch"]
+__all__ = ["DatasetFormatError", "DatasetNotFoundError", "resolve_root", "mirror_list", "fetch"]
 
 
 class DatasetFormatError(ValueError):
     """A data file is malformed (bad magic, truncated, inconsistent); the
     message names the file."""
+
+
+class DatasetNotFoundError(FileNotFoundError, RuntimeError):
+    """The dataset's files are not on disk (and were not downloaded).
+
+    Both a ``FileNotFoundError`` and a ``RuntimeError``: torchvision raises
+    ``RuntimeError("Dataset not found. You can use download=True to download
+    it")``, so code written for it catches this too. The message starts with
+    torchvision's sentence, then says which files to put where."""
+
+    def __init__(self, details):
+        super().__init__(f"Dataset not found. You can use download=True to download it. {details}")
 
 
 def resolve_root(root):

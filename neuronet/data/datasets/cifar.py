@@ -12,7 +12,7 @@ import numpy as np
 
 from ..dataset import ArrayDataset
 from ..download import check_file, extract_tar_members
-from ._base import DatasetFormatError, fetch, mirror_list, resolve_root
+from ._base import DatasetFormatError, DatasetNotFoundError, fetch, mirror_list, resolve_root
 
 __all__ = ["CIFAR10", "CIFAR100", "read_cifar_bin"]
 
@@ -53,6 +53,7 @@ class CIFAR10(ArrayDataset):
     mirrors = ["https://www.cs.toronto.edu/~kriz/"]
     archive = ("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")  # MD5 from the CIFAR page
     base_folder = "cifar-10-batches-bin"
+    python_folder, python_archive = "cifar-10-batches-py", "cifar-10-python.tar.gz"  # torchvision's (pickle)
     train_list = [f"data_batch_{i}.bin" for i in range(1, 6)]
     test_list = ["test_batch.bin"]
     meta_files = ["batches.meta.txt"]
@@ -69,8 +70,9 @@ class CIFAR10(ArrayDataset):
             self.download()
         missing = [p for p in paths if not os.path.isfile(p)]
         if missing:
-            raise FileNotFoundError(
+            raise DatasetNotFoundError(
                 f"{type(self).__name__}: {', '.join(os.path.basename(p) for p in missing)} not found in {folder}. "
+                + self._python_version_note() +
                 f"Use download=True (needs internet; mirrors: {', '.join(mirror_list(type(self)))}), or place "
                 f"{self.archive[0]} (the binary version, MD5 {self.archive[1]}) extracted in {self.root} "
                 f"so that {folder} holds {', '.join(self.train_list + self.test_list)}")
@@ -85,6 +87,19 @@ class CIFAR10(ArrayDataset):
         self._set_labels(labels)
         super().__init__(images, labels[:, -1], transform, target_transform)
         self._read_meta(folder)
+
+    def _python_version_note(self):
+        """torchvision downloads the *python* version of the archive, whose
+        batches are pickles; neuronet never unpickles, so say so when that is
+        what the root holds."""
+        found = [n for n in (self.python_folder, self.python_archive)
+                 if os.path.exists(os.path.join(self.root, n))]
+        if not found:
+            return ""
+        return (f"{self.root} holds {' and '.join(found)}, the python version of the dataset, whose files are "
+                f"pickles: neuronet never unpickles data (a pickle can run arbitrary code). Download the binary "
+                f"version instead: {self.mirrors[0]}{self.archive[0]} (MD5 {self.archive[1]}), and extract it "
+                f"in {self.root}, or pass download=True. ")
 
     def _check_labels(self, path, lb):
         if lb[:, -1].max() >= len(self.classes):
@@ -124,6 +139,7 @@ class CIFAR100(CIFAR10):
 
     archive = ("cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8")  # MD5 from the CIFAR page
     base_folder = "cifar-100-binary"
+    python_folder, python_archive = "cifar-100-python", "cifar-100-python.tar.gz"
     train_list = ["train.bin"]
     test_list = ["test.bin"]
     meta_files = ["fine_label_names.txt", "coarse_label_names.txt"]

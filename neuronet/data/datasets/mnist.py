@@ -15,7 +15,7 @@ import numpy as np
 
 from ..dataset import ArrayDataset
 from ..download import check_file
-from ._base import DatasetFormatError, fetch, mirror_list, resolve_root
+from ._base import DatasetFormatError, DatasetNotFoundError, fetch, mirror_list, resolve_root
 
 __all__ = ["read_idx", "MNIST", "FashionMNIST", "KMNIST", "mnist_sample", "SAMPLE_DIR", "SAMPLE_SHA256"]
 
@@ -142,7 +142,7 @@ class MNIST(ArrayDataset):
             return gz
         if os.path.isfile(raw):
             return raw
-        raise FileNotFoundError(
+        raise DatasetNotFoundError(
             f"{type(self).__name__}: {name} not found in {self.raw_folder}. Use download=True (needs internet; "
             f"mirrors: {', '.join(mirror_list(type(self)))}), or place these files there (gzip or "
             f"uncompressed, standard names): {', '.join(n for n, _ in files)}. "
