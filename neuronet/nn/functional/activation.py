@@ -6,11 +6,15 @@ times the upstream gradient ``g = dE/dout``) side by side. All are
 elementwise (``x`` of any shape, output of the same shape and dtype) except
 ``softmax`` / ``log_softmax``, which normalize along one ``dim``.
 
-``inplace=True`` (accepted for PyTorch compatibility) returns a *new* tensor
-and leaves ``input`` untouched: without a version counter the autograd
-cannot tell whether the overwritten array was saved by an earlier op for its
-backward, and a silently wrong gradient is worse than the extra buffer. The
-returned values are exactly PyTorch's.
+``inplace=True`` works as in PyTorch: the result is written into ``input``'s
+storage and ``input`` itself is returned (``F.relu_(x)``, ``x.relu_()`` too).
+Through :meth:`Tensor._apply_inplace` the tensor's version counter is bumped,
+so an earlier op that saved ``input`` for its backward raises at backward
+instead of giving a silently wrong gradient, and an in-place op on a leaf that
+requires grad raises at once.
+
+``relu``, ``softmax``, ``log_softmax`` (and the other activations torch has at
+top level) are also ``neuronet.<name>`` and ``Tensor.<name>``.
 """
 from __future__ import annotations
 
@@ -22,10 +26,13 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module
 from ...ops import elementwise as _el
+from ...ops._registry import both, torch_function
 from ...tensor import Tensor
 
-__all__ = ["relu", "relu6", "hardtanh", "leaky_relu", "elu", "gelu", "sigmoid", "tanh",
-           "softplus", "silu", "hardswish", "softmax", "log_softmax"]
+__all__ = ["relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "elu", "elu_",
+           "selu", "selu_", "celu", "celu_", "threshold", "threshold_", "gelu", "sigmoid", "tanh",
+           "softplus", "silu", "mish", "hardswish", "hardsigmoid", "logsigmoid", "softsign", "tanhshrink",
+           "hardshrink", "softshrink", "prelu", "glu", "softmax", "softmin", "log_softmax"]
 
 
 # ---------------------------------------------------------------- validation
@@ -45,6 +52,15 @@ def _check_number(op: str, name: str, value) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{op}: {name} must be finite, received {value!r}")
     return float(value)
+
+
+def _maybe_inplace(input: Tensor, inplace: bool, apply, name: str, saves_input: bool) -> Tensor:
+    """``apply(input)``, or with ``inplace`` the same result written into
+    ``input``'s storage (``input`` returned). ``saves_input``: the op keeps its
+    input array for backward, so the in-place update must hand it a copy."""
+    if not inplace:
+        return apply(input)
+    return input._apply_inplace(apply, name, clone=saves_input)
 
 
 # ---------------------------------------------------------------- ReLU family
@@ -77,11 +93,16 @@ class ReLU(Function):
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """relu(input, inplace=False): max(0, x) elementwise.
 
-    input: any shape; output: same shape and dtype. ``inplace`` returns a new
-    tensor (see the module docstring).
+    input: any shape; output: same shape and dtype (``input`` itself, updated,
+    with ``inplace=True``).
     """
     _check_input("relu", input, floating=False)
-    return ReLU.apply(input)
+    return _maybe_inplace(input, inplace, ReLU.apply, "relu_", saves_input=False)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """relu_(input): ReLU in place (``input`` updated and returned)."""
+    return relu(input, inplace=True)
 
 
 class Hardtanh(Function):
@@ -111,7 +132,13 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, received "
                          f"min_val={min_val}, max_val={max_val}")
-    return Hardtanh.apply(input, min_val, max_val)
+    return _maybe_inplace(input, inplace, lambda s: Hardtanh.apply(s, min_val, max_val), "hardtanh_",
+                          saves_input=False)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """hardtanh_(input, min_val=-1., max_val=1.): hardtanh in place."""
+    return hardtanh(input, min_val, max_val, inplace=True)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -120,7 +147,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     dE/dx = g * [0 < x < 6].
     """
     _check_input("relu6", input)
-    return Hardtanh.apply(input, 0.0, 6.0)
+    return _maybe_inplace(input, inplace, lambda s: Hardtanh.apply(s, 0.0, 6.0), "relu6_", saves_input=False)
 
 
 class LeakyReLU(Function):
@@ -147,37 +174,128 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     """leaky_relu(input, negative_slope=0.01, inplace=False): x for x > 0, else negative_slope * x."""
     _check_input("leaky_relu", input)
     negative_slope = _check_number("leaky_relu", "negative_slope", negative_slope)
-    return LeakyReLU.apply(input, negative_slope)
+    return _maybe_inplace(input, inplace, lambda s: LeakyReLU.apply(s, negative_slope), "leaky_relu_",
+                          saves_input=False)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu_(input, negative_slope=0.01): leaky ReLU in place."""
+    return leaky_relu(input, negative_slope, inplace=True)
 
 
 class ELU(Function):
-    """ELU(x) = x if x > 0 else alpha * (e^x - 1)  (Clevert et al. 2016).
+    """ELU(x) = scale * (x if x > 0 else alpha * (e^(input_scale x) - 1))  (Clevert et al. 2016).
 
-    dE/dx = g if x > 0 else g * alpha * e^x = g * (out + alpha).
-    The negative branch uses expm1 so that small |x| keeps full precision;
-    backward reuses the saved output instead of a second exp.
+    The one op behind ELU (scale = input_scale = 1), SELU (Klambauer et al.
+    2017: alpha = 1.6733, scale = 1.0507) and CELU (Barron 2017: scale = 1,
+    input_scale = 1/alpha), as in PyTorch.
+    dE/dx = g * scale if x > 0 else g * scale * alpha * input_scale * e^(input_scale x).
+    The negative branch uses expm1 so that small |x| keeps full precision.
+    Backward uses e^(input_scale x) saved by forward, not x (so the op can run
+    in place) and not the output (out + scale * alpha would cancel for x << 0).
     """
 
     @staticmethod
-    def forward(ctx, x, alpha):
+    def forward(ctx, x, alpha, scale=1.0, input_scale=1.0):
         xp = array_module(x)
         positive = x > 0
-        out = xp.where(positive, x, alpha * xp.expm1(xp.minimum(x, 0)))
-        ctx.save_for_backward(positive, out)
-        ctx.alpha = alpha
-        return out
+        z = xp.minimum(x, 0) * input_scale
+        out = xp.where(positive, x, alpha * xp.expm1(z))
+        if scale != 1.0:
+            out = out * scale
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(positive, xp.exp(z))
+            ctx.params = (alpha, scale, input_scale)
+        return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        positive, out = ctx.saved_tensors
-        return array_module(g).where(positive, g, g * (out + ctx.alpha)), None
+        positive, e = ctx.saved_tensors
+        alpha, scale, input_scale = ctx.params
+        neg = g * ((scale * alpha * input_scale) * e)
+        return array_module(g).where(positive, g * scale if scale != 1.0 else g, neg), None, None, None
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """elu(input, alpha=1.0, inplace=False): x for x > 0, else alpha * (exp(x) - 1)."""
     _check_input("elu", input)
     alpha = _check_number("elu", "alpha", alpha)
-    return ELU.apply(input, alpha)
+    return _maybe_inplace(input, inplace, lambda s: ELU.apply(s, alpha), "elu_", saves_input=False)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """elu_(input, alpha=1.0): ELU in place."""
+    return elu(input, alpha, inplace=True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """selu(input, inplace=False): scale * (x if x > 0 else alpha * (exp(x) - 1)),
+    alpha = 1.6733, scale = 1.0507: the self-normalizing ELU (Klambauer et al. 2017)."""
+    _check_input("selu", input)
+    return _maybe_inplace(input, inplace, lambda s: ELU.apply(s, _SELU_ALPHA, _SELU_SCALE), "selu_",
+                          saves_input=False)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """selu_(input): SELU in place."""
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """celu(input, alpha=1.0, inplace=False): x if x > 0 else alpha * (exp(x / alpha) - 1)
+    (continuously differentiable ELU, Barron 2017)."""
+    _check_input("celu", input)
+    alpha = _check_number("celu", "alpha", alpha)
+    if alpha == 0:
+        raise RuntimeError("celu: ZeroDivisionError, alpha must be non-zero, received alpha=0")
+    return _maybe_inplace(input, inplace, lambda s: ELU.apply(s, alpha, 1.0, 1.0 / alpha), "celu_",
+                          saves_input=False)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """celu_(input, alpha=1.0): CELU in place."""
+    return celu(input, alpha, inplace=True)
+
+
+class Threshold(Function):
+    """Threshold(x) = x if x > threshold else value.
+
+    dE/dx = g * [x > threshold] (a boolean mask is saved, not x).
+    """
+
+    @staticmethod
+    def forward(ctx, x, threshold, value):
+        xp = array_module(x)
+        keep = x > threshold
+        ctx.save_for_backward(keep)
+        return xp.where(keep, x, xp.asarray(value, dtype=x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        (keep,) = ctx.saved_tensors
+        return array_module(g).where(keep, g, g.dtype.type(0)), None, None
+
+
+def _threshold(input, th, value, inplace):
+    _check_input("threshold", input, floating=False)
+    th = _check_number("threshold", "threshold", th)
+    value = _check_number("threshold", "value", value)
+    return _maybe_inplace(input, inplace, lambda s: Threshold.apply(s, th, value), "threshold_",
+                          saves_input=False)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """threshold(input, threshold, value, inplace=False): x where x > threshold, else value."""
+    return _threshold(input, threshold, value, inplace)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """threshold_(input, threshold, value): threshold in place."""
+    return _threshold(input, threshold, value, True)
 
 
 # ---------------------------------------------------------------- erf and GELU
@@ -391,7 +509,7 @@ class SiLU(Function):
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """silu(input, inplace=False): x * sigmoid(x)."""
     _check_input("silu", input)
-    return SiLU.apply(input)
+    return _maybe_inplace(input, inplace, SiLU.apply, "silu_", saves_input=True)
 
 
 class Hardswish(Function):
@@ -418,7 +536,261 @@ class Hardswish(Function):
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """hardswish(input, inplace=False): x * relu6(x + 3) / 6."""
     _check_input("hardswish", input)
-    return Hardswish.apply(input)
+    return _maybe_inplace(input, inplace, Hardswish.apply, "hardswish_", saves_input=True)
+
+
+class Hardsigmoid(Function):
+    """Hardsigmoid(x) = ReLU6(x + 3) / 6: 0 for x <= -3, 1 for x >= 3, x/6 + 1/2 between.
+
+    dE/dx = g / 6 on (-3, 3), else 0. A boolean mask is saved, not x.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = array_module(x)
+        ctx.save_for_backward((x > -3) & (x < 3))
+        return (xp.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (inside,) = ctx.saved_tensors
+        return array_module(g).where(inside, g / 6, g.dtype.type(0))
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """hardsigmoid(input, inplace=False): relu6(x + 3) / 6, a piecewise-linear sigmoid."""
+    _check_input("hardsigmoid", input)
+    return _maybe_inplace(input, inplace, Hardsigmoid.apply, "hardsigmoid_", saves_input=False)
+
+
+class LogSigmoid(Function):
+    """LogSigmoid(x) = log(1 / (1 + e^-x)) = min(x, 0) - log(1 + e^-|x|)  (no overflow either side).
+
+    dE/dx = g * (1 - sigmoid(x)) = g * sigmoid(-x).
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        return (xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _stable_sigmoid(-x)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """logsigmoid(input): log(sigmoid(x)), computed without overflow."""
+    _check_input("logsigmoid", input)
+    return LogSigmoid.apply(input)
+
+
+class Mish(Function):
+    """Mish(x) = x * tanh(softplus(x))  (Misra 2019).
+
+    With t = tanh(softplus(x)) and softplus' = sigmoid:
+    dE/dx = g * (t + x * sigmoid(x) * (1 - t^2)).
+    """
+
+    @staticmethod
+    def _t(x):
+        xp = array_module(x)
+        sp = xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))     # softplus without overflow
+        return xp.tanh(sp)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x * Mish._t(x)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        t = Mish._t(x)
+        return g * (t + x * _stable_sigmoid(x) * (1 - t * t))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """mish(input, inplace=False): x * tanh(softplus(x))."""
+    _check_input("mish", input)
+    return _maybe_inplace(input, inplace, Mish.apply, "mish_", saves_input=True)
+
+
+class Softsign(Function):
+    """Softsign(x) = x / (1 + |x|);  dE/dx = g / (1 + |x|)^2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        d = 1 + array_module(x).abs(x)
+        ctx.save_for_backward(d)
+        return x / d
+
+    @staticmethod
+    def backward(ctx, g):
+        (d,) = ctx.saved_tensors
+        return g / (d * d)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """softsign(input): x / (1 + |x|)."""
+    _check_input("softsign", input)
+    return Softsign.apply(input)
+
+
+class Tanhshrink(Function):
+    """Tanhshrink(x) = x - tanh(x);  dE/dx = g * tanh(x)^2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        t = array_module(x).tanh(x)
+        ctx.save_for_backward(t)
+        return x - t
+
+    @staticmethod
+    def backward(ctx, g):
+        (t,) = ctx.saved_tensors
+        return g * (t * t)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """tanhshrink(input): x - tanh(x)."""
+    _check_input("tanhshrink", input)
+    return Tanhshrink.apply(input)
+
+
+class Shrink(Function):
+    """Hardshrink(x) = x if |x| > lambd else 0;
+    Softshrink(x) = x - lambd * sign(x) if |x| > lambd else 0.
+
+    Both: dE/dx = g * [|x| > lambd] (a boolean mask is saved).
+    """
+
+    @staticmethod
+    def forward(ctx, x, lambd, soft):
+        xp = array_module(x)
+        keep = (x > lambd) | (x < -lambd)
+        ctx.save_for_backward(keep)
+        kept = x - xp.sign(x) * x.dtype.type(lambd) if soft else x
+        return xp.where(keep, kept, x.dtype.type(0))
+
+    @staticmethod
+    def backward(ctx, g):
+        (keep,) = ctx.saved_tensors
+        return array_module(g).where(keep, g, g.dtype.type(0)), None, None
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """hardshrink(input, lambd=0.5): x where |x| > lambd, else 0."""
+    _check_input("hardshrink", input)
+    return Shrink.apply(input, _check_number("hardshrink", "lambd", lambd), False)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """softshrink(input, lambd=0.5): x - lambd sign(x) where |x| > lambd, else 0."""
+    _check_input("softshrink", input)
+    lambd = _check_number("softshrink", "lambd", lambd)
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}.")
+    return Shrink.apply(input, lambd, True)
+
+
+class PReLU(Function):
+    """PReLU(x) = x if x > 0 else a_c * x, with a learned slope a per channel
+    (dim 1) or one shared slope (He et al. 2015).
+
+    x: (N, C, *) or (C,) / 0-d; weight: (C,) or (1,).
+    dE/dx = g if x > 0 else g * a_c;
+    dE/da_c = sum over every position of channel c of g * x * [x <= 0].
+    """
+
+    @staticmethod
+    def forward(ctx, x, w):
+        xp = array_module(x)
+        shape = [1] * x.ndim
+        if w.size > 1:
+            shape[1 if x.ndim >= 2 else 0] = w.size
+        a = w.reshape(shape) if x.ndim else w.reshape(())
+        positive = x > 0
+        ctx.save_for_backward(x, a, positive)
+        ctx.w_shape = w.shape
+        return xp.where(positive, x, a * x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, a, positive = ctx.saved_tensors
+        xp = array_module(g)
+        gx = xp.where(positive, g, g * a) if ctx.needs_input_grad[0] else None
+        gw = None
+        if ctx.needs_input_grad[1]:
+            contrib = xp.where(positive, g.dtype.type(0), g * x)
+            if a.size > 1:
+                axis = 1 if x.ndim >= 2 else 0
+                gw = contrib.sum(axis=tuple(i for i in range(x.ndim) if i != axis))
+            else:
+                gw = contrib.sum()
+            gw = gw.reshape(ctx.w_shape).astype(a.dtype, copy=False)
+        return gx, gw
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """prelu(input, weight): x for x > 0, else weight[c] * x for channel c = dim 1.
+
+    input: (N, C, *) (or (C,) unbatched); weight: (C,) or (1,) (one slope for all).
+    """
+    _check_input("prelu", input)
+    _check_input("prelu", weight)
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: weight must be 0-D or 1-D, received shape {tuple(weight.shape)}")
+    n = weight.numel() if hasattr(weight, "numel") else int(np.prod(weight.shape))
+    if n != 1:
+        channels = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim == 1 else 1)
+        if n != channels:
+            raise RuntimeError(f"prelu: mismatch in parameter count: weight has {n} elements but the "
+                               f"input of shape {tuple(input.shape)} has {channels} channels (dim 1)")
+    return PReLU.apply(input, weight)
+
+
+class GLU(Function):
+    """GLU(x) = a * sigmoid(b), where a, b are the two halves of x along ``dim``
+    (Dauphin et al. 2017).
+
+    x: (*, 2n, *) -> out: (*, n, *). With s = sigmoid(b):
+    dE/da = g * s,  dE/db = g * a * s * (1 - s).
+    """
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = array_module(x)
+        a, b = xp.split(x, 2, axis=dim)
+        s = _stable_sigmoid(b).astype(x.dtype, copy=False)
+        ctx.save_for_backward(a, s)
+        ctx.dim = dim
+        return a * s
+
+    @staticmethod
+    def backward(ctx, g):
+        a, s = ctx.saved_tensors
+        xp = array_module(g)
+        return xp.concatenate([g * s, g * a * s * (1 - s)], axis=ctx.dim), None
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """glu(input, dim=-1): first half of ``dim`` times sigmoid of the second half.
+
+    input: (*, 2n, *); output: (*, n, *).
+    """
+    _check_input("glu", input)
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    if not -input.ndim <= dim < input.ndim:
+        raise IndexError(f"glu: dim {dim} is out of range for a {input.ndim}-D input "
+                         f"(expected dim in [{-input.ndim}, {input.ndim - 1}])")
+    dim %= input.ndim
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {input.shape[dim]}")
+    return GLU.apply(input, dim)
 
 
 # ---------------------------------------------------------------- softmax
@@ -523,3 +895,48 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
     """
     input, dim = _prepare_softmax("log_softmax", input, dim, dtype, _stacklevel)
     return _along(LogSoftmax, input, dim)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmin(input, dim=None, dtype=None): softmax(-x) along ``dim`` (small values weigh most)."""
+    input, dim = _prepare_softmax("softmin", input, dim, dtype, _stacklevel)
+    return _along(Softmax, -input, dim)
+
+
+# ---------------------------------------------------------------- neuronet.<name> and Tensor.<name>
+# PyTorch's top-level and method spellings (torch.relu(x), x.softmax(1)). Tensor.sigmoid and
+# Tensor.tanh are the elementwise ops' own; they are not re-registered here.
+@both(name="relu")
+def _relu_method(input):
+    return relu(input)
+
+
+@both(name="relu_")
+def _relu_inplace_method(input):
+    return relu(input, inplace=True)
+
+
+@both(name="softmax")
+def _softmax_method(input, dim, dtype=None):
+    return softmax(input, dim, dtype=dtype)
+
+
+@both(name="log_softmax")
+def _log_softmax_method(input, dim, dtype=None):
+    return log_softmax(input, dim, dtype=dtype)
+
+
+@both(name="prelu")
+def _prelu_method(input, weight):
+    return prelu(input, weight)
+
+
+@both(name="hardshrink")
+def _hardshrink_method(input, lambd=0.5):
+    return hardshrink(input, lambd)
+
+
+for _name, _fn in (("selu", selu), ("selu_", selu_), ("celu", celu), ("celu_", celu_),
+                   ("threshold", threshold), ("threshold_", threshold_)):
+    torch_function(_fn, name=_name)
+del _name, _fn
