@@ -10,8 +10,8 @@ The masks are drawn from ``neuronet.backend.generator(xp)``, so
 input's precision (float32 uniforms for float32 data) and kept as booleans
 (1 byte per unit) for backward.
 
-``inplace=True`` is accepted for PyTorch compatibility and returns a new
-tensor, leaving ``input`` untouched (see ``activation``'s module docstring).
+``inplace=True`` writes the result into ``input``'s storage and returns
+``input`` (as PyTorch; see ``activation``'s module docstring).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from ...autograd.function import Function
 from ...backend import array_module, generator
 from ...tensor import Tensor
 
-__all__ = ["dropout", "dropout2d", "alpha_dropout"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "alpha_dropout"]
 
 # SELU's negative saturation value -lambda * alpha (Klambauer et al. 2017).
 _SELU_SATURATION = 1.7580993408473766
@@ -75,6 +75,14 @@ class Dropout(Function):
         return gx, None, None, None
 
 
+def _apply(input, p, mask_shape, alpha, inplace, name):
+    """The dropout op, or with ``inplace`` its result written into ``input``
+    (the op saves only its mask, so no copy of ``input`` is needed)."""
+    if inplace:
+        return input._apply_inplace(lambda s: Dropout.apply(s, p, mask_shape, alpha), name, clone=False)
+    return Dropout.apply(input, p, mask_shape, alpha)
+
+
 def _check(op: str, input, p):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected input to be a neuronet.Tensor, received {type(input).__name__}")
@@ -95,7 +103,24 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     p = _check("dropout", input, p)
     if not training or p == 0 or input.numel() == 0:
         return input
-    return Dropout.apply(input, p, tuple(input.shape), False)
+    return _apply(input, p, tuple(input.shape), False, inplace, "dropout_")
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """dropout1d(input, p=0.5, training=True, inplace=False): zero whole channels
+    of a sequence with probability p, scale the rest by 1/(1-p).
+
+    Shape: (N, C, L) -> mask (N, C, 1); (C, L) -> mask (C, 1).
+    """
+    p = _check("dropout1d", input, p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. "
+                           f"Note that dropout1d exists to provide channel-wise dropout on inputs with 1 "
+                           f"spatial dimension, a channel dimension, and an optional batch dimension "
+                           f"(i.e. 2D or 3D inputs).")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    return _apply(input, p, tuple(input.shape[:-1]) + (1,), False, inplace, "dropout1d_")
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -118,7 +143,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if not training or p == 0 or input.numel() == 0:
         return input
     mask_shape = tuple(input.shape[:-2]) + (1, 1)
-    return Dropout.apply(input, p, mask_shape, False)
+    return _apply(input, p, mask_shape, False, inplace, "dropout2d_")
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
@@ -130,4 +155,4 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     p = _check("alpha_dropout", input, p)
     if not training or p == 0 or input.numel() == 0:
         return input
-    return Dropout.apply(input, p, tuple(input.shape), True)
+    return _apply(input, p, tuple(input.shape), True, inplace, "alpha_dropout_")

@@ -179,3 +179,41 @@ def test_bad_inputs():
         F.dropout2d(nt.randn(4, 5))
     with pytest.raises(ValueError, match=r"received shape \(1, 2, 3, 4, 5\)"):
         F.dropout2d(nt.randn(1, 2, 3, 4, 5))
+
+
+# ---------------------------------------------------------------- in place, dropout1d
+@pytest.mark.parametrize("fn, shape", [(F.dropout, (4, 5)), (F.dropout1d, (2, 3, 50)),
+                                       (F.dropout2d, (2, 3, 4, 4)),
+                                       (lambda x, p, inplace: F.alpha_dropout(x, p, True, inplace), (4, 5))])
+def test_inplace_writes_the_same_values_into_the_input(fn, shape):
+    x = nt.tensor(randn(*shape, seed=3))
+    nt.manual_seed(7)
+    expected = fn(x, 0.4, inplace=False).numpy()
+    storage = x.array
+    nt.manual_seed(7)
+    out = fn(x, 0.4, inplace=True)
+    assert out is x and x.array is storage
+    np.testing.assert_array_equal(x.numpy(), expected)
+
+
+def test_inplace_dropout_in_a_graph_passes_the_masked_gradient():
+    x = nt.tensor(randn(50, seed=4), requires_grad=True)
+    h = x * 2.0
+    nt.manual_seed(1)
+    out = F.dropout(h, 0.5, inplace=True)
+    assert out is h
+    out.sum().backward()
+    kept = out.numpy() != 0
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(kept, 4.0, 0.0))
+
+
+def test_dropout1d_drops_whole_channels():
+    x = nt.ones(3, 40, 30)
+    out = F.dropout1d(x, 0.5).numpy()
+    per_channel = out.reshape(120, 30)
+    assert all(len(set(row)) == 1 for row in per_channel)      # a channel is all 0 or all 2
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    check_grad(reseeded(lambda t: F.dropout1d(t, 0.3)), randn(2, 3, 4))
+    with pytest.raises(RuntimeError, match="2D or 3D"):
+        F.dropout1d(nt.ones(2, 3, 4, 5))
+    assert F.dropout1d(x, 0.5, training=False) is x
