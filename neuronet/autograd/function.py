@@ -21,6 +21,12 @@ topological order, calls each ``backward`` with the summed gradient of its
 output, accumulates into ``.grad`` of leaves, and frees every saved buffer
 (unless ``retain_graph=True``) so memory does not grow across training steps.
 
+In-place safety (PyTorch's version counter): every tensor carries a counter,
+shared by the tensors that view the same storage, that each in-place change
+bumps. ``apply`` notes the counter value of every input (or output) whose
+storage ``forward`` saved for backward; ``backward`` refuses to run when one
+has moved since, instead of computing a gradient from overwritten values.
+
 Non-tensor arguments (ints, tuples, strings) pass through to ``forward``
 unchanged and receive no gradient. ``backward`` returns one gradient per
 positional input (``None`` for inputs that need none). ``forward`` may return
@@ -50,6 +56,13 @@ class Context:
         self.__dict__.clear()
 
 
+def storage_root(array):
+    """The array that owns ``array``'s memory (views chain ``.base`` to it)."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
+
+
 class Node:
     """The graph vertex behind a non-leaf tensor.
 
@@ -59,7 +72,7 @@ class Node:
     freed the saved buffers, a kept ``loss`` pins no activations.
     """
 
-    __slots__ = ("fn", "ctx", "inputs", "shapes", "freed", "out_ref", "__weakref__")
+    __slots__ = ("fn", "ctx", "inputs", "shapes", "freed", "out_ref", "saved_versions", "__weakref__")
 
     def __init__(self, fn, ctx, inputs, shapes):
         self.fn = fn
@@ -68,12 +81,58 @@ class Node:
         self.shapes = shapes
         self.freed = False
         self.out_ref = None   # weakref to the output, set only for hooks/retain_grad
+        self.saved_versions = ()   # (counter, version at save, shape, dtype) per saved storage
 
     def name(self):
-        return self.fn.__name__ + "Backward"
+        """PyTorch's node name, e.g. ``MulBackward0``."""
+        return self.fn.__name__ + "Backward0"
+
+    @property
+    def next_functions(self):
+        """``((node or AccumulateGrad or None, 0), ...)``, one per input, as PyTorch."""
+        return tuple((None if inp is None else inp if isinstance(inp, Node) else AccumulateGrad(inp), 0)
+                     for inp in self.inputs)
+
+    def register_hook(self, hook):
+        raise RuntimeError("neuronet does not implement hooks on grad_fn nodes; use "
+                           "Tensor.register_hook on the tensor instead")
+
+    def check_versions(self):
+        """Raise PyTorch's error when a tensor saved for backward was changed in place."""
+        for counter, version, shape, dtype in self.saved_versions:
+            if counter[0] != version:
+                kind = _TYPE_NAMES.get(str(dtype), str(dtype))
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: [torch.{kind} [{', '.join(str(d) for d in shape)}]], which is "
+                    f"used by {self.name()}, is at version {counter[0]}; expected version {version} "
+                    "instead. Hint: the tensor was changed in place (e.g. +=, add_, relu(inplace=True), "
+                    "index assignment) after an op saved it; use an out-of-place op or .clone() it first.")
 
     def __repr__(self):
-        return f"<{self.name()}>"
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+               "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+class AccumulateGrad:
+    """The ``next_functions`` entry standing for a leaf: ``.variable`` is the leaf."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
 class Function:
@@ -109,14 +168,63 @@ class Function:
         if isinstance(result, tuple):
             result, *aux = result
         out = Tensor._wrap(result, requires_grad=any_needs)
+        if getattr(result, "base", None) is not None or any(result is r for r in raw):
+            _link_view(out, result, args, cls, kwargs)
         if any_needs:
             inputs = tuple((a._node if a._node is not None else a) if n else None
                            for a, n in zip(args, needs))
             shapes = tuple(a.array.shape if n else None for a, n in zip(args, needs))
-            out._node = Node(cls, ctx, inputs, shapes)
+            node = out._node = Node(cls, ctx, inputs, shapes)
+            node.saved_versions = _saved_versions(ctx, args, out)
         if aux:
             return (out, *(Tensor._wrap(x) for x in aux))
         return out
+
+
+    @classmethod
+    def _backward_arrays(cls, ctx, grad):
+        """What the backward walk calls: ndarray gradients in and out."""
+        return cls.backward(ctx, grad)
+
+
+def _link_view(out, result, args, fn, kwargs):
+    """``out`` views an input's storage: share its version counter (an in-place
+    change through either is a change to both) and remember how to recreate
+    the view from the base tensor, for in-place ops on views."""
+    root = storage_root(result)
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) and storage_root(a.array) is root:
+            out._vc = a._vc
+            base = a._base if a._base is not None else a
+            replay = a._view_replay if a._base is not None else ()
+            only_tensor = i == 0 and not any(isinstance(b, Tensor) for b in args[1:])
+            out._base = base
+            out._view_replay = (replay + ((fn, args[1:], kwargs),)
+                                if only_tensor and replay is not None else None)
+            return
+
+
+def _is_array(x):
+    return hasattr(x, "base") and hasattr(x, "strides")
+
+
+def _saved_versions(ctx, args, out):
+    """(counter, version, shape, dtype) for each input or output storage that
+    ``forward`` kept in ``ctx`` (saved_tensors or attributes)."""
+    saved = [x for x in (ctx.saved_tensors or ()) if _is_array(x)]
+    saved += [x for x in ctx.__dict__.values() if _is_array(x)]
+    if not saved:
+        return ()
+    roots = {id(storage_root(x)) for x in saved}
+    versions = []
+    for t in (*args, out):
+        if isinstance(t, Tensor) and id(storage_root(t.array)) in roots:
+            versions.append((t._vc, t._vc[0], t.array.shape, t.array.dtype))
+    return tuple(versions)
+
+
+_FREED = Context()     # what a node keeps in place of its context once backward freed it
+_FREED.mark_freed()
 
 
 def _topological_order(root_node):
@@ -155,11 +263,13 @@ def run_backward(root, grad, retain_graph=False):
                 "retain_graph=True to the first backward() to call it twice.")
         if g is None:
             continue
+        if node.saved_versions:
+            node.check_versions()
         if node.out_ref is not None:
             out = node.out_ref()
             if out is not None:
                 g = out._on_grad(g)
-        in_grads = node.fn.backward(node.ctx, g)
+        in_grads = node.fn._backward_arrays(node.ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         for inp, shape, ig in zip(node.inputs, node.shapes, in_grads):
@@ -178,7 +288,9 @@ def run_backward(root, grad, retain_graph=False):
                 inp._accumulate(ig)
         if not retain_graph:
             node.ctx.mark_freed()
+            node.ctx = _FREED
             node.freed = True
+            node.saved_versions = ()
 
 
 # Set by neuronet.tensor once the Tensor class exists (the two modules need

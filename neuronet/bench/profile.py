@@ -69,7 +69,7 @@ class OpTimer:
         return staticmethod(timed)
 
     def __enter__(self):
-        from neuronet.autograd import Function
+        from neuronet.autograd.function import Function
         for cls in _all_subclasses(Function):
             for kind in ("forward", "backward"):
                 fn = getattr(cls, kind)     # the plain function (inherited or own)

@@ -71,7 +71,12 @@ class GetItem(Function):
     def forward(ctx, x, index):
         ctx.meta = (x.shape, x.dtype, index)
         try:
-            return x[index]
+            out = x[index]
+            if not isinstance(out, type(x)):
+                # NumPy gives a scalar for a full integer index; PyTorch a 0-d
+                # view of the same storage (so x[0] += 1 changes x).
+                out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+            return out
         except IndexError as e:
             raise IndexError(f"index {index!r} is invalid for a tensor of shape {tuple(x.shape)}: {e}") from None
 
@@ -147,3 +152,87 @@ class Copy(Function):
         from ..backend import to_device
         dev, dtype = ctx.meta
         return to_device(g, dev).astype(dtype, copy=False), None, None
+
+
+class SetItem(Function):
+    """out = x with out[index] = v (``x[index] = v`` as an op; the in-place
+    machinery writes ``out`` back into x's storage).
+
+    dE/dx = g with the written positions zeroed (their old values are gone);
+    dE/dv = g[index], summed over the axes v was broadcast along.
+    """
+
+    @staticmethod
+    def forward(ctx, x, v, index):
+        out = x.copy()
+        try:
+            out[index] = v
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is invalid for a tensor of shape {list(x.shape)}: {e}") from None
+        except ValueError as e:
+            raise RuntimeError(f"index assignment: a value of shape {list(getattr(v, 'shape', ()))} cannot be "
+                               f"written at {index!r} of a tensor of shape {list(x.shape)} ({e})") from None
+        ctx.meta = (index, getattr(v, "shape", ()))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        index, v_shape = ctx.meta
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = g.copy()
+            gx[index] = 0
+        gv = unbroadcast(g[index], v_shape) if ctx.needs_input_grad[1] else None
+        return gx, gv, None
+
+
+class CopyInto(Function):
+    """out = src broadcast to dst's shape (``dst.copy_(src)`` as an op).
+
+    dE/ddst = 0 (its old values are overwritten); dE/dsrc = g summed over the
+    broadcast axes.
+    """
+
+    @staticmethod
+    def forward(ctx, dst, src):
+        xp = array_module(dst)
+        ctx.shapes = (dst.shape, getattr(src, "shape", ()))
+        return xp.broadcast_to(src, dst.shape).astype(dst.dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = array_module(g)
+        dst_shape, src_shape = ctx.shapes
+        gd = xp.zeros(dst_shape, dtype=g.dtype) if ctx.needs_input_grad[0] else None
+        gs = unbroadcast(g, src_shape) if ctx.needs_input_grad[1] else None
+        return gd, gs
+
+
+def _replay(array, replay):
+    """Recreate a view of ``array`` from the ops that made it (see Tensor._view_replay)."""
+    from ..autograd.function import Context
+    for fn, args, kwargs in replay:
+        array = fn.forward(Context(), array, *args, **kwargs)
+    return array
+
+
+class CopySlices(Function):
+    """The base of a view after an in-place change of the view:
+    out = base with its viewed elements replaced by the view's new values.
+
+    dE/dbase = g with the viewed elements zeroed; dE/dview = g at the viewed
+    elements (the view recreated on g by the same view ops).
+    """
+
+    @staticmethod
+    def forward(ctx, base, view, replay):
+        ctx.replay = replay
+        return base            # the values are already in base's storage
+
+    @staticmethod
+    def backward(ctx, g):
+        g_base = g.copy()
+        region = _replay(g_base, ctx.replay)
+        g_view = region.copy() if ctx.needs_input_grad[1] else None
+        region[...] = 0
+        return (g_base if ctx.needs_input_grad[0] else None), g_view, None

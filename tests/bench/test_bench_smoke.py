@@ -119,7 +119,7 @@ def _case_ops():
 
 def test_op_timer_counts_calls_and_restores_methods():
     from neuronet import nn
-    from neuronet.autograd import Function
+    from neuronet.autograd.function import Function
     from neuronet.bench.profile import OpTimer, _all_subclasses
     from neuronet.nn import functional as F
 
