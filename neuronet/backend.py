@@ -16,6 +16,7 @@ import numpy as np
 __all__ = [
     "Device", "device", "array_module", "cupy_available", "to_device",
     "device_of", "manual_seed", "generator", "scatter_add", "default_dtype",
+    "CudaUnavailableError", "require_cuda", "manual_seed_cuda",
 ]
 
 _cupy = None
@@ -39,6 +40,39 @@ def _get_cupy():
 def cupy_available() -> bool:
     """True when CuPy imports and at least one GPU is visible."""
     return _get_cupy() is not None
+
+
+class CudaUnavailableError(RuntimeError, AssertionError):
+    """Raised when GPU work is asked for on a machine that cannot do it.
+
+    A RuntimeError, as the brief error users expect; also an AssertionError,
+    which is what PyTorch raises ("Torch not compiled with CUDA enabled"), so
+    ``except AssertionError`` written for PyTorch still catches it.
+    """
+
+
+def _cuda_unavailable_reason() -> str:
+    try:
+        import cupy  # noqa: F401
+    except Exception as e:  # ImportError, or a CuPy built for another CUDA
+        return (f"CuPy is not installed or does not import ({type(e).__name__}: {e}); "
+                "install the build for your CUDA version, e.g. pip install cupy-cuda12x")
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:
+        return f"CuPy is installed but the CUDA runtime reports no usable GPU ({type(e).__name__}: {e})"
+    return "CuPy is installed but no GPU is visible" if n == 0 else "CUDA initialization failed"
+
+
+def require_cuda():
+    """Return CuPy, or raise :class:`CudaUnavailableError` saying why there is no GPU."""
+    cp = _get_cupy()
+    if cp is None:
+        raise CudaUnavailableError(
+            "neuronet was asked for a CUDA device but CUDA is not available: "
+            + _cuda_unavailable_reason()
+            + ". Check neuronet.cuda.is_available() first, or stay on 'cpu'.")
+    return cp
 
 
 class Device:
@@ -66,12 +100,7 @@ class Device:
         """The array module for this device (numpy or cupy)."""
         if self.type == "cpu":
             return np
-        cp = _get_cupy()
-        if cp is None:
-            raise RuntimeError(
-                "device 'cuda' requested but CuPy is not installed or no GPU is visible; "
-                "install cupy (e.g. pip install cupy-cuda12x) on a machine with an NVIDIA GPU")
-        return cp
+        return require_cuda()
 
     def __eq__(self, other):
         if isinstance(other, str):
@@ -145,6 +174,16 @@ def manual_seed(seed: int):
     _generators[np] = np.random.default_rng(_seed)
 
 
+def manual_seed_cuda(seed: int):
+    """Seed only the GPU generator (``neuronet.cuda.manual_seed``); a no-op
+    without a GPU, as PyTorch's, so seeding code runs unchanged on the CPU."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed expects an int, received {seed!r}")
+    cp = _get_cupy()
+    if cp is not None:
+        _generators[cp] = cp.random.default_rng(int(seed))
+
+
 def generator(xp=np):
     """The module-wide random generator for ``xp`` (numpy.random.Generator-like)."""
     g = _generators.get(xp)
@@ -182,7 +221,9 @@ def scatter_add(target, index, values):
     return target
 
 
-default_dtype = np.float32
+# The default floating dtype (a numpy.dtype): the one place it is kept;
+# neuronet.get_default_dtype()/set_default_dtype() read and write it.
+default_dtype = np.dtype(np.float32)
 
 
 # ---------------------------------------------------------------- allocator
