@@ -287,7 +287,11 @@ def take_along_dim(input, indices, dim=None):
     a = list(input.shape)
     b = list(idx.shape)
     a[d] = b[d] = 1
-    common = np.broadcast_shapes(tuple(a), tuple(b))
+    try:
+        common = np.broadcast_shapes(tuple(a), tuple(b))
+    except ValueError:
+        raise RuntimeError(f"take_along_dim(): input of shape {list(input.shape)} and indices of shape "
+                           f"{list(idx.shape)} do not broadcast apart from dimension {d}") from None
     x_shape = list(common)
     x_shape[d] = input.shape[d]
     i_shape = list(common)
