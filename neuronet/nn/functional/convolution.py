@@ -39,7 +39,7 @@ from ...tensor import Tensor
 from ._im2col import (channel_major, cm_to_nchw, col2im, col2im_nchw, im2col, im2col_nchw,
                       nchw_to_cm, out_size, pad_last2, pair)
 
-__all__ = ["conv2d", "conv2d_cm", "conv_transpose2d"]
+__all__ = ["conv1d", "conv2d", "conv2d_cm", "conv_transpose1d", "conv_transpose2d"]
 
 
 # ----------------------------------------------------------------- validation
@@ -642,6 +642,66 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     stride, pads, dilation = _conv2d_geometry("conv2d", input.shape, (C, H, W), weight, stride,
                                               padding, dilation, groups)
     return Conv2d.apply(input, weight, bias, stride, pads, dilation, groups, unbatched)
+
+
+def _single(op, name, value):
+    """An int or a 1-tuple -> the int (conv1d's window arguments)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name} must be an int or a 1-tuple, received {tuple(value)}")
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int, received {value!r}")
+    return int(value)
+
+
+def _as_2d_input(op, input, weight):
+    """(N, C, L) / (C, L) input and (O, C/g, K) weight -> the 4-D views conv2d takes."""
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "weight", weight)
+    if weight.ndim != 3:
+        raise ValueError(f"{op}: expected a 3D weight (C_out, C_in/groups, kL), received weight of shape "
+                         f"{weight.shape}")
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected a 3D input (N, C_in, L) or an unbatched 2D input (C_in, L), "
+                         f"received input of shape {input.shape}")
+    return input.unsqueeze(-2), weight.unsqueeze(-2)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution over a batch of multi-channel sequences: :func:`conv2d`
+    on the sequences seen as images of height 1 (same forward and backward).
+
+    Args:
+        input:    (N, C_in, L) or unbatched (C_in, L)
+        weight:   (C_out, C_in/groups, kL)
+        bias:     (C_out,) or None
+        stride, dilation: int > 0;  padding: int >= 0, 'valid' or 'same'
+        groups:   C_in and C_out split into ``groups`` independent blocks
+
+    Shape:
+        output (N, C_out, L_out), L_out = floor((L + 2p - d(kL - 1) - 1) / s) + 1.
+    """
+    op = "conv1d"
+    x4, w4 = _as_2d_input(op, input, weight)
+    stride = _single(op, "stride", stride)
+    dilation = _single(op, "dilation", dilation)
+    if not isinstance(padding, str):
+        padding = (0, _single(op, "padding", padding))
+    return conv2d(x4, w4, bias, (1, stride), padding, (1, dilation), groups).squeeze(-2)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution: :func:`conv_transpose2d` on height-1 images.
+
+    input (N, C_in, L) or (C_in, L); weight (C_in, C_out/groups, kL);
+    L_out = (L - 1) s - 2p + d(kL - 1) + output_padding + 1.
+    """
+    op = "conv_transpose1d"
+    x4, w4 = _as_2d_input(op, input, weight)
+    return conv_transpose2d(x4, w4, bias, (1, _single(op, "stride", stride)), (0, _single(op, "padding", padding)),
+                            (0, _single(op, "output_padding", output_padding)), groups,
+                            (1, _single(op, "dilation", dilation))).squeeze(-2)
 
 
 def conv2d_cm(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -41,6 +41,7 @@ __all__ = [
     "max_pool2d", "max_pool2d_with_indices", "avg_pool2d",
     "adaptive_max_pool2d", "adaptive_max_pool2d_with_indices", "adaptive_avg_pool2d",
     "max_unpool2d",
+    "max_pool1d", "avg_pool1d", "adaptive_max_pool1d", "adaptive_avg_pool1d",
 ]
 
 
@@ -838,3 +839,65 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     idx = idx.astype(np.int64, copy=False)
     out = _MaxUnpool2d.apply(x4, Tensor._wrap(idx[None] if unbatched else idx), out_hw)
     return out.squeeze(0) if unbatched else out
+
+
+# ----------------------------------------------------------- 1-D pooling
+# A sequence (N, C, L) is pooled as an image (N, C, 1, L) with a 1 x k window:
+# the same forward, backward and index layout (h * W + w = w for H = 1).
+def _single(value, name, op):
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not _is_int(value):
+        raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, received {value!r}")
+    return int(value)
+
+
+def _as_image(op, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a neuronet Tensor, received {type(input).__name__}")
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected a 3-D input (N, C, L) or an unbatched 2-D input (C, L), "
+                         f"received shape {input.shape} ({input.ndim}-D)")
+    return input.unsqueeze(-2)
+
+
+def _as_sequence(res):
+    return tuple(r.squeeze(-2) for r in res) if isinstance(res, tuple) else res.squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-D max pooling: :func:`max_pool2d` over ``(N, C, L)`` (or ``(C, L)``) with a
+    window of ``kernel_size`` positions. ``L_out = floor_or_ceil((L + 2p - d(k - 1) - 1) / s) + 1``;
+    ``return_indices`` gives int64 positions in ``[0, L)``."""
+    op = "max_pool1d"
+    k = _single(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
+        else _single(stride, "stride", op)
+    return _as_sequence(max_pool2d(_as_image(op, input), (1, k), (1, s), (0, _single(padding, "padding", op)),
+                                   (1, _single(dilation, "dilation", op)), ceil_mode, return_indices))
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling: :func:`avg_pool2d` over ``(N, C, L)`` (or ``(C, L)``);
+    ``L_out = floor_or_ceil((L + 2p - k) / s) + 1``."""
+    op = "avg_pool1d"
+    k = _single(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
+        else _single(stride, "stride", op)
+    return _as_sequence(avg_pool2d(_as_image(op, input), (1, k), (1, s), (0, _single(padding, "padding", op)),
+                                   ceil_mode, count_include_pad))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max pooling of ``(N, C, L)`` to ``L_out = output_size`` positions (the bins of
+    :func:`adaptive_max_pool2d`)."""
+    op = "adaptive_max_pool1d"
+    return _as_sequence(adaptive_max_pool2d(_as_image(op, input), (1, _single(output_size, "output_size", op)),
+                                            return_indices))
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average pooling of ``(N, C, L)`` to ``L_out = output_size`` positions (the bins of
+    :func:`adaptive_avg_pool2d`)."""
+    op = "adaptive_avg_pool1d"
+    return _as_sequence(adaptive_avg_pool2d(_as_image(op, input), (1, _single(output_size, "output_size", op))))
