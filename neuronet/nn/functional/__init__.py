@@ -4,19 +4,26 @@ stateless functions, PyTorch's names, signatures and semantics, NCHW.
 One file per op family, each op's forward, backward and equation together:
 
 - ``linear``        linear (the perceptron's weighted sum)
-- ``convolution``   conv2d, conv_transpose2d (im2col + GEMM; delta rule / chain rule)
-- ``pooling``       max_pool2d, avg_pool2d, adaptive_*_pool2d, max_unpool2d
-- ``activation``    relu, leaky_relu, elu, gelu, sigmoid, tanh, softmax, log_softmax
-- ``normalization`` batch_norm, local_response_norm
-- ``dropout``       dropout, dropout2d
+- ``convolution``   conv1d, conv2d, conv_transpose1d/2d (im2col + GEMM; delta rule / chain rule)
+- ``pooling``       max/avg_pool1d/2d, adaptive_*_pool1d/2d, max_unpool2d
+- ``activation``    relu, leaky_relu, elu, selu, celu, gelu, silu, mish, prelu, glu, sigmoid,
+                    tanh, softplus, hard*, softmax, softmin, log_softmax, ...
+- ``normalization`` batch_norm, layer_norm, group_norm, instance_norm, local_response_norm
+- ``dropout``       dropout, dropout1d, dropout2d, alpha_dropout
 - ``padding``       pad
-- ``loss``          cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy(_with_logits)
+- ``loss``          cross_entropy, nll_loss, mse_loss, l1_loss, smooth_l1/huber, kl_div, bce(_with_logits)
+- ``sparse``        embedding, one_hot
+- ``distance``      normalize, cosine_similarity, pairwise_distance
+- ``upsampling``    interpolate (nearest, linear, bilinear, bicubic, trilinear, area), pixel_(un)shuffle
 """
 from .activation import *  # noqa: F401,F403
 from .convolution import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403

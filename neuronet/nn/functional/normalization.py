@@ -21,7 +21,7 @@ from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
 
 
 # --------------------------------------------------------------------------- validation
@@ -521,6 +521,40 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     _check_param(name, "weight", weight, (c,), detail)
     _check_param(name, "bias", bias, (c,), detail)
     return GroupNorm.apply(input, weight, bias, int(num_groups), _check_eps(name, eps))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Instance normalization (Ulyanov et al. 2016): every channel of every sample
+    standardized over its own positions, then ``y = x_hat * weight_c + bias_c``.
+
+    It is group normalization with one channel per group (the same op and
+    backward). With ``running_mean``/``running_var`` given and
+    ``use_input_stats``, they are updated in place with the batch average of
+    the per-instance mean and unbiased variance (as PyTorch); with
+    ``use_input_stats=False`` the running statistics normalize instead (batch
+    norm in eval mode).
+
+    Shape: input ``(N, C, *)``, weight/bias/running stats ``(C,)``.
+    """
+    name = "instance_norm"
+    _check_input(name, input, 3, "(N, C, *)")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: Expected running_mean and running_var to be defined when "
+                             "use_input_stats is false")
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    if running_mean is not None or running_var is not None:
+        xp = array_module(input.array)
+        n, c = input.shape[:2]
+        x3 = input.array.reshape(n, c, -1)
+        count = x3.shape[2]
+        mean = x3.mean(axis=2).mean(axis=0)
+        var = x3.var(axis=2, ddof=1 if count > 1 else 0).mean(axis=0)
+        for buf, stat in ((running_mean, mean), (running_var, var)):
+            if buf is not None:
+                buf.array[...] = ((1 - momentum) * buf.array + momentum * xp.asarray(stat)).astype(buf.dtype)
+    return group_norm(input, input.shape[1], weight, bias, eps)
 
 
 # --------------------------------------------------------------------------- local response norm

@@ -1,0 +1,278 @@
+"""Resizing feature maps: ``interpolate`` (nearest, nearest-exact, linear,
+bilinear, bicubic, trilinear, area) and ``pixel_shuffle`` / ``pixel_unshuffle``.
+
+Every interpolation mode is linear in the input and acts on each spatial axis
+separately: along an axis of length L_in it is an (L_out, L_in) matrix M whose
+row o holds the weights output o gives to the input positions (nearest: a
+single 1; linear: 1 - t and t on the two neighbours; bicubic: Keys' four
+taps; area: 1/|bin| on a bin). So
+
+    forward:   y = x x_1 M_1 x_2 M_2 ...       (one matrix product per axis)
+    backward:  dE/dx = g x_1 M_1^T x_2 M_2^T ... (the transposed matrices)
+
+The matrices are built once per call from the coordinate rules of PyTorch
+(``area_pixel_compute_source_index``): with align_corners=False the source
+coordinate of output o is s = (o + 1/2) * scale - 1/2, scale = L_in / L_out
+(or 1 / scale_factor when that was given); with align_corners=True,
+s = o * (L_in - 1) / (L_out - 1), which keeps the corner pixels aligned.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ...autograd.function import Function
+from ...backend import array_module
+from ...tensor import Tensor
+
+__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
+           "pixel_unshuffle"]
+
+_MODES = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "area": (3, 4, 5), "linear": (3,),
+          "bilinear": (4,), "bicubic": (4,), "trilinear": (5,)}
+_INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
+_CUBIC_A = -0.75     # Keys' cubic convolution parameter, as PyTorch
+
+
+# ---------------------------------------------------------------- the (L_out, L_in) matrices
+def _coordinate_scale(L_in, L_out, align_corners, scale_factor):
+    if align_corners:
+        return (L_in - 1) / (L_out - 1) if L_out > 1 else 0.0
+    return 1.0 / scale_factor if scale_factor is not None else L_in / L_out
+
+
+def _nearest_matrix(L_in, L_out, scale_factor, exact):
+    # PyTorch computes the nearest index in float32 (nearest_idx with a float scale).
+    scale = np.float32(1.0 / scale_factor if scale_factor is not None else L_in / L_out)
+    o = np.arange(L_out, dtype=np.float32)
+    src = np.floor((o + np.float32(0.5)) * scale if exact else o * scale).astype(np.int64)
+    if not exact and L_out == 2 * L_in:
+        src = np.arange(L_out) // 2
+    if L_out == L_in:
+        src = np.arange(L_out)
+    M = np.zeros((L_out, L_in))
+    M[np.arange(L_out), np.minimum(src, L_in - 1)] = 1.0
+    return M
+
+
+def _linear_matrix(L_in, L_out, align_corners, scale_factor):
+    scale = _coordinate_scale(L_in, L_out, align_corners, scale_factor)
+    o = np.arange(L_out, dtype=np.float64)
+    src = o * scale if align_corners else np.maximum((o + 0.5) * scale - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), L_in - 1)
+    i1 = np.minimum(i0 + 1, L_in - 1)
+    t = src - i0
+    M = np.zeros((L_out, L_in))
+    np.add.at(M, (np.arange(L_out), i0), 1.0 - t)
+    np.add.at(M, (np.arange(L_out), i1), t)
+    return M
+
+
+def _cubic_weight(d):
+    """Keys (1981) cubic convolution kernel at distance |d| (a = -0.75)."""
+    A = _CUBIC_A
+    d = np.abs(d)
+    near = ((A + 2) * d - (A + 3)) * d * d + 1
+    far = ((A * d - 5 * A) * d + 8 * A) * d - 4 * A
+    return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
+
+
+def _cubic_matrix(L_in, L_out, align_corners, scale_factor):
+    scale = _coordinate_scale(L_in, L_out, align_corners, scale_factor)
+    o = np.arange(L_out, dtype=np.float64)
+    src = o * scale if align_corners else (o + 0.5) * scale - 0.5      # not clamped for cubic
+    i = np.floor(src).astype(np.int64)
+    t = src - i
+    M = np.zeros((L_out, L_in))
+    for k in (-1, 0, 1, 2):     # taps i-1 .. i+2, indices clamped to the border
+        np.add.at(M, (np.arange(L_out), np.clip(i + k, 0, L_in - 1)), _cubic_weight(t - k))
+    return M
+
+
+def _area_matrix(L_in, L_out):
+    """Adaptive average pooling bins [floor(o L_in / L_out), ceil((o + 1) L_in / L_out))."""
+    o = np.arange(L_out)
+    start, end = (o * L_in) // L_out, -((-(o + 1) * L_in) // L_out)
+    pos = np.arange(L_in)[None, :]
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return inside / (end - start)[:, None]
+
+
+def _matrix(mode, L_in, L_out, align_corners, scale_factor):
+    if mode in ("nearest", "nearest-exact"):
+        return _nearest_matrix(L_in, L_out, scale_factor, mode == "nearest-exact")
+    if mode == "area":
+        return _area_matrix(L_in, L_out)
+    if mode == "bicubic":
+        return _cubic_matrix(L_in, L_out, align_corners, scale_factor)
+    return _linear_matrix(L_in, L_out, align_corners, scale_factor)
+
+
+# ---------------------------------------------------------------- the op
+def _along(a, M, axis):
+    """Contract ``a``'s ``axis`` with the matrix M (L_out, L_in): result axis has length L_out."""
+    xp = array_module(a)
+    return xp.moveaxis(xp.tensordot(a, M, axes=([axis], [1])), -1, axis)
+
+
+class Resample(Function):
+    """y = x contracted along each spatial axis k with M_k (L_out_k, L_in_k);
+    dE/dx = g contracted with each M_k^T (see the module docstring).
+
+    x: (N, C, *spatial_in) -> y: (N, C, *spatial_out).
+    """
+
+    @staticmethod
+    def forward(ctx, x, matrices):
+        xp = array_module(x)
+        ms = [xp.asarray(M, dtype=x.dtype) for M in matrices]
+        ctx.matrices = ms
+        out = x
+        for k, M in enumerate(ms):
+            out = _along(out, M, 2 + k)
+        return xp.ascontiguousarray(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        out = g
+        for k, M in enumerate(ctx.matrices):
+            out = _along(out, M.T, 2 + k)
+        return array_module(g).ascontiguousarray(out), None
+
+
+def _per_axis(value, n, name):
+    if isinstance(value, (tuple, list)):
+        if len(value) != n:
+            raise ValueError(f"interpolate: Input and {name} must have the same number of spatial dimensions, "
+                             f"but got input with spatial dimensions of {n} and {name} of {tuple(value)}. "
+                             f"Please provide input tensor in (N, C, d1, d2, ...,dK) format and {name} in "
+                             f"(o1, o2, ...,oK) format.")
+        return tuple(value)
+    return (value,) * n
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """interpolate(input, size=None, scale_factor=None, mode='nearest', align_corners=None,
+    recompute_scale_factor=None, antialias=False): resize the spatial dims.
+
+    Args:
+        input: ``(N, C, L)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)``.
+        size: the output's spatial size (int or one per spatial dim), or
+        scale_factor: multiplier(s); the output size is floor(L_in * scale_factor).
+        mode: 'nearest' (PyTorch's legacy rule src = floor(o * scale)),
+            'nearest-exact' (src = floor((o + 1/2) * scale)), 'linear' (3-D),
+            'bilinear' / 'bicubic' (4-D), 'trilinear' (5-D), 'area' (adaptive average).
+        align_corners: for the interpolating modes only (default False).
+        recompute_scale_factor: with scale_factor, map coordinates with
+            L_in / L_out instead of 1 / scale_factor.
+        antialias: not supported (raises).
+
+    Shape: ``(N, C, *in) -> (N, C, *out)``; backward is the transposed resampling.
+    """
+    op = "interpolate"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a neuronet Tensor, received {type(input).__name__}")
+    if mode not in _MODES:
+        raise NotImplementedError(f"{op}: mode {mode!r} is not supported; expected one of {sorted(_MODES)}")
+    if input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) "
+                                  f"for the modes: nearest | linear | bilinear | bicubic | trilinear | area "
+                                  f"| nearest-exact (got {mode})")
+    if input.ndim not in _MODES[mode]:
+        want = {3: "3D", 4: "4D", 5: "5D"}[_MODES[mode][0]]
+        raise NotImplementedError(f"{op}: mode {mode!r} needs a {want} input, received a {input.ndim}D input "
+                                  f"of shape {tuple(input.shape)}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, received dtype {input.dtype}")
+    if align_corners is not None and mode not in _INTERPOLATING:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported by neuronet")
+    align_corners = bool(align_corners)
+    n = input.ndim - 2
+    spatial = tuple(input.shape[2:])
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined" if size is not None
+                         else "either size or scale_factor should be defined")
+    if size is not None:
+        out = _per_axis(size, n, "size")
+        if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s <= 0 for s in out):
+            raise ValueError(f"{op}: size must be positive ints, received {size!r}")
+        out = tuple(int(s) for s in out)
+        factors = (None,) * n
+    else:
+        factors = tuple(float(f) for f in _per_axis(scale_factor, n, "scale_factor"))
+        if any(not f > 0 or math.isinf(f) for f in factors):
+            raise ValueError(f"{op}: scale_factor must be positive and finite, received {scale_factor!r}")
+        out = tuple(int(math.floor(L * f)) for L, f in zip(spatial, factors))
+        if any(s <= 0 for s in out):
+            raise ValueError(f"{op}: scale_factor {scale_factor!r} gives an empty output for input size "
+                             f"{spatial}")
+        if recompute_scale_factor:
+            factors = (None,) * n
+    if mode == "area":
+        factors = (None,) * n
+    mats = tuple(_matrix(mode, L_in, L_out, align_corners, f) for L_in, L_out, f in zip(spatial, out, factors))
+    return Resample.apply(input, mats)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """The deprecated name of :func:`interpolate`."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """``interpolate(input, size, scale_factor, mode='nearest')`` (deprecated name)."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """``interpolate(input, size, scale_factor, mode='bilinear', align_corners=True)`` (deprecated name)."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---------------------------------------------------------------- pixel shuffle
+def _check_shuffle(op, input, factor, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a neuronet Tensor, received {type(input).__name__}")
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Integral) or factor <= 0:
+        raise RuntimeError(f"{op}: {name} must be greater than 0, but got {factor!r}")
+    if input.ndim < 3:
+        raise RuntimeError(f"{op}: expected an input with at least 3 dims (*, C, H, W), received shape "
+                           f"{tuple(input.shape)}")
+    return int(factor)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """pixel_shuffle(input, r): (*, C r^2, H, W) -> (*, C, H r, W r), out[c, h r + i, w r + j] =
+    in[c r^2 + i r + j, h, w] (Shi et al. 2016, sub-pixel convolution). A pure
+    rearrangement: its backward is the inverse rearrangement (pixel_unshuffle)."""
+    op = "pixel_shuffle"
+    r = _check_shuffle(op, input, upscale_factor, "upscale_factor")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"{op}: expected the channel dimension ({c}) to be divisible by the square of "
+                           f"upscale_factor ({r * r})")
+    k = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """pixel_unshuffle(input, r): (*, C, H r, W r) -> (*, C r^2, H, W), the inverse of
+    :func:`pixel_shuffle`."""
+    op = "pixel_unshuffle"
+    r = _check_shuffle(op, input, downscale_factor, "downscale_factor")
+    *lead, c, hr, wr = input.shape
+    if hr % r or wr % r:
+        raise RuntimeError(f"{op}: expected the height ({hr}) and width ({wr}) to be divisible by "
+                           f"downscale_factor ({r})")
+    k = len(lead)
+    x = input.reshape(*lead, c, hr // r, r, wr // r, r)
+    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return x.reshape(*lead, c * r * r, hr // r, wr // r)
