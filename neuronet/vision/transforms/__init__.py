@@ -284,6 +284,12 @@ class Grayscale(_Deterministic):
     def _pil(self, img):
         return F.rgb_to_grayscale(img, self.num_output_channels)
 
+    def __call__(self, img):
+        return F._squeeze_gray(super().__call__(img), batch=False)
+
+    def apply_batch(self, imgs):
+        return F._squeeze_gray(super().apply_batch(imgs), batch=True)
+
 
 # ============================================================ random transforms
 def _check_p(p, who):

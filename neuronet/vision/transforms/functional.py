@@ -532,7 +532,14 @@ def rgb_to_grayscale(img, num_output_channels=1):
     g = x.copy() if C == 1 else _gray_nchw(x, integer_formula=not isinstance(img, Tensor))
     if num_output_channels == 3:
         g = backend.array_module(g).concatenate([g, g, g], axis=1)
-    return restore(g)
+    return _squeeze_gray(restore(g), batch=False)
+
+
+def _squeeze_gray(out, batch):
+    """A one-channel *array* image is ``(H, W)``, as Pillow's mode 'L' holds it."""
+    if isinstance(out, np.ndarray) and out.ndim == (4 if batch else 3) and out.shape[-1] == 1:
+        return out[..., 0]
+    return out
 
 
 def to_grayscale(img, num_output_channels=1):
