@@ -175,7 +175,7 @@ def _broadcast_batch(sa, sb):
 def _as_operand(o, like):
     if isinstance(o, Tensor):
         return o
-    return Tensor._wrap(array_module(like.array).asarray(o, dtype=like.dtype))
+    return Tensor._wrap(array_module(like.array).asarray(o, dtype=like.array.dtype))
 
 
 # The ``@`` operator runs the same checks (and gives PyTorch's messages).

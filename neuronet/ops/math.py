@@ -50,6 +50,16 @@ def _category(dtype):
     return "biufc".index(np.dtype(dtype).kind) if np.dtype(dtype).kind != "u" else 1
 
 
+def _promote_types(a, b):
+    """PyTorch's promote_types: across categories the higher category's dtype
+    wins as it is (int64 with float32 is float32, not NumPy's float64); within
+    one category, the wider dtype."""
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
 def result_type(*operands):
     """The dtype PyTorch gives ``op(*operands)`` (``torch.result_type`` for any count).
 
@@ -61,7 +71,7 @@ def result_type(*operands):
     tiers = [[], [], []]
     for o in operands:
         if isinstance(o, Tensor):
-            tiers[0 if o.ndim > 0 else 1].append(o.dtype)
+            tiers[0 if o.ndim > 0 else 1].append(o.array.dtype)
         elif isinstance(o, (bool, np.bool_)):
             tiers[2].append(np.dtype(bool))
         elif isinstance(o, numbers.Integral):
@@ -80,7 +90,7 @@ def result_type(*operands):
             continue
         dt = tier[0]
         for d in tier[1:]:
-            dt = np.promote_types(dt, d)
+            dt = _promote_types(dt, d)
         if result is None or _category(dt) > _category(result):
             result = dt
     return result
@@ -138,13 +148,13 @@ def write_out(result, out, op, inputs=()):
                            "differentiation, but one of the arguments requires grad.")
     values = result.array if isinstance(result, Tensor) else result
     if out.array.size == 0 and tuple(out.shape) != tuple(values.shape):
-        out.array = array_module(out.array).empty(values.shape, dtype=out.dtype)
+        out.array = array_module(out.array).empty(values.shape, dtype=out.array.dtype)
     if tuple(out.shape) != tuple(values.shape):
         raise RuntimeError(f"{op}(): out= has shape {list(out.shape)} but the result has shape "
                            f"{list(values.shape)} (pass an out of that shape, or one with no elements)")
-    if values.dtype != out.dtype and not np.can_cast(values.dtype, out.dtype, "same_kind"):
+    if values.dtype != out.array.dtype and not np.can_cast(values.dtype, out.array.dtype, "same_kind"):
         raise RuntimeError(f"{op}(): result type {_type_name(values.dtype)} can't be cast to the desired "
-                           f"output type {_type_name(out.dtype)}")
+                           f"output type {_type_name(out.array.dtype)}")
     out._write(values, f"{op}()")
     return out
 
@@ -175,7 +185,8 @@ class _Unary(Function):
         xp = array_module(x)
         if x.dtype.kind not in "fc" and cls.ints == "float":
             x = x.astype(backend.default_dtype)
-        y = cls.f(xp, x)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):    # IEEE results, as PyTorch
+            y = cls.f(xp, x)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x if "x" in cls.saves else None, y if "y" in cls.saves else None)
             ctx.dtype = x.dtype
@@ -184,7 +195,8 @@ class _Unary(Function):
     @classmethod
     def backward(cls, ctx, g):
         x, y = ctx.saved_tensors
-        return cls.df(array_module(g), g, x, y).astype(ctx.dtype, copy=False)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return cls.df(array_module(g), g, x, y).astype(ctx.dtype, copy=False)
 
 
 def _erf_array(x, complement=False):
@@ -278,7 +290,8 @@ def _make_unary(name, f, df, saves, ints, math_doc, deriv_doc):
 
     def fn(input, *, out=None):
         _check_tensor(name, input)
-        if cls.ints == "error" and input.dtype.kind not in "fc":
+        if (cls.ints == "error" and input.dtype.kind not in "fc") or (
+                input.dtype.kind == "b" and name in ("floor", "ceil", "trunc")):
             raise NotImplementedError(f"{name}(): not implemented for dtype {_type_name(input.dtype)}")
         return write_out(cls.apply(input), out, name, (input,))
 
@@ -338,7 +351,7 @@ def abs(input, *, out=None):  # noqa: A001
     """abs(input, *, out=None): out = |x|; dE/dx = g sign(x) (0 at 0). Keeps the dtype."""
     _check_tensor("abs", input)
     if input.dtype.kind == "b":
-        raise RuntimeError("abs(): not implemented for 'Bool'")
+        raise NotImplementedError("abs(): not implemented for 'Bool'")
     return write_out(_el.Abs.apply(input), out, "abs", (input,))
 
 
@@ -388,7 +401,7 @@ def round(input, decimals=0, *, out=None):  # noqa: A001
     (``round(2.5) == 2``, as PyTorch and NumPy). Backward: dE/dx = 0.
     Integer inputs are kept as they are (``decimals`` != 0 refuses them, as PyTorch)."""
     _check_tensor("round", input)
-    if decimals != 0 and input.dtype.kind not in "fc":
+    if (decimals != 0 and input.dtype.kind not in "fc") or input.dtype.kind == "b":
         raise NotImplementedError(f"round(): decimals= not implemented for dtype {_type_name(input.dtype)}")
     return write_out(Round.apply(input, int(decimals)), out, "round", (input,))
 
@@ -593,7 +606,8 @@ def div(input, other, *, rounding_mode=None, out=None):
     by zero raises (RuntimeError, as PyTorch's ZeroDivisionError)."""
     if rounding_mode is None:
         a, b = _promote("div", input, other, dtype=_true_div_dtype(input, other))
-        return write_out(_el.Div.apply(a, b), out, "div", (input, other))
+        with np.errstate(divide="ignore", invalid="ignore"):    # x / 0 is inf or NaN, silently as PyTorch
+            return write_out(_el.Div.apply(a, b), out, "div", (input, other))
     if rounding_mode not in ("trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                            f"{rounding_mode!r}")
@@ -849,6 +863,12 @@ def _reduce_dtype(x, dtype):
     return x.dtype if x.dtype.kind in "fc" else np.dtype(np.int64)
 
 
+def _required_dim(dim, op):
+    if dim is None:
+        raise TypeError(f"{op}() missing required argument 'dim' (or its alias 'axis')")
+    return dim
+
+
 def _one_dim(dim, ndim, op):
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}(): argument 'dim' must be an int, received {dim!r}")
@@ -969,9 +989,9 @@ class Cumprod(Function):
 
 
 def _cumulative(name, fn_class):
-    def fn(input, dim, *, dtype=None, out=None, axis=None):
+    def fn(input, dim=None, *, dtype=None, out=None, axis=None):
         _check_tensor(name, input)
-        dim = _dim_arg(dim, axis, name)
+        dim = _required_dim(_dim_arg(dim, axis, name), name)
         x = input.to(_reduce_dtype(input, dtype))
         if x.ndim == 0:
             return write_out(x.clone() if x is input else x, out, name, (input,))
@@ -1030,13 +1050,13 @@ def _logcumsumexp(x, axis):
 
 
 @both
-def logcumsumexp(input, dim, *, out=None, axis=None):
+def logcumsumexp(input, dim=None, *, out=None, axis=None):
     """logcumsumexp(input, dim, *, out=None): out_i = log(e^{x_0} + ... + e^{x_i}) along dim,
     without overflow; dE/dx_k = sum_{i >= k} g_i e^{x_k - out_i}."""
     _check_tensor("logcumsumexp", input)
     if input.dtype.kind not in "fc":
         raise NotImplementedError(f"logcumsumexp(): not implemented for '{_type_name(input.dtype)}'")
-    dim = _dim_arg(dim, axis, "logcumsumexp")
+    dim = _required_dim(_dim_arg(dim, axis, "logcumsumexp"), "logcumsumexp")
     if input.ndim == 0:
         return write_out(input.clone(), out, "logcumsumexp", (input,))
     return write_out(LogCumSumExp.apply(input, _one_dim(dim, input.ndim, "logcumsumexp")), out,
