@@ -119,7 +119,8 @@ def atomic_write_bytes(path, data: bytes):
 
 
 def save(obj, path, kind="object"):
-    """Write ``obj`` (see the module docstring) to ``path`` atomically; no pickle."""
+    """Write ``obj`` (see the module docstring) to ``path`` atomically; no pickle.
+    ``path`` may also be a binary file object (``io.BytesIO``, an open file)."""
     arrays: dict = {}
     structure = _encode(obj, arrays, "obj")
     meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "kind": kind, "object": structure}
@@ -127,6 +128,9 @@ def save(obj, path, kind="object"):
     payload = dict(arrays)
     payload[_META_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     np.savez(buf, **payload)
+    if hasattr(path, "write"):
+        path.write(buf.getvalue())
+        return
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -137,14 +141,23 @@ def load_file(path, as_tensor=True):
     file that is not a neuronet save, a truncated or corrupted file, a
     pickle-bearing file, and a format version newer than this library's.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise CheckpointError(f"{path}: no such file")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot read ({e.strerror})") from None
+    if hasattr(path, "read"):
+        # A file object: read what is left of it, then parse it as a file.
+        name = getattr(path, "name", "<file object>")
+        data = path.read()
+        if not isinstance(data, bytes):
+            raise CheckpointError(f"{name}: open the file in binary mode ('rb') to load it")
+        path = _NamedBytes(data, name)
+        head = data[:4]
+    else:
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise CheckpointError(f"{path}: no such file")
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4)
+        except OSError as e:
+            raise CheckpointError(f"{path}: cannot read ({e.strerror})") from None
     if head[:2] == b"\x80\x04" or head[:1] == b"\x80" or head[:2] == b"\x80\x02":
         raise CheckpointError(f"{path}: refusing to load a pickle file (neuronet never unpickles: "
                               "it can run arbitrary code). Convert the weights to .npz first.")
@@ -159,6 +172,8 @@ def load_file(path, as_tensor=True):
             names = set(z.namelist())
         if _META_KEY + ".npy" not in names:
             raise CheckpointError(f"{path}: a .npz archive but not a neuronet save (no {_META_KEY} entry)")
+        if hasattr(path, "seek"):
+            path.seek(0)
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(bytes(npz[_META_KEY]).decode("utf-8"))
             arrays = {k: npz[k] for k in npz.files if k != _META_KEY}
@@ -183,6 +198,19 @@ def load_file(path, as_tensor=True):
     if missing:
         raise CheckpointError(f"{path}: corrupted: array entries {sorted(missing)[:5]} are missing")
     return _decode(meta["object"], arrays, as_tensor), meta
+
+
+class _NamedBytes(io.BytesIO):
+    """In-memory file contents that print as the file they came from (for errors)."""
+
+    def __init__(self, data, name):
+        super().__init__(data)
+        self.label = name
+
+    def __str__(self):
+        return str(self.label)
+
+    __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
 
 
 def _collect_refs(obj):

@@ -14,7 +14,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import backend
+from . import _dtype as _dtypes
+from . import _printing, backend
 from .autograd.grad_mode import _state as _grad_state
 from .autograd.grad_mode import no_grad
 
@@ -27,35 +28,20 @@ __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full
            "unsqueeze", "allclose", "is_tensor", "float32", "float64", "float16", "int64",
            "int32", "uint8", "bool_", "long", "float", "double"]
 
-float32 = np.dtype("float32")
-float64 = np.dtype("float64")
-float16 = np.dtype("float16")
-int64 = np.dtype("int64")
-int32 = np.dtype("int32")
-uint8 = np.dtype("uint8")
-bool_ = np.dtype("bool")
+# dtypes are neuronet.dtype objects (see _dtype.py): they print as torch.float32 and
+# compare and hash equal to NumPy's dtypes, which accept them anywhere.
+float32, float64, float16 = _dtypes.float32, _dtypes.float64, _dtypes.float16
+int64, int32, uint8 = _dtypes.int64, _dtypes.int32, _dtypes.uint8
+bool_ = _dtypes.bool
 long = int64
 float = float32   # noqa: A001  (PyTorch's aliases: neuronet.float is float32)
 double = float64
+Size = _dtypes.Size
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
-_DTYPE_ALIASES = {"float32": float32, "float": float32, "float64": float64, "double": float64,
-                  "float16": float16, "half": float16, "int64": int64, "long": int64,
-                  "int32": int32, "int": int32, "uint8": uint8, "bool": bool_}
-
-
-def _as_dtype(dtype):
-    if dtype is None:
-        return None
-    if isinstance(dtype, str):
-        if dtype not in _DTYPE_ALIASES:
-            raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_DTYPE_ALIASES)}")
-        return _DTYPE_ALIASES[dtype]
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"unknown dtype {dtype!r}") from None
+_DTYPE_ALIASES = _dtypes._NAMES    # 'float32', 'float', 'long', ... -> dtype
+_as_dtype = _dtypes.as_dtype       # dtype, NumPy dtype, Python type or name -> dtype (None stays None)
 
 
 def _infer_array(data, dtype, device):
@@ -120,18 +106,34 @@ class Tensor:
     factories ``zeros``, ``randn``, ... . Float data defaults to float32.
     """
 
-    __slots__ = ("array", "requires_grad", "grad", "_node", "_hooks", "_retains_grad", "__weakref__",
-                 "__dict__")
+    # _vc: the version counter ([n], shared by views of one storage); _base /
+    # _view_replay: for a view, the tensor it views and how to recreate it.
+    __slots__ = ("array", "requires_grad", "grad", "_node", "_hooks", "_retains_grad", "_vc", "_base",
+                 "_view_replay", "__weakref__", "__dict__")
     # Make NumPy defer to our reflected operators (``ndarray + Tensor``).
     __array_priority__ = 1000
     __array_ufunc__ = None
 
-    def __init__(self, data, dtype=None, requires_grad=False, device=None):
-        self.array = _infer_array(data, dtype, device)
+    def __init__(self, *data, dtype=None, requires_grad=False, device=None):
+        # PyTorch's legacy constructor: Tensor(2, 3) / Tensor(Size) is an
+        # uninitialized float tensor of that shape; Tensor(data) copies data.
+        if not data:
+            data = (np.zeros((0,), dtype=backend.default_dtype),)
+        if len(data) > 1 or (isinstance(data[0], (int, np.integer)) and not isinstance(data[0], bool)):
+            shape = _size_args(data)
+            data = (np.empty(shape, dtype=backend.default_dtype),)
+        elif isinstance(data[0], tuple) and type(data[0]) is not tuple:      # a Size
+            data = (np.empty(_size_args(data), dtype=backend.default_dtype),)
+        if dtype is None and isinstance(data[0], (list, tuple, builtins_float)):
+            dtype = backend.default_dtype       # torch.Tensor([1, 2]) is a float tensor
+        self.array = _infer_array(data[0], dtype, device)
         self.grad = None
         self._node = None
         self._hooks = None
         self._retains_grad = False
+        self._vc = [0]
+        self._base = None
+        self._view_replay = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -145,12 +147,16 @@ class Tensor:
         t._node = None
         t._hooks = None
         t._retains_grad = False
+        t._vc = [0]
+        t._base = None
+        t._view_replay = None
         return t
 
     # ------------------------------------------------------------ attributes
     @property
     def shape(self):
-        return tuple(self.array.shape)
+        """The sizes of the dimensions, as a :class:`neuronet.Size` (a tuple)."""
+        return Size._of(self.array.shape)
 
     @property
     def ndim(self):
@@ -158,7 +164,28 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self.array.dtype
+        """The element type, a :class:`neuronet.dtype` (prints ``torch.float32``;
+        equal to the NumPy dtype of ``array``)."""
+        return _dtypes.from_numpy_dtype(self.array.dtype)
+
+    @property
+    def is_cuda(self):
+        """True when the data lives on a GPU (a CuPy array)."""
+        return backend.device_of(self.array).type == "cuda"
+
+    @property
+    def is_cpu(self):
+        return not self.is_cuda
+
+    def is_floating_point(self):
+        """True for float16/float32/float64 tensors."""
+        return self.array.dtype.kind == "f"
+
+    def is_complex(self):
+        return self.array.dtype.kind == "c"
+
+    def is_signed(self):
+        return self.array.dtype.kind in "fic"
 
     @property
     def device(self):
@@ -173,23 +200,38 @@ class Tensor:
         return self._node
 
     @property
+    def _version(self):
+        """How many in-place changes this tensor's storage has seen."""
+        return self._vc[0]
+
+    @property
     def data(self):
-        """A tensor sharing this one's array, outside the graph (as ``torch``'s)."""
+        """A tensor sharing this one's array, outside the graph and outside the
+        version counter (as ``torch``'s ``.data``: changes through it are not
+        seen by autograd's in-place check)."""
         return Tensor._wrap(self.array)
 
     @data.setter
     def data(self, value):
-        arr = _unwrap(value)
-        self.array = arr if hasattr(arr, "shape") else np.asarray(arr, dtype=self.dtype)
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be set to a Tensor, received {type(value).__name__}")
+        self.array = value.array
 
     @property
     def T(self):
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim=None):
+        """``size()``: the shape, a :class:`neuronet.Size`; ``size(dim)``: one int."""
         if dim is None:
             return self.shape
-        return self.shape[dim]
+        try:
+            return self.shape[dim]
+        except (IndexError, TypeError):
+            if self.ndim == 0 or not isinstance(dim, (int, np.integer)):
+                raise
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-self.ndim}, {self.ndim - 1}], but got {dim})") from None
 
     def dim(self):
         return self.ndim
@@ -213,19 +255,26 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __getattr__(self, name):
+        # Only reached when normal lookup fails: say it is a missing feature.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}: neuronet does not implement "
+                             f"Tensor.{name} (see 'Coming from PyTorch' in the README)")
+
     def __repr__(self):
-        arr = backend.to_numpy(self.array)
-        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4)
-        extras = []
-        if arr.dtype not in (float32, int64, bool_):
-            extras.append(f"dtype=neuronet.{arr.dtype}")
-        if self.device.type != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self._node is not None:
-            extras.append(f"grad_fn={self._node!r}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        """PyTorch's layout, e.g. ``tensor([1.0000, 2.5000], requires_grad=True)``
+        (see :mod:`neuronet._printing`; options: ``neuronet.set_printoptions``)."""
+        return _printing.tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __format__(self, format_spec):
+        # As torch: a 0-d tensor formats as its Python number (f"{loss:.4f}");
+        # any other tensor accepts only the empty spec.
+        if self.ndim == 0 and type(self) is Tensor:
+            return self.array.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     # ------------------------------------------------------------ conversion
     def numpy(self):
@@ -237,34 +286,54 @@ class Tensor:
         return arr.astype(dtype) if dtype is not None else arr
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.array.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, received shape {self.shape}")
+            raise RuntimeError(f"a Tensor with {self.array.size} elements cannot be converted to Scalar")
         return self.array.reshape(()).item()
 
     def tolist(self):
         return self.numpy().tolist()
 
+    def _scalar(self):
+        if self.array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.array.reshape(()).item()
+
     def __float__(self):
-        return builtins_float(self.item())
+        return builtins_float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
+
+    def __complex__(self):
+        return complex(self._scalar())
 
     def __bool__(self):
-        if self.array.size != 1:
-            raise RuntimeError(
-                f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
-                "use .any() or .all()")
-        return bool(self.item())
+        n = self.array.size
+        if n != 1:
+            raise RuntimeError("Boolean value of Tensor with "
+                               + ("no values" if n == 0 else "more than one value") + " is ambiguous")
+        return bool(self.array.reshape(()).item())
 
     def __index__(self):
-        if self.array.size != 1 or self.dtype.kind not in "iu":
-            raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.item())
+        if self.array.size != 1 or self.array.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.array.reshape(()).item())
 
     def detach(self):
-        """A tensor with the same data, cut from the graph."""
-        return Tensor._wrap(self.array)
+        """A tensor with the same data, cut from the graph. It shares the version
+        counter: an in-place change through it is seen by backward's check."""
+        t = Tensor._wrap(self.array)
+        t._vc = self._vc
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError("detach_(): cannot detach a view of a tensor that requires grad in "
+                               "place; use detach()")
+        self._node = None
+        self.requires_grad = False
+        return self
 
     def clone(self):
         return _ops_sh.Copy.apply(self, None, None) if self.requires_grad and _grad_state["enabled"] \
@@ -301,8 +370,13 @@ class Tensor:
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False):
+        """A copy on GPU ``device`` (default: the current one); raises a
+        RuntimeError naming the reason when CuPy or a GPU is missing."""
+        backend.require_cuda()
+        dev = backend.Device("cuda", device) if isinstance(device, (int, np.integer)) or device is None \
+            else backend.Device(device)
+        return self.to(dev)
 
     def type(self, dtype):
         return self.to(dtype)
@@ -329,15 +403,6 @@ class Tensor:
         return self.to(other.dtype)
 
     # ------------------------------------------------------------ autograd
-    def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.array.dtype.kind not in "fc":
-            raise RuntimeError(
-                f"only floating-point tensors can require gradients, received dtype {self.dtype}")
-        if not requires_grad and self._node is not None:
-            raise RuntimeError("requires_grad can only be switched off on a leaf tensor; use detach()")
-        self.requires_grad = bool(requires_grad)
-        return self
-
     def retain_grad(self):
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if self._node is not None:
@@ -401,7 +466,7 @@ class Tensor:
             if self.array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this tensor has shape "
-                    f"{self.shape}: pass backward(gradient) with dE/d(output) of that shape, or reduce "
+                    f"{tuple(self.shape)}: pass backward(gradient) with dE/d(output) of that shape, or reduce "
                     "it first (e.g. loss.sum())")
             g = xp.ones(self.array.shape, dtype=self.array.dtype)
         else:
@@ -409,117 +474,332 @@ class Tensor:
             g = xp.asarray(g, dtype=self.array.dtype)
             if g.shape != self.array.shape:
                 raise RuntimeError(f"backward(gradient): gradient has shape {tuple(g.shape)} but "
-                                   f"the tensor has shape {self.shape}")
+                                   f"the tensor has shape {tuple(self.shape)}")
         from .autograd.function import run_backward
         with no_grad():     # backward's own array math records nothing
             run_backward(self, g, retain_graph=retain_graph)
 
-    # ------------------------------------------------------------ in place (outside the graph)
+    # ------------------------------------------------------------ in place
+    # PyTorch's semantics: the result lands in this tensor's storage (the same
+    # object, the same array, seen by every view), the version counter moves,
+    # and when autograd records, this tensor's grad_fn becomes the op's.
+    def _apply_inplace(self, compute, name, clone=True):
+        """Replace this tensor's values by ``compute(src)`` in place.
+
+        ``compute`` is any composition of differentiable ops applied to ``src``,
+        a tensor standing for this tensor's current value. When autograd
+        records (grad mode on and this tensor or an operand requires grad),
+        ``src`` carries this tensor's graph history and the result's history
+        becomes this tensor's. ``clone=False`` skips copying the current values
+        for ``src``; pass it only when ``compute`` does not save ``src`` for
+        backward (if it does, backward raises the version error, never a wrong
+        gradient).
+        """
+        if _grad_state["enabled"]:
+            if self.requires_grad and self._node is None:
+                raise RuntimeError(
+                    f"{name}: a leaf Variable that requires grad is being used in an in-place operation. "
+                    "(Wrap parameter updates in `with neuronet.no_grad():`.)")
+            base = self._base
+            if base is not None and base.requires_grad and base._node is None:
+                raise RuntimeError(
+                    f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+                    "operation.")
+            src = Tensor._wrap(self.array.copy() if clone else self.array, requires_grad=self.requires_grad)
+            src._node = self._node
+            src._vc = [0] if clone else self._vc
+            result = compute(src)
+            if result.requires_grad:
+                return self._take_inplace(result, name)
+        else:
+            src = Tensor._wrap(self.array)
+            src._vc = self._vc
+            result = compute(src)
+        self._write(result.array, name)
+        return self
+
+    def _write(self, values, name):
+        """Copy ``values`` into this tensor's storage (PyTorch's casting rule) and
+        count the change."""
+        xp = backend.array_module(self.array)
+        values = values if xp is np or not isinstance(values, np.ndarray) else xp.asarray(values)
+        if getattr(values, "shape", self.shape) != self.array.shape:
+            raise RuntimeError(f"{name}: output with shape {list(self.shape)} doesn't match the broadcast "
+                               f"shape {list(values.shape)}")
+        vdt = getattr(values, "dtype", None)
+        if vdt is not None and vdt != self.array.dtype and not np.can_cast(vdt, self.array.dtype, "same_kind"):
+            raise RuntimeError(f"{name}: result type {_type_name(vdt)} can't be cast to the desired output "
+                               f"type {_type_name(self.array.dtype)}")
+        if values is not self.array:
+            try:
+                self.array[...] = values
+            except ValueError as e:
+                if "read-only" in str(e):
+                    raise RuntimeError(
+                        f"{name}: unsupported operation: more than one element of the written-to tensor "
+                        "refers to a single memory location (an expand()ed tensor or a read-only array); "
+                        "clone() it before the in-place operation") from None
+                raise
+        self._vc[0] += 1
+
+    def _take_inplace(self, result, name):
+        """Write ``result`` into this storage and make its graph history ours;
+        for a view, also re-route the base's history through the change."""
+        from .autograd.function import storage_root
+        self._write(result.array, name)
+        node = result._node
+        # The op may have saved its output: point that at our storage (the
+        # copy can go) and guard it with our counter like any saved tensor.
+        out = result.array
+        ctx = node.ctx
+        if any(x is out for x in (ctx.saved_tensors or ())):
+            ctx.saved_tensors = tuple(self.array if x is out else x for x in ctx.saved_tensors)
+        for k, v in list(ctx.__dict__.items()):
+            if v is out:
+                setattr(ctx, k, self.array)
+        if any(x is self.array for x in (ctx.saved_tensors or ())) or \
+                any(v is self.array for v in ctx.__dict__.values()):
+            node.saved_versions = node.saved_versions + (
+                (self._vc, self._vc[0], self.array.shape, self.array.dtype),)
+        if self._retains_grad or self._hooks:
+            node.out_ref = weakref.ref(self)
+        self._node = node
+        self.requires_grad = True
+        base = self._base
+        if base is not None and storage_root(base.array) is storage_root(self.array):
+            if self._view_replay is None:
+                raise RuntimeError(
+                    f"{name}: in-place change of a view of a tensor that is part of the autograd graph; "
+                    "neuronet can re-route the gradient only for views made by indexing, reshape, view, "
+                    "permute, transpose, squeeze or unsqueeze of one tensor. Use an out-of-place op "
+                    "(or clone() the view first).")
+            rebased = _ops_sh.CopySlices.apply(base._as_input(), self, self._view_replay)
+            base._node = rebased._node
+            base.requires_grad = True
+        return self
+
+    def _as_input(self):
+        """A stand-in with this tensor's array and graph history (for rebasing)."""
+        t = Tensor._wrap(self.array, requires_grad=self.requires_grad)
+        t._node = self._node
+        return t
+
     def _check_inplace(self, op):
-        if _grad_state["enabled"] and self.requires_grad:
+        if _grad_state["enabled"] and self.requires_grad and self._node is None:
             raise RuntimeError(
-                f"{op}: a tensor that requires grad cannot be modified in place while gradients are "
-                "recorded; wrap the update in `with neuronet.no_grad():`")
+                f"{op}: a leaf Variable that requires grad is being used in an in-place operation. "
+                "(Wrap the update in `with neuronet.no_grad():`.)")
+
+    def _fill_from(self, values, name):
+        """In-place fill that records no graph (random fills, zero_, fill_ with a number)."""
+        self._check_inplace(name)
+        if _grad_state["enabled"] and self._base is not None and self._base.requires_grad \
+                and self._base._node is None:
+            raise RuntimeError(f"{name}: a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        xp = backend.array_module(self.array)
+        if self._node is not None and _grad_state["enabled"]:
+            # A graph tensor overwritten by constants: its history ends here
+            # (the old values get a zero gradient).
+            const = Tensor._wrap(xp.asarray(values, dtype=self.dtype))
+            return self._apply_inplace(lambda s: _ops_sh.CopyInto.apply(s, const), name, clone=False)
+        self._write(xp.broadcast_to(xp.asarray(values, dtype=self.dtype), self.shape), name)
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.array.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, received dtype {self.dtype}")
+        if not requires_grad and self._node is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want "
+                               "to use a computed variable in a subgraph that doesn't require "
+                               "differentiation use var_no_grad = var.detach().")
+        self.requires_grad = bool(requires_grad)
+        return self
 
     def zero_(self):
-        self._check_inplace("zero_()")
-        self.array[...] = 0
-        return self
+        return self._fill_from(0, "zero_()")
 
     def fill_(self, value):
-        self._check_inplace("fill_()")
-        self.array[...] = _unwrap(value)
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                                   f"{value.ndim} dimensions.")
+            if value.requires_grad:
+                return self._apply_inplace(lambda s: value.expand(self.shape).to(self.dtype) + s * 0,
+                                           "fill_()", clone=False)
+            value = value.array
+        return self._fill_from(value, "fill_()")
+
+    def copy_(self, src, non_blocking=False):
+        if isinstance(src, Tensor):
+            s = src.array
+        else:
+            s = backend.array_module(self.array).asarray(src)
+        if tuple(s.shape) != self.shape:
+            try:
+                np.broadcast_shapes(tuple(s.shape), self.shape)
+            except ValueError:
+                raise RuntimeError(f"copy_(): the source of shape {list(s.shape)} does not broadcast to "
+                                   f"the destination's shape {list(self.shape)}") from None
+        if isinstance(src, Tensor) and src.requires_grad and _grad_state["enabled"]:
+            return self._apply_inplace(lambda d: _ops_sh.CopyInto.apply(d, src.to(self.device, self.dtype)),
+                                       "copy_()", clone=False)
+        s = backend.to_device(s, self.device)
+        if s.dtype != self.dtype:
+            s = s.astype(self.dtype)     # copy_ converts any dtype, unlike the arithmetic in-place ops
+        if self._node is not None and _grad_state["enabled"]:
+            return self._apply_inplace(
+                lambda d: _ops_sh.CopyInto.apply(d, Tensor._wrap(s)), "copy_()", clone=False)
+        self._check_inplace("copy_()")
+        self._write(backend.array_module(self.array).broadcast_to(s, self.shape), "copy_()")
         return self
 
-    def copy_(self, src):
-        self._check_inplace("copy_()")
-        s = _unwrap(src)
-        if hasattr(s, "shape") and tuple(s.shape) != self.shape:
-            try:
-                backend.array_module(self.array).broadcast_to(s, self.shape)
-            except ValueError:
-                raise RuntimeError(f"copy_(): source of shape {tuple(s.shape)} does not broadcast to "
-                                   f"the destination's shape {self.shape}") from None
-        if hasattr(s, "shape"):
-            s = backend.to_device(s, self.device)
-        self.array[...] = s
-        return self
+    def _arith_(self, other, op, name, clone):
+        """``self = self <op> other`` in place; the NumPy in-place ufunc when no graph is recorded."""
+        o = other
+        records = _grad_state["enabled"] and (self.requires_grad or
+                                              (isinstance(o, Tensor) and o.requires_grad))
+        if records:
+            return self._apply_inplace(lambda s: op(s, _operand(o, s)), name, clone=clone)
+        return self._apply_inplace(lambda s: op(s, _operand(o, s)), name, clone=False)
 
     def add_(self, other, alpha=1):
-        self._check_inplace("add_()")
-        o = _unwrap(other)
-        self.array += o if alpha == 1 else alpha * o
-        return self
+        other = other if alpha == 1 else other * alpha
+        return self._arith_(other, lambda a, b: a + b, "add_()", False)
 
     def sub_(self, other, alpha=1):
-        self._check_inplace("sub_()")
-        o = _unwrap(other)
-        self.array -= o if alpha == 1 else alpha * o
-        return self
+        other = other if alpha == 1 else other * alpha
+        return self._arith_(other, lambda a, b: a - b, "sub_()", False)
 
     def mul_(self, other):
-        self._check_inplace("mul_()")
-        self.array *= _unwrap(other)
-        return self
+        return self._arith_(other, lambda a, b: a * b, "mul_()", True)
 
-    def div_(self, other):
-        self._check_inplace("div_()")
-        self.array /= _unwrap(other)
-        return self
+    def div_(self, other, rounding_mode=None):
+        if rounding_mode is not None:
+            return self._apply_inplace(lambda s: s.div(other, rounding_mode=rounding_mode), "div_()")
+        return self._arith_(other, lambda a, b: a / b, "div_()", True)
+
+    def pow_(self, other):
+        return self._arith_(other, lambda a, b: a ** b, "pow_()", True)
+
+    def matmul_(self, other):
+        return self._arith_(other, lambda a, b: a @ b, "matmul_()", True)
+
+    true_divide_ = div_
+
+    def __iadd__(self, o):
+        return self.add_(o)
+
+    def __isub__(self, o):
+        return self.sub_(o)
+
+    def __imul__(self, o):
+        return self.mul_(o)
+
+    def __itruediv__(self, o):
+        return self.div_(o)
+
+    def __ipow__(self, o):
+        return self.pow_(o)
+
+    def __imatmul__(self, o):
+        return self.matmul_(o)
+
+    def __ifloordiv__(self, o):
+        return self._apply_inplace(lambda s: s // o, "floor_divide_()")
+
+    def __imod__(self, o):
+        return self._apply_inplace(lambda s: s % o, "remainder_()")
+
+    def __iand__(self, o):
+        return self._apply_inplace(lambda s: s & o, "bitwise_and_()", clone=False)
+
+    def __ior__(self, o):
+        return self._apply_inplace(lambda s: s | o, "bitwise_or_()", clone=False)
+
+    def __ixor__(self, o):
+        return self._apply_inplace(lambda s: s ^ o, "bitwise_xor_()", clone=False)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        self._check_inplace("clamp_()")
-        xp = backend.array_module(self.array)
-        xp.clip(self.array, min, max, out=self.array)
-        return self
+        return self._apply_inplace(lambda s: s.clamp(min, max), "clamp_()")
 
-    def uniform_(self, a=0.0, b=1.0):
-        self._check_inplace("uniform_()")
-        xp = backend.array_module(self.array)
-        self.array[...] = backend.generator(xp).uniform(a, b, self.shape)
-        return self
+    clip_ = clamp_
 
-    def normal_(self, mean=0.0, std=1.0):
-        self._check_inplace("normal_()")
+    def uniform_(self, a=0.0, b=1.0, generator=None):
         xp = backend.array_module(self.array)
-        self.array[...] = backend.generator(xp).normal(mean, std, self.shape)
-        return self
+        gen = generator._generator(xp) if generator is not None else backend.generator(xp)
+        return self._fill_from(gen.uniform(a, b, self.shape).astype(self.dtype, copy=False), "uniform_()")
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        xp = backend.array_module(self.array)
+        gen = generator._generator(xp) if generator is not None else backend.generator(xp)
+        return self._fill_from((gen.standard_normal(self.shape) * std + mean).astype(self.dtype, copy=False),
+                               "normal_()")
 
     def __setitem__(self, index, value):
+        idx = _index_arrays(index)
+        if _grad_state["enabled"] and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+            v = value if isinstance(value, Tensor) else Tensor._wrap(
+                backend.array_module(self.array).asarray(value, dtype=self.dtype))
+            self._apply_inplace(lambda s: _ops_sh.SetItem.apply(s, v.to(self.device), idx),
+                                "index assignment", clone=False)
+            return
         self._check_inplace("index assignment")
-        self.array[_index_arrays(index)] = backend.to_device(_unwrap(value), self.device) \
-            if isinstance(value, Tensor) else value
+        v = backend.to_device(_unwrap(value), self.device) if isinstance(value, Tensor) else value
+        if isinstance(v, (list, tuple)):
+            v = np.asarray(v, dtype=self.dtype)
+        try:
+            self.array[idx] = v
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is invalid for a tensor of shape {list(self.shape)}: {e}") from None
+        except ValueError as e:
+            if "read-only" in str(e):
+                raise RuntimeError("index assignment: unsupported operation: more than one element of the "
+                                   "written-to tensor refers to a single memory location; clone() it first") from None
+            raise RuntimeError(f"index assignment into a tensor of shape {list(self.shape)}: {e}") from None
+        self._vc[0] += 1
 
     # ------------------------------------------------------------ arithmetic
     def __add__(self, o):
-        return _ops_el.Add.apply(self, _operand(o, self))
+        a, b = _promote(self, o)
+        return _ops_el.Add.apply(a, b)
 
     def __radd__(self, o):
-        return _ops_el.Add.apply(_operand(o, self), self)
+        a, b = _promote(o, self)
+        return _ops_el.Add.apply(a, b)
 
     def __sub__(self, o):
-        return _ops_el.Sub.apply(self, _operand(o, self))
+        a, b = _promote(self, o)
+        return _ops_el.Sub.apply(a, b)
 
     def __rsub__(self, o):
-        return _ops_el.Sub.apply(_operand(o, self), self)
+        a, b = _promote(o, self)
+        return _ops_el.Sub.apply(a, b)
 
     def __mul__(self, o):
-        return _ops_el.Mul.apply(self, _operand(o, self))
+        a, b = _promote(self, o)
+        return _ops_el.Mul.apply(a, b)
 
     def __rmul__(self, o):
-        return _ops_el.Mul.apply(_operand(o, self), self)
+        a, b = _promote(o, self)
+        return _ops_el.Mul.apply(a, b)
 
     def __truediv__(self, o):
-        return _ops_el.Div.apply(self, _operand(o, self))
+        a, b = _promote(self, o, True)
+        return _ops_el.Div.apply(a, b)
 
     def __rtruediv__(self, o):
-        return _ops_el.Div.apply(_operand(o, self), self)
+        a, b = _promote(o, self, True)
+        return _ops_el.Div.apply(a, b)
 
     def __pow__(self, o):
-        return _ops_el.Pow.apply(self, _operand(o, self))
+        a, b = _promote(self, o)
+        return _ops_el.Pow.apply(a, b)
 
     def __rpow__(self, o):
-        return _ops_el.Pow.apply(_operand(o, self), self)
+        a, b = _promote(o, self)
+        return _ops_el.Pow.apply(a, b)
 
     def __matmul__(self, o):
         return _ops_el.MatMul.apply(self, _as_tensor_like(o, self))
@@ -742,7 +1022,7 @@ class Tensor:
         dims = _shape_arg(dims)
         if sorted(d % builtins.max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
             raise ValueError(f"permute(): dims {tuple(dims)} are not a permutation of the "
-                             f"{self.ndim} dims of a tensor of shape {self.shape}")
+                             f"{self.ndim} dims of a tensor of shape {tuple(self.shape)}")
         return _ops_sh.Permute.apply(self, tuple(d % self.ndim for d in dims))
 
     def transpose(self, dim0, dim1):
@@ -752,7 +1032,7 @@ class Tensor:
 
     def t(self):
         if self.ndim > 2:
-            raise ValueError(f"t() expects a tensor with <= 2 dims, received shape {self.shape}")
+            raise ValueError(f"t() expects a tensor with <= 2 dims, received shape {tuple(self.shape)}")
         return self.T
 
     def squeeze(self, dim=None):
@@ -773,7 +1053,7 @@ class Tensor:
         try:
             backend.array_module(self.array).broadcast_shapes(self.shape, shape)
         except ValueError:
-            raise RuntimeError(f"expand(): cannot expand shape {self.shape} to {tuple(sizes)}") from None
+            raise RuntimeError(f"expand(): cannot expand shape {tuple(self.shape)} to {tuple(sizes)}") from None
         return _ops_sh.Expand.apply(self, shape)
 
     def expand_as(self, other):
@@ -802,6 +1082,11 @@ class Tensor:
 builtins_float = builtins.float
 
 
+def _type_name(dtype):
+    return {"f": "Float", "i": "Long", "u": "Byte", "b": "Bool", "c": "ComplexFloat"}.get(
+        np.dtype(dtype).kind, str(dtype)) if np.dtype(dtype) not in (np.float64, np.int32) else         ("Double" if np.dtype(dtype) == np.float64 else "Int")
+
+
 def _index_arrays(index):
     """Replace Tensors inside an index by their arrays."""
     if isinstance(index, Tensor):
@@ -827,6 +1112,89 @@ def _operand(o, like):
         return o
     return Tensor._wrap(backend.array_module(like.array).asarray(o, dtype=like.dtype)
                         if not hasattr(o, "dtype") else o)
+
+
+# PyTorch's type promotion for a binary op: dtype category first (bool < integer
+# < floating < complex), then priority (tensors with dims over 0-d tensors over
+# Python numbers); a Python float meeting an integer tensor gives the default
+# float dtype (NumPy would give float64), and true division of integers too.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _category(dt):
+    return _CATEGORY[np.dtype(dt).kind]
+
+
+def _promote_pair(a, b):
+    """torch.promote_types: the higher category wins outright, else NumPy's widening."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _scalar_dtype(x):
+    if isinstance(x, bool):
+        return np.dtype(bool)
+    if isinstance(x, numbers.Integral):
+        return np.dtype(np.int64)
+    if isinstance(x, numbers.Real):
+        return np.dtype(backend.default_dtype)
+    return np.dtype(np.complex64 if np.dtype(backend.default_dtype) == np.float32 else np.complex128)
+
+
+def result_type(a, b, true_division=False):
+    """The dtype PyTorch gives ``a (op) b`` for tensors and Python numbers."""
+    dims = zero = wrapped = None
+    for x in (a, b):
+        if isinstance(x, Tensor):
+            if x.array.ndim:
+                dims = _promote_pair(dims, x.array.dtype)
+            else:
+                zero = _promote_pair(zero, x.array.dtype)
+        else:
+            wrapped = _promote_pair(wrapped, _scalar_dtype(x))
+    result = dims
+    if zero is not None and (result is None or _category(zero) > _category(result)):
+        result = zero
+    if wrapped is not None:
+        if result is None:
+            result = wrapped
+        elif _category(wrapped) > _category(result):
+            if _category(wrapped) == 2:
+                result = np.dtype(backend.default_dtype)
+            elif _category(wrapped) == 3:
+                result = np.dtype(np.complex128 if np.dtype(result) == np.float64 else np.complex64)
+            else:
+                result = wrapped
+    if true_division and _category(result) < 2:
+        result = np.dtype(backend.default_dtype)
+    return np.dtype(result)
+
+
+def _promote(a, b, true_division=False):
+    """Both operands of a binary op, cast to PyTorch's result dtype. Python
+    numbers stay numbers (NumPy then keeps the tensor's dtype)."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if not (ta and tb):
+        t, o = (a, b) if ta else (b, a)
+        if not isinstance(o, numbers.Number):
+            o = _operand(o, t)
+            a, b = (t, o) if ta else (o, t)
+            if not isinstance(o, Tensor):
+                return a, b
+    if ta and tb and a.array.dtype == b.array.dtype and not true_division:
+        return a, b
+    dt = result_type(a, b, true_division)
+    if isinstance(a, Tensor) and a.array.dtype != dt:
+        a = a.to(dt)
+    if isinstance(b, Tensor) and b.array.dtype != dt:
+        b = b.to(dt)
+    return a, b
 
 
 def _as_tensor_like(o, like):

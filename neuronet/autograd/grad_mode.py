@@ -58,3 +58,40 @@ class enable_grad(no_grad):
     """Turn recording back on inside a ``no_grad`` block."""
 
     _enabled = True
+
+
+class inference_mode(no_grad):
+    """``with neuronet.inference_mode():`` -- as ``no_grad`` here (neuronet has no
+    separate inference tensors); ``inference_mode(False)`` leaves recording as it is.
+    Usable as ``@inference_mode()`` and as a bare ``@inference_mode`` decorator."""
+
+    def __init__(self, mode=True):
+        if callable(mode):          # bare decorator: @inference_mode
+            self.mode = True
+            self._fn = mode
+        else:
+            self.mode = bool(mode)
+            self._fn = None
+
+    def __enter__(self):
+        self.prev = _state["enabled"]
+        if self.mode:
+            _state["enabled"] = False
+        return self
+
+    def __call__(self, *args, **kwargs):
+        if self._fn is not None:
+            with inference_mode(True):
+                return self._fn(*args, **kwargs)
+        fn = args[0]
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            with inference_mode(mode):
+                return fn(*a, **k)
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    return False

@@ -247,7 +247,8 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.array[...] = 0
+                    p.grad.detach_()
+                    p.grad.zero_()
 
     def _named(self):
         """(name or None, group index, index in group, tensor) for every parameter."""
@@ -292,6 +293,7 @@ class Optimizer:
                         raise RuntimeError(f"{type(self).__name__}.step(): gradient of shape "
                                            f"{tuple(g.shape)} for a parameter of shape {p.shape}")
                     self._update(p.array, g, self.state[p], group)
+                    p._vc[0] += 1       # an in-place change, seen by autograd's saved-tensor check
         return loss
 
     def _update(self, p, g, state, group):  # pragma: no cover - abstract
