@@ -156,9 +156,10 @@ def matmul(input, other, *, out=None):
         sa = a.shape if a.ndim > 1 else (1,) + a.shape
         sb = b.shape if b.ndim > 1 else b.shape + (1,)
         batch_a, batch_b = sa[:-2], sb[:-2]
-        _broadcast_batch(batch_a, batch_b)
+        batch = _broadcast_batch(batch_a, batch_b)
         if sa[-1] != sb[-2]:
-            raise _mat_mismatch(sa[-2:], sb[-2:])
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{batch}, {sa[-1]}] but got: [{batch}, {sb[-2]}].")
     _same_dtype(a, b)
     return write_out(_el.MatMul.apply(a, b), out, "matmul", (input, other))
 
@@ -170,6 +171,7 @@ def _broadcast_batch(sa, sb):
         if x != y and x != 1 and y != 1:
             raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
                                f"non-singleton dimension {i}")
+    return math.prod(builtins.max(x, y) for x, y in zip(pa, pb))
 
 
 def _as_operand(o, like):
@@ -215,19 +217,38 @@ def outer(input, vec2, *, out=None):
 both(outer, name="ger")
 
 
-def _scaled_sum(op, input, product, beta, alpha, shape):
-    """beta * input + alpha * product, ``input`` broadcast to ``shape`` (ignored when beta = 0)."""
+class ScaledAdd(Function):
+    """out = beta input + alpha product, ``input`` broadcast to the product's shape
+    (the ``add`` of addmm/addmv/baddbmm). With beta = 0 the input is not read, so
+    its NaN and inf do not reach out (PyTorch's rule).
+    dE/dinput = beta g (summed over the broadcast axes), dE/dproduct = alpha g."""
+
+    @staticmethod
+    def forward(ctx, input, product, beta, alpha):
+        ctx.meta = (input.shape, beta, alpha)
+        out = product if alpha == 1 else product * alpha
+        if beta != 0:
+            out = out + (input if beta == 1 else input * beta)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, beta, alpha = ctx.meta
+        ni, npr, _, _ = ctx.needs_input_grad
+        gi = _el.unbroadcast(g * beta, shape) if ni else None
+        return gi, (g * alpha if npr else None), None, None
+
+
+def _scaled_sum(op, input, product, beta, alpha):
+    """beta * input + alpha * product, ``input`` broadcastable to the product's shape."""
+    shape = tuple(product.shape)
     try:
-        np.broadcast_shapes(input.shape, shape)
+        if np.broadcast_shapes(input.shape, shape) != shape:
+            raise ValueError
     except ValueError:
         raise RuntimeError(f"{op}(): the input of shape {list(input.shape)} does not broadcast to the "
                            f"product's shape {list(shape)}") from None
-    res = product if alpha == 1 else product * alpha
-    if beta == 0:       # PyTorch ignores input then: its NaN and inf do not propagate
-        return res if tuple(res.shape) == tuple(shape) else res.expand(shape)
-    scaled = input if beta == 1 else input * beta
-    out = res + scaled
-    return out if tuple(out.shape) == tuple(shape) else out.expand(shape)
+    return ScaledAdd.apply(input, product, beta, alpha)
 
 
 @both
@@ -246,8 +267,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     if mat1.shape[1] != mat2.shape[0]:
         raise _mat_mismatch(mat1.shape, mat2.shape)
     _same_dtype(mat1, mat2)
-    res = _scaled_sum("addmm", input, _el.MatMul.apply(mat1, mat2), beta, alpha,
-                      (mat1.shape[0], mat2.shape[1]))
+    res = _scaled_sum("addmm", input, _el.MatMul.apply(mat1, mat2), beta, alpha)
     return write_out(res, out, "addmm", (input, mat1, mat2))
 
 
@@ -256,7 +276,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """addmv(input, mat, vec, *, beta=1, alpha=1, out=None): out = beta input + alpha (mat @ vec),
     ``mat: (n, m)``, ``vec: (m,)``, ``input`` broadcastable to ``(n,)``."""
     _inputs("addmv", input, mat, vec)
-    res = _scaled_sum("addmv", input, mv(mat, vec), beta, alpha, (mat.shape[0],))
+    res = _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
     return write_out(res, out, "addmv", (input, mat, vec))
 
 
@@ -267,7 +287,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     ``batch2: (b, m, p)``, ``input`` broadcastable to ``(b, n, p)``."""
     _inputs("baddbmm", input, batch1, batch2)
     prod = bmm(batch1, batch2)
-    res = _scaled_sum("baddbmm", input, prod, beta, alpha, prod.shape)
+    res = _scaled_sum("baddbmm", input, prod, beta, alpha)
     return write_out(res, out, "baddbmm", (input, batch1, batch2))
 
 
@@ -330,7 +350,7 @@ def _parse_einsum(equation, shapes):
         for c, s in zip(t, shape):
             if c in seen and seen[c] != s:
                 raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but the sizes "
-                                   f"don't match, {seen[c]} != {s}")
+                                   f"don't match, {s} != {seen[c]}")
             seen[c] = s
             if s != 1 and sizes.get(c, 1) not in (1, s):
                 raise RuntimeError(f"einsum(): subscript {c} has size {s} for operand {i} which does not "
@@ -479,7 +499,8 @@ class VectorNorm(Function):
         elif p == 2:
             out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
         else:
-            out = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+            with np.errstate(divide="ignore"):      # 0^p = inf for p < 0, then the norm is 0
+                out = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
         ctx.save_for_backward(x, out)
         ctx.meta = (p, axes)
         return out if keepdim else out.reshape([s for i, s in enumerate(out.shape) if i not in axes])
