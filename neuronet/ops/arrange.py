@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import array_module
+from ..backend import array_module, to_numpy
 from ..backend import scatter_add as add_at
 from ._registry import both, tensor_method
 from .indexing import index_array, wrap_dim
@@ -96,6 +96,11 @@ def tile(input, dims):
     return repeat(input, reps)
 
 
+def _host_list(counts):
+    """Repeat counts as a Python list (CuPy's repeat takes an int or a list, not an array)."""
+    return [int(c) for c in to_numpy(counts).reshape(-1)]
+
+
 class RepeatInterleave(Function):
     """out = each slice i of x along ``dim`` repeated ``repeats[i]`` times in a row.
     dE/dx_i = the sum of the gradients of its repeats[i] copies."""
@@ -127,7 +132,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         counts = index_array(input, input.array, "repeat_interleave", "repeats")
         if counts.ndim != 1 or (counts.size and int(counts.min()) < 0):
             raise RuntimeError("repeat_interleave(): repeats must be a 1-d tensor of non-negative ints")
-        return T._wrap(xp.repeat(xp.arange(counts.size, dtype=np.int64), counts))
+        return T._wrap(xp.repeat(xp.arange(counts.size, dtype=np.int64), _host_list(counts)))
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else wrap_dim(dim, input.ndim)
     if x.ndim == 0:
@@ -145,7 +150,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         if reps.ndim == 1 and reps.size != 1 and reps.size != x.shape[d]:
             raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
                                f"{reps.size} and input.size({d}) = {x.shape[d]}")
-        reps = int(reps.reshape(-1)[0]) if reps.size == 1 else reps
+        reps = int(reps.reshape(-1)[0]) if reps.size == 1 else _host_list(reps)
     out = RepeatInterleave.apply(x, reps, d)
     if output_size is not None and out.shape[d] != output_size:
         raise RuntimeError(f"repeat_interleave(): output_size={output_size} but the result has "

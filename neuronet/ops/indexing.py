@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import array_module
+from ..backend import array_module, to_numpy
 from ..backend import scatter_add as add_at
 from ._registry import both, tensor_method
 from .elementwise import unbroadcast
@@ -181,14 +181,15 @@ class Scatter(Function):
             out[where] = vals
         elif reduce == "add":
             add_at(out, where, vals)
-        else:   # multiply
+        else:   # multiply: NumPy's unbuffered product at repeated positions
             xp = array_module(x)
             if xp is np:
                 np.multiply.at(out, where, vals)
-            else:  # pragma: no cover - needs a GPU (CuPy has no multiply.at): sequential products
-                for p in np.ndindex(*index.shape):
-                    pos = tuple(w[tuple(min(i, s - 1) for i, s in zip(p, w.shape))] for w in where)
-                    out[pos] *= vals[p] if vals.ndim else vals
+            else:  # pragma: no cover - needs a GPU; CuPy has no multiply.at, and this
+                # deprecated mode is rare enough to run on the host
+                host = to_numpy(out)
+                np.multiply.at(host, tuple(to_numpy(w) for w in where), to_numpy(vals))
+                out = xp.asarray(host)
         return out
 
     @staticmethod
@@ -196,7 +197,7 @@ class Scatter(Function):
         where, src_shape, index_shape, reduce = ctx.meta
         if reduce == "multiply":
             raise RuntimeError("the derivative of scatter with reduce='multiply' is not implemented "
-                               "(as in PyTorch); use scatter_reduce-free formulations")
+                               "(as in PyTorch); use scatter_reduce(..., reduce='prod'), which has one")
         xp = array_module(g)
         gx = None
         if ctx.needs_input_grad[0]:
@@ -270,6 +271,147 @@ def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
 def scatter_add_(self, dim, index, src):
     """In-place :func:`scatter_add`."""
     return self._apply_inplace(lambda s: scatter_add(s, dim, index, src), "scatter_add_", clone=False)
+
+
+def _reduce_at(op, target, where, vals):
+    """``target[where] = op(target[where], vals)`` with repeated positions combined
+    one after another (NumPy's ``ufunc.at``; CuPy's scatter_add/max/min)."""
+    xp = array_module(target)
+    if xp is np:
+        getattr(np, op).at(target, where, vals)
+        return target
+    import cupyx  # pragma: no cover - needs a GPU
+    fn = {"add": cupyx.scatter_add, "maximum": cupyx.scatter_max, "minimum": cupyx.scatter_min}.get(op)
+    if fn is not None:  # pragma: no cover
+        fn(target, where, vals)
+        return target
+    host = to_numpy(target)  # pragma: no cover - products: no CuPy kernel, done on the host
+    getattr(np, op).at(host, tuple(to_numpy(w) for w in where), to_numpy(vals))
+    target[...] = xp.asarray(host)
+    return target
+
+
+def _lowest(dtype, largest):
+    if np.dtype(dtype).kind == "f":
+        return -np.inf if largest else np.inf
+    info = np.iinfo(dtype)
+    return info.min if largest else info.max
+
+
+class ScatterReduce(Function):
+    """out[q] = reduce over {x[q] (if include_self)} and every src[p] whose index
+    sends it to q (q = p with p_dim replaced by index[p]); positions no src reaches
+    keep x[q].  reduce: 'sum', 'mean', 'prod', 'amax', 'amin'.
+
+    Backward, per reached position q with upstream gradient g[q], for each
+    contribution c: sum -> g; mean -> g / count; prod -> g * (product of the
+    other contributions) (computed from the zero count, so zeros are exact);
+    amax/amin -> g / (number of contributions equal to the result) for those,
+    0 for the others (ties share the gradient, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, src, index, dim, reduce, include_self):
+        xp = array_module(x)
+        where = along_dim(index, dim)
+        vals = src[_leading(index.shape)]
+        hits = xp.zeros(x.shape, dtype=np.int64)
+        _reduce_at("add", hits, where, xp.ones(index.shape, dtype=np.int64))
+        reached = hits > 0
+        if reduce in ("sum", "mean"):
+            out = x.copy() if include_self else xp.where(reached, 0, x).astype(x.dtype)
+            _reduce_at("add", out, where, vals)
+            if reduce == "mean":
+                count = hits + (1 if include_self else 0)
+                safe = xp.maximum(count, 1)
+                mean = out // safe if x.dtype.kind in "iu" else out / safe
+                out = xp.where(reached, mean, x).astype(x.dtype)
+        elif reduce == "prod":
+            out = x.copy() if include_self else xp.where(reached, 1, x).astype(x.dtype)
+            _reduce_at("multiply", out, where, vals)
+        else:
+            largest = reduce == "amax"
+            out = x.copy() if include_self else xp.where(reached, _lowest(x.dtype, largest), x).astype(x.dtype)
+            _reduce_at("maximum" if largest else "minimum", out, where, vals)
+        ctx.save_for_backward(x, vals, out)
+        ctx.meta = (where, hits, src.shape, index.shape, reduce, include_self)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, vals, out = ctx.saved_tensors
+        where, hits, src_shape, index_shape, reduce, include_self = ctx.meta
+        xp = array_module(g)
+        reached = hits > 0
+        if reduce == "sum":
+            d_self, d_src = xp.ones_like(g), xp.ones(index_shape, dtype=g.dtype)
+        elif reduce == "mean":
+            count = (hits + (1 if include_self else 0)).astype(g.dtype)
+            inv = 1 / xp.maximum(count, 1)
+            d_self, d_src = inv, inv[where]
+        elif reduce == "prod":
+            zeros = xp.zeros(x.shape, dtype=np.int64)
+            _reduce_at("add", zeros, where, (vals == 0).astype(np.int64))
+            nonzero_prod = xp.ones(x.shape, dtype=g.dtype)
+            _reduce_at("multiply", nonzero_prod, where, xp.where(vals == 0, 1, vals).astype(g.dtype))
+            if include_self:
+                zeros = zeros + (x == 0)
+                nonzero_prod = nonzero_prod * xp.where(x == 0, 1, x)
+
+            def others(c, nz, pnz):       # the product of the other contributions
+                return xp.where(c != 0, xp.where(nz == 0, pnz / xp.where(c == 0, 1, c), 0),
+                                xp.where(nz == 1, pnz, 0))
+            d_self = others(x, zeros, nonzero_prod)
+            d_src = others(vals, zeros[where], nonzero_prod[where])
+        else:
+            ties = xp.zeros(x.shape, dtype=g.dtype)
+            _reduce_at("add", ties, where, (vals == out[where]).astype(g.dtype))
+            if include_self:
+                ties = ties + (x == out)
+            share = 1 / xp.maximum(ties, 1)
+            d_self = (x == out) * share
+            d_src = (vals == out[where]) * share[where]
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = xp.where(reached, g * d_self if include_self else 0, g).astype(g.dtype)
+        gsrc = None
+        if ctx.needs_input_grad[1]:
+            gsrc = xp.zeros(src_shape, dtype=g.dtype)
+            gsrc[_leading(index_shape)] = g[where] * d_src
+        return gx, gsrc, None, None, None, None
+
+
+_SCATTER_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+@both
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """A copy of ``input`` where every ``src[p]`` is combined into position
+    ``index[p]`` along ``dim`` by ``reduce`` ('sum', 'prod', 'mean', 'amax',
+    'amin'), together with input's own value unless ``include_self=False``.
+    Differentiable in ``input`` and ``src`` for every reduction."""
+    if reduce not in _SCATTER_REDUCTIONS:
+        raise RuntimeError(f"scatter_reduce(): reduce argument must be one of {', '.join(_SCATTER_REDUCTIONS)}, "
+                           f"received {reduce!r}")
+    if not isinstance(src, _tensor()):
+        raise TypeError(f"scatter_reduce(): src must be a tensor, received {type(src).__name__}")
+    if src.dtype != input.dtype:
+        raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype "
+                           f"(self: {input.dtype}, src: {src.dtype})")
+    d = wrap_dim(dim, input.ndim)
+    idx = index_array(index, input.array, "scatter_reduce")
+    _check_gather_shapes(input.array, idx, d, "scatter_reduce", src.array if src.ndim else None)
+    if input.ndim == 0:
+        return scatter_reduce(input.reshape(1), 0, _as_1d(idx), src.reshape(-1), reduce,
+                              include_self=include_self).reshape(())
+    _check_bounds(idx, input.shape[d], d, "scatter_reduce")
+    return ScatterReduce.apply(input, src, idx, d, reduce, bool(include_self))
+
+
+@tensor_method
+def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    """In-place :func:`scatter_reduce`."""
+    return self._apply_inplace(lambda s: scatter_reduce(s, dim, index, src, reduce, include_self=include_self),
+                               "scatter_reduce_")
 
 
 @both

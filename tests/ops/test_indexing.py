@@ -149,6 +149,70 @@ def test_scatter_errors():
         a.scatter(1, _idx([[1]]), nt.ones(1, 1, dtype=nt.float64), reduce="multiply").sum().backward()
 
 
+# ------------------------------------------------------------------ scatter_reduce
+def scatter_reduce_reference(x, dim, index, src, reduce, include_self):
+    """Collect every contribution per output position in lists, then reduce them."""
+    contributions = {q: ([x[q]] if include_self else []) for q in np.ndindex(*x.shape)}
+    reached = set()
+    for p in np.ndindex(*index.shape):
+        q = list(p)
+        q[dim] = index[p]
+        contributions[tuple(q)].append(src[p])
+        reached.add(tuple(q))
+    out = x.copy()
+    ops = {"sum": sum, "prod": np.prod, "mean": np.mean, "amax": max, "amin": min}
+    for q in reached:
+        out[q] = ops[reduce](contributions[q])
+    return out
+
+
+REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def test_scatter_reduce_matches_lists():
+    x, src = randn(3, 5), randn(2, 4, seed=1)
+    index = np.array([[0, 0, 4, 1], [1, 1, 1, 3]])
+    for reduce in REDUCTIONS:
+        for include_self in (True, False):
+            got = nt.scatter_reduce(nt.tensor(x), 1, _idx(index), nt.tensor(src), reduce,
+                                    include_self=include_self).numpy()
+            np.testing.assert_allclose(got, scatter_reduce_reference(x, 1, index, src, reduce, include_self),
+                                       err_msg=f"{reduce}, include_self={include_self}")
+
+
+def test_scatter_reduce_grads():
+    x, src = randn(3, 5), randn(2, 4, seed=1)
+    index = np.array([[0, 0, 4, 1], [1, 1, 1, 3]])
+    for reduce in REDUCTIONS:
+        for include_self in (True, False):
+            check_grad(lambda a, b: a.scatter_reduce(1, _idx(index), b, reduce, include_self=include_self), x, src)
+
+
+@requires_torch
+def test_scatter_reduce_torch_with_ties_and_zeros():
+    # ties (amax/amin share the gradient) and zeros (prod's gradient at a zero factor)
+    x = np.array([[1.0, 0.0, 2.0], [3.0, 3.0, -1.0]])
+    src = np.array([[2.0, 0.0, 1.0, 0.0], [3.0, 5.0, 3.0, -1.0]])
+    index = np.array([[0, 1, 0, 1], [0, 1, 0, 2]])
+    for reduce in REDUCTIONS:
+        for include_self in (True, False):
+            # PyTorch's amax/amin with include_self=False also counts an excluded self
+            # equal to the result among the ties (its gradients then sum to less than
+            # g); ours shares g among the contributors only: values compared there.
+            grad = include_self or reduce not in ("amax", "amin")
+            compare_with_torch(
+                lambda a, b: nt.scatter_reduce(a, 1, _idx(index), b, reduce, include_self=include_self),
+                lambda a, b: torch.scatter_reduce(a, 1, torch.tensor(index), b, reduce, include_self=include_self),
+                x, src, grad=grad)
+    a = nt.tensor(x, requires_grad=True)
+    b = nt.tensor(src, requires_grad=True)
+    nt.scatter_reduce(a, 1, _idx(index), b, "amax", include_self=False).sum().backward()
+    assert a.grad.numpy().sum() + b.grad.numpy().sum() == pytest.approx(6.0)   # each output passes its g on whole
+    np.testing.assert_allclose(b.grad.numpy(), [[1, 0.5, 0, 0.5], [0.5, 1, 0.5, 1]])
+    with pytest.raises(RuntimeError, match="reduce argument must be one of"):
+        nt.tensor(x).scatter_reduce(1, _idx(index), nt.tensor(src), "max")
+
+
 # ------------------------------------------------------------------ index_select / add / fill / copy
 def test_index_select_reference_grad_torch():
     x = randn(3, 4, 2)
@@ -315,6 +379,7 @@ def test_inplace_variants_write_storage_and_record_grad():
     cases = [
         (lambda t, s: t.scatter_(0, idx, s), lambda t, s: t.scatter(0, idx, s)),
         (lambda t, s: t.scatter_add_(0, idx, s), lambda t, s: t.scatter_add(0, idx, s)),
+        (lambda t, s: t.scatter_reduce_(0, idx, s, "prod"), lambda t, s: t.scatter_reduce(0, idx, s, "prod")),
         (lambda t, s: t.index_add_(0, _idx([2, 0]), s), lambda t, s: t.index_add(0, _idx([2, 0]), s)),
         (lambda t, s: t.index_copy_(0, _idx([2, 0]), s), lambda t, s: t.index_copy(0, _idx([2, 0]), s)),
         (lambda t, s: t.masked_scatter_(t > 0, s), lambda t, s: t.masked_scatter(t > 0, s)),
