@@ -876,15 +876,21 @@ def _one_dim(dim, ndim, op):
     return d
 
 
+def _along(ndim, axis, sl):
+    idx = [slice(None)] * ndim
+    idx[axis] = sl
+    return tuple(idx)
+
+
 def _exclusive_products(x, axis):
     """p_k = prod_{j != k} x_j along ``axis``, from prefix and suffix products
     (exact with zeros, no division)."""
     xp = array_module(x)
-    n = x.shape[axis]
-    ones = xp.ones_like(xp.take(x, [0], axis=axis))
-    before = xp.concatenate([ones, xp.cumprod(xp.take(x, range(n - 1), axis=axis), axis=axis)], axis=axis)
+    first, head = _along(x.ndim, axis, slice(0, 1)), _along(x.ndim, axis, slice(0, -1))
+    ones = xp.ones_like(x[first])
+    before = xp.concatenate([ones, xp.cumprod(x[head], axis=axis)], axis=axis)
     rev = xp.flip(x, axis=axis)
-    after = xp.concatenate([ones, xp.cumprod(xp.take(rev, range(n - 1), axis=axis), axis=axis)], axis=axis)
+    after = xp.concatenate([ones, xp.cumprod(rev[head], axis=axis)], axis=axis)
     return before * xp.flip(after, axis=axis)
 
 
@@ -918,7 +924,7 @@ class Prod(Function):
 
 
 @both
-def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None):
     """prod(input, dim=None, keepdim=False, *, dtype=None) -> Tensor
 
     The product of all elements, or along one ``dim`` (``axis=`` also accepted).
@@ -931,7 +937,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     ax = None if dim is None else _one_dim(dim, input.ndim, "prod")
     if ax is not None and input.ndim == 0:
         ax = None
-    return Prod.apply(x, ax, keepdim)
+    return write_out(Prod.apply(x, ax, keepdim), out, "prod", (input,))
 
 
 def _move_last(x, axis):
@@ -1041,10 +1047,12 @@ class LogCumSumExp(Function):
 
 def _logcumsumexp(x, axis):
     xp = array_module(x)
-    if hasattr(xp.logaddexp, "accumulate"):
+    if xp is np:
         with np.errstate(invalid="ignore"):
-            return xp.logaddexp.accumulate(x, axis=axis)
-    m = xp.max(x, axis=axis, keepdims=True)      # pragma: no cover - a backend without accumulate
+            return np.logaddexp.accumulate(x, axis=axis)
+    # pragma: no cover - CuPy has no ufunc.accumulate: shift by the line's maximum
+    # (exact unless the early terms are e^-80 smaller than the largest one)
+    m = xp.max(x, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
     return xp.log(xp.cumsum(xp.exp(x - m), axis=axis)) + m
 
