@@ -143,7 +143,8 @@ def _sample(x, sx, sy, interpolation="bilinear", fill=0):
     pixel. Bilinear: ``out = sum_k w_k v_k`` over the 4 neighbours
     ``(floor(sx) + {0,1}, floor(sy) + {0,1})`` with weights
     ``(1 - fx or fx) * (1 - fy or fy)``, ``fx = sx - floor(sx)``; nearest: the
-    neighbour at ``floor(s + 1/2)``. Positions outside the image read ``fill``.
+    neighbour at ``rint(s)`` (ties to even, as PyTorch's
+    ``grid_sample``). Positions outside the image read ``fill``.
     Returns (N, C, Ho, Wo) in the dtype of ``x``.
 
     How: ``x`` is padded with a one-pixel frame of ``fill`` and coordinates are
@@ -164,7 +165,7 @@ def _sample(x, sx, sy, interpolation="bilinear", fill=0):
                        + (Wp + 1)).astype(work))             # + (Wp + 1): the frame offset
     flat = xpad.reshape(-1)
     if interpolation == "nearest":
-        pos = (xp.floor(sy + 0.5) * Wp + xp.floor(sx + 0.5) + base).astype(np.intp)
+        pos = (xp.rint(sy) * Wp + xp.rint(sx) + base).astype(np.intp)
         return _cast_like(xp.take(flat, pos), x.dtype).reshape(N, C, Ho, Wo)
     if interpolation != "bilinear":
         raise ValueError(f"interpolation must be 'bilinear' or 'nearest', received {interpolation!r}")

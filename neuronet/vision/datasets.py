@@ -175,6 +175,23 @@ class MNIST(_ImageArrayDataset):
         self.data = Tensor._wrap(raw.data)
         self.targets = Tensor._wrap(raw.targets.astype(np.int64))
 
+    # torchvision's deprecated names, still in older tutorials
+    @property
+    def train_data(self):
+        return self.data
+
+    @property
+    def test_data(self):
+        return self.data
+
+    @property
+    def train_labels(self):
+        return self.targets
+
+    @property
+    def test_labels(self):
+        return self.targets
+
 
 class FashionMNIST(MNIST):
     """Fashion-MNIST (Xiao et al. 2017): ``root/FashionMNIST/raw``, MNIST's layout."""

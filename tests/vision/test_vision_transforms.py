@@ -231,6 +231,20 @@ def test_deterministic_transforms_match_torchvision_pil_and_tensor():
         np.testing.assert_array_equal(getattr(F, fn)(nt.tensor(x)).numpy(),
                                       getattr(tv.transforms.functional, fn)(torch.from_numpy(x)).numpy())
     np.testing.assert_array_equal(np.asarray(F.rotate(img, 30)), np.asarray(tv.transforms.functional.rotate(img, 30)))
+    # tensors: rotate turns counter-clockwise, affine clockwise, shears composed Sh_y Sh_x, as torchvision
+    # (not 30 degrees with NEAREST: sin 30 = 1/2 puts samples on exact ties, which float rounding decides)
+    sq = chw(2, 21, 21)
+    for args in [(33, [0, 0], 1.0, [0.0, 0.0]), (17, [2, 1], 0.9, [10.0, -5.0]), (-40, [-1, 3], 1.2, [5.0, 15.0])]:
+        for mode in ("nearest", "bilinear"):
+            np.testing.assert_allclose(
+                F.affine(nt.tensor(sq), *args, interpolation=mode).numpy(),
+                tv.transforms.functional.affine(torch.from_numpy(sq), *args,
+                                                interpolation=tv.transforms.InterpolationMode(mode)).numpy(),
+                atol=1e-5, err_msg=f"{args} {mode}")
+    np.testing.assert_allclose(F.rotate(nt.tensor(sq), 33, interpolation="bilinear").numpy(),
+                               tv.transforms.functional.rotate(torch.from_numpy(sq), 33,
+                                                               interpolation=tv.transforms.InterpolationMode.BILINEAR).numpy(),
+                               atol=1e-5)
     for name, f in (("adjust_brightness", 1.3), ("adjust_contrast", 0.6), ("adjust_saturation", 1.7),
                     ("adjust_hue", 0.2)):
         np.testing.assert_array_equal(np.asarray(getattr(F, name)(img, f)),

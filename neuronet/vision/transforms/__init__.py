@@ -115,6 +115,11 @@ class Compose(_Transform):
     def batch_exact(self):
         return all(batch_exact(t) for t in self.transforms)
 
+    @property
+    def supports_batch(self):
+        # what neuronet.data's ArrayDataset asks before calling apply_batch
+        return self.batch_exact
+
     def apply_batch(self, imgs):
         if not self.batch_exact:
             raise TypeError("Compose.apply_batch: only a chain of batch-exact transforms has a batch form, "

@@ -479,13 +479,27 @@ def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, ce
     if expand or center is not None:
         raise ValueError("rotate: expand=True and a custom center are supported for PIL images only; "
                          "tensor and array images turn about their centre and keep their size")
-    return affine(img, angle=angle, translate=[0, 0], scale=1.0, shear=[0.0, 0.0], interpolation=mode, fill=fill)
+    # torchvision's affine turns clockwise, rotate counter-clockwise
+    return affine(img, angle=-angle, translate=[0, 0], scale=1.0, shear=[0.0, 0.0], interpolation=mode, fill=fill)
+
+
+def _affine_linear(angle, scale, shear_x, shear_y):
+    """torchvision's forward linear map in pixel coordinates (x right, y
+    down): ``A = R(angle) Sh_y(shear_y) Sh_x(shear_x) scale`` with
+    ``R(a) = [[cos a, -sin a], [sin a, cos a]]`` (clockwise on screen),
+    ``Sh_x(s) = [[1, -tan s], [0, 1]]``, ``Sh_y(s) = [[1, 0], [-tan s, 1]]``."""
+    a = math.radians(angle)
+    R = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    shx = np.array([[1.0, -math.tan(math.radians(shear_x))], [0.0, 1.0]])
+    shy = np.array([[1.0, 0.0], [-math.tan(math.radians(shear_y)), 1.0]])
+    return R @ shy @ shx * float(scale)
 
 
 def affine(img, angle, translate, scale, shear, interpolation=InterpolationMode.NEAREST, fill=None, center=None):
-    """Affine map about the centre: rotate ``angle`` degrees counter-clockwise,
-    shear by ``shear`` degrees (a number: along x; two: x then y), scale, then
-    shift by ``translate = (dx, dy)`` pixels (right, down)."""
+    """Affine map about the centre: rotate ``angle`` degrees *clockwise* (as
+    torchvision's ``affine``; its ``rotate`` turns counter-clockwise), shear by
+    ``shear`` degrees (a number: along x; two: x then y), scale, then shift by
+    ``translate = (dx, dy)`` pixels (right, down)."""
     mode = _mode(interpolation, "affine")
     if mode not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
         raise ValueError(f"affine: interpolation must be NEAREST or BILINEAR, received {mode}")
@@ -496,7 +510,7 @@ def affine(img, angle, translate, scale, shear, interpolation=InterpolationMode.
     if scale <= 0:
         raise ValueError(f"affine: scale must be positive, received {scale}")
     shear = [float(shear), 0.0] if isinstance(shear, numbers.Number) else [float(v) for v in shear] + [0.0]
-    A = _dt._affine_matrix([angle], [scale], [shear[0]], [shear[1]])
+    A = _affine_linear(angle, scale, shear[0], shear[1])[None]
     t = np.array([[translate[0], translate[1]]], dtype=np.float64)
     x, restore = _nchw(img, "affine")
     return restore(_dt._warp_affine(x, A, t, mode.value, _fill_value(fill, x.shape[1])))
