@@ -103,6 +103,14 @@ class Generator:
         self._generators = {np: g}
         return self
 
+    def __getattr__(self, name):
+        # Anything else (integers, permutation, random, ...) is the stream's own
+        # method, so code that takes a NumPy-style generator -- the data
+        # package's samplers, random_split -- accepts a neuronet.Generator too.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._generator(self.device.xp), name)
+
     def __repr__(self):
         return f"<neuronet.Generator object at {hex(id(self))}>"
 

@@ -198,3 +198,16 @@ def test_shapes_and_dtypes_as_torch():
         a, b = make(nt), make(torch)
         assert tuple(a.shape) == tuple(b.shape)
         assert str(a.dtype).replace("torch.", "") == str(b.dtype).replace("torch.", "")
+
+
+def test_generator_drives_data_shuffling():
+    """PyTorch code passes torch.Generator() to random_split and DataLoader."""
+    from neuronet.data import DataLoader, TensorDataset, random_split
+    ds = TensorDataset(nt.arange(10.0))
+    split = [list(random_split(ds, [7, 3], generator=nt.Generator().manual_seed(42))[0].indices)
+             for _ in range(2)]
+    assert split[0] == split[1] and sorted(split[0]) != split[0]
+    orders = [[v for b in DataLoader(ds, batch_size=4, shuffle=True, generator=nt.Generator().manual_seed(0))
+               for v in b[0].tolist()] for _ in range(2)]
+    assert orders[0] == orders[1] and sorted(orders[0]) == list(range(10))
+    assert nt.Generator().manual_seed(3).permutation(4).tolist() != []     # NumPy-style draws pass through
