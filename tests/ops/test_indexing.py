@@ -413,3 +413,35 @@ def test_inplace_on_plain_tensor_and_leaf_error():
     leaf = nt.zeros(2, 3, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf"):
         leaf.scatter_(1, _idx([[0]]), 1.0)
+
+
+@requires_torch
+def test_tutorial_idioms_run_as_in_torch():
+    """Lines from PyTorch tutorials (DQN, nanoGPT, one-hot targets), run with the module swapped."""
+    def run(m, F):
+        g = np.random.default_rng(0)
+        q = m.tensor(g.standard_normal((4, 3)), requires_grad=True)
+        actions = m.tensor(np.array([[2], [0], [1], [1]]))
+        chosen = q.gather(1, actions)                                          # DQN
+        y = m.tensor(np.array([3, 0, 4, 1]))
+        one_hot = m.zeros(4, 5).scatter_(1, y.unsqueeze(1), 1.0)              # one-hot
+        T = 4
+        tril = m.tril(m.ones(T, T))
+        wei = m.tensor(g.standard_normal((2, T, T)), requires_grad=True)
+        att = F.softmax(wei.masked_fill(tril[:T, :T] == 0, float("-inf")), dim=-1)  # causal mask
+        logits = m.tensor(g.standard_normal((2, 6)))
+        v, _ = m.topk(logits, 2)
+        kept = logits.masked_fill(logits < v[:, [-1]], -float("inf"))          # top-k filter
+        probs = F.softmax(kept, dim=-1)
+        nxt = m.multinomial(probs, num_samples=1)
+        loss = (chosen.sum() + (att * m.arange(T).float()).sum())
+        loss.backward()
+        return chosen, one_hot, att, kept, q.grad, wei.grad, nxt
+
+    import neuronet.nn.functional as F
+    ours = run(nt, F)
+    theirs = run(torch, torch.nn.functional)
+    for a, b in zip(ours[:-1], theirs[:-1]):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-7)
+    kept = ours[3].numpy()
+    assert all(np.isfinite(kept[r, ours[-1].numpy()[r, 0]]) for r in range(2))   # sampled among the top 2
