@@ -96,7 +96,7 @@ def _calculate_fan_in_and_fan_out(tensor):
     shape = tensor.shape if isinstance(tensor, Tensor) else tuple(tensor.shape)
     if len(shape) < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
-                         f"dimensions (received shape {shape}); for a bias or a 1-d tensor use "
+                         f"dimensions (received shape {tuple(shape)}); for a bias or a 1-d tensor use "
                          "uniform_/normal_/constant_ with an explicit scale")
     receptive_field_size = 1
     for s in shape[2:]:
@@ -302,7 +302,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     _check_tensor(tensor, "orthogonal_")
     if tensor.ndim < 2:
         raise ValueError("orthogonal_: Only tensors with 2 or more dimensions are supported, "
-                         f"received shape {tensor.shape}")
+                         f"received shape {tuple(tensor.shape)}")
     if tensor.numel() == 0:
         return tensor
     xp = backend.array_module(tensor.array)
@@ -324,7 +324,7 @@ def eye_(tensor):
     _check_tensor(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError(f"eye_: Only tensors with 2 dimensions are supported, received shape "
-                         f"{tensor.shape}")
+                         f"{tuple(tensor.shape)}")
     xp = backend.array_module(tensor.array)
     return _assign(tensor, xp.eye(*tensor.shape, dtype=tensor.dtype))
 
@@ -339,7 +339,7 @@ def dirac_(tensor, groups=1):
     _check_tensor(tensor, "dirac_")
     if tensor.ndim not in (3, 4, 5):
         raise ValueError("dirac_: Only tensors with 3, 4, or 5 dimensions are supported, "
-                         f"received shape {tensor.shape}")
+                         f"received shape {tuple(tensor.shape)}")
     sizes = tensor.shape
     if not isinstance(groups, int) or groups < 1 or sizes[0] % groups != 0:
         raise ValueError(f"dirac_: dim 0 must be divisible by groups; received shape {sizes}, "

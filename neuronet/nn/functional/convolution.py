@@ -59,9 +59,9 @@ def _check_common(op, input, weight, bias, groups, out_channels):
     _check_tensor(op, "bias", bias, optional=True)
     if input.ndim not in (3, 4):
         raise ValueError(f"{op}: expected 3D (unbatched C, H, W) or 4D (batched N, C, H, W) input, "
-                         f"received input of shape {input.shape}")
+                         f"received input of shape {tuple(input.shape)}")
     if weight.ndim != 4:
-        raise ValueError(f"{op}: expected a 4D weight, received weight of shape {weight.shape}")
+        raise ValueError(f"{op}: expected a 4D weight, received weight of shape {tuple(weight.shape)}")
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         got = f"input {input.dtype}, weight {weight.dtype}" + (
             f", bias {bias.dtype}" if bias is not None else "")
@@ -70,10 +70,10 @@ def _check_common(op, input, weight, bias, groups, out_channels):
         raise ValueError(f"{op}: groups must be a positive integer, received groups={groups!r}")
     if weight.shape[0] % groups:
         raise ValueError(f"{op}: weight.shape[0]={weight.shape[0]} must be divisible by "
-                         f"groups={groups} (weight {weight.shape})")
+                         f"groups={groups} (weight {tuple(weight.shape)})")
     if bias is not None and bias.shape != (out_channels,):
         raise ValueError(f"{op}: expected bias of shape ({out_channels},) (one per output channel, "
-                         f"weight {weight.shape}, groups={groups}), received bias of shape {bias.shape}")
+                         f"weight {tuple(weight.shape)}, groups={groups}), received bias of shape {tuple(bias.shape)}")
     unbatched = input.ndim == 3
     shape = (1,) + input.shape if unbatched else input.shape
     return shape, unbatched
@@ -586,7 +586,7 @@ def _checked_weight(op, weight):
     _check_tensor(op, "weight", weight)
     if weight.ndim != 4:
         raise ValueError(f"{op}: expected a 4D weight (C_out, C_in/groups, kH, kW), "
-                         f"received weight of shape {weight.shape}")
+                         f"received weight of shape {tuple(weight.shape)}")
     return weight
 
 
@@ -596,8 +596,8 @@ def _conv2d_geometry(op, shape, chw, weight, stride, padding, dilation, groups):
     C, H, W = chw
     O, Cg, kh, kw = weight.shape
     if C != Cg * groups:
-        raise ValueError(f"{op}: expected input with {Cg * groups} channels (weight {weight.shape}, "
-                         f"groups={groups}), received input of shape {shape}")
+        raise ValueError(f"{op}: expected input with {Cg * groups} channels (weight {tuple(weight.shape)}, "
+                         f"groups={groups}), received input of shape {tuple(shape)}")
     stride = pair(op, "stride", stride)
     dilation = pair(op, "dilation", dilation)
     pads = _padding2d(op, padding, (kh, kw), stride, dilation)
@@ -605,7 +605,7 @@ def _conv2d_geometry(op, shape, chw, weight, stride, padding, dilation, groups):
     eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     if eh > hp or ew > wp:
         raise ValueError(f"{op}: kernel size {kh}x{kw} (dilated {eh}x{ew}) is larger than the padded "
-                         f"input {hp}x{wp} (input of shape {shape}, padding={padding!r}); "
+                         f"input {hp}x{wp} (input of shape {tuple(shape)}, padding={padding!r}); "
                          f"expected a kernel no larger than the padded input")
     return stride, pads, dilation
 
@@ -661,10 +661,10 @@ def _as_2d_input(op, input, weight):
     _check_tensor(op, "weight", weight)
     if weight.ndim != 3:
         raise ValueError(f"{op}: expected a 3D weight (C_out, C_in/groups, kL), received weight of shape "
-                         f"{weight.shape}")
+                         f"{tuple(weight.shape)}")
     if input.ndim not in (2, 3):
         raise ValueError(f"{op}: expected a 3D input (N, C_in, L) or an unbatched 2D input (C_in, L), "
-                         f"received input of shape {input.shape}")
+                         f"received input of shape {tuple(input.shape)}")
     return input.unsqueeze(-2), weight.unsqueeze(-2)
 
 
@@ -727,7 +727,7 @@ def conv2d_cm(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=
     _check_tensor(op, "input", input)
     if input.ndim != 4:
         raise ValueError(f"{op}: expected a 4D channel-major input (C_in, N, H, W), "
-                         f"received input of shape {input.shape}")
+                         f"received input of shape {tuple(input.shape)}")
     C, N, H, W = input.shape
     _check_common(op, input, weight, bias, groups, weight.shape[0])
     stride, pads, dilation = _conv2d_geometry(op, input.shape, (C, H, W), weight, stride, padding,
@@ -759,12 +759,12 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     _check_tensor(op, "weight", weight)
     if weight.ndim != 4:
         raise ValueError(f"{op}: expected a 4D weight (C_in, C_out/groups, kH, kW), "
-                         f"received weight of shape {weight.shape}")
+                         f"received weight of shape {tuple(weight.shape)}")
     Cin, Og, kh, kw = weight.shape
     (N, C, H, W), unbatched = _check_common(op, input, weight, bias, groups, Og * groups)
     if C != Cin:
-        raise ValueError(f"{op}: expected input with {Cin} channels (weight {weight.shape}: "
-                         f"(C_in, C_out/groups, kH, kW)), received input of shape {input.shape}")
+        raise ValueError(f"{op}: expected input with {Cin} channels (weight {tuple(weight.shape)}: "
+                         f"(C_in, C_out/groups, kH, kW)), received input of shape {tuple(input.shape)}")
     if isinstance(padding, str):
         raise ValueError(f"{op}: padding must be an int or a pair of ints, received padding={padding!r}")
     stride = pair(op, "stride", stride)
@@ -779,7 +779,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     ho = (H - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1
     wo = (W - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1
     if ho < 1 or wo < 1:
-        raise ValueError(f"{op}: input of shape {input.shape} with weight {weight.shape}, "
+        raise ValueError(f"{op}: input of shape {tuple(input.shape)} with weight {tuple(weight.shape)}, "
                          f"stride={stride}, padding={padding}, dilation={dilation}, "
                          f"output_padding={output_padding} gives output size {ho}x{wo}; "
                          f"expected a positive output size")

@@ -64,7 +64,7 @@ def _check_reduction(name, reduction, size_average=None, reduce=None, allowed=_R
 def _check_same_shape(name, input, target):
     if input.shape != target.shape:
         raise ValueError(
-            f"{name}: input has shape {input.shape} but target has shape {target.shape}; they must be "
+            f"{name}: input has shape {tuple(input.shape)} but target has shape {tuple(target.shape)}; they must be "
             "equal (PyTorch would broadcast them with a warning, which is almost always a bug -- e.g. "
             "an (N, 1) prediction against an (N,) target gives an (N, N) loss)")
 
@@ -77,7 +77,7 @@ def _check_broadcast_weight(name, what, w, shape):
     s = tuple(w.shape)
     ok = len(s) <= len(shape) and all(a in (1, b) for a, b in zip(s[::-1], shape[::-1]))
     if not ok:
-        raise ValueError(f"{name}: {what} of shape {s} does not broadcast to the input's shape {shape}")
+        raise ValueError(f"{name}: {what} of shape {s} does not broadcast to the input's shape {tuple(shape)}")
     return w.array
 
 
@@ -135,18 +135,18 @@ def _check_classification(name, input, target, weight, ignore_index, allow_probs
         # Same shape as the input: PyTorch reads the target as class probabilities.
         if target.dtype.kind != "f":
             raise TypeError(
-                f"{name}: a target of the input's shape {shape} holds class probabilities and must be "
-                f"floating point, received dtype {target.dtype}; class-index targets have shape {idx_shape}")
+                f"{name}: a target of the input's shape {tuple(shape)} holds class probabilities and must be "
+                f"floating point, received dtype {target.dtype}; class-index targets have shape {tuple(idx_shape)}")
         if ignore_index >= 0:
             raise ValueError(f"{name}: ignore_index is not supported for class-probability targets "
                              f"(received ignore_index={ignore_index})")
         return True
     if tuple(target.shape) != idx_shape:
-        alt = f" (or {shape} probabilities)" if allow_probs else ""
-        raise ValueError(f"{name}: expected target of shape {idx_shape}{alt} for input {shape}, "
+        alt = f" (or {tuple(shape)} probabilities)" if allow_probs else ""
+        raise ValueError(f"{name}: expected target of shape {tuple(idx_shape)}{alt} for input {tuple(shape)}, "
                          f"received {tuple(target.shape)}")
     if target.dtype.kind not in "iu":
-        hint = f"; for class probabilities pass a float target of shape {shape}" if allow_probs else ""
+        hint = f"; for class probabilities pass a float target of shape {tuple(shape)}" if allow_probs else ""
         raise TypeError(f"{name}: class-index target must have an integer dtype (int64), received "
                         f"dtype {target.dtype}{hint}")
     t = target.array
@@ -537,8 +537,8 @@ def _weighted(name, fn, input, target, weight, reduction, mean_by_weight, *param
         return fn.apply(input, target, reduction, *params)
     _check_tensor(name, "weight", weight)
     if weight.shape != input.shape:
-        raise ValueError(f"{name}: weight must have the input's shape {input.shape}, "
-                         f"received shape {weight.shape}")
+        raise ValueError(f"{name}: weight must have the input's shape {tuple(input.shape)}, "
+                         f"received shape {tuple(weight.shape)}")
     loss = fn.apply(input, target, "none", *params) * weight
     if reduction == "none":
         return loss

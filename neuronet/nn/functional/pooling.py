@@ -73,12 +73,12 @@ def _check_input(op, input):
         raise TypeError(f"{op}: input must be a neuronet Tensor, received {type(input).__name__}")
     if input.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input "
-                         f"(C, H, W), received shape {input.shape} ({input.ndim}-D)")
+                         f"(C, H, W), received shape {tuple(input.shape)} ({input.ndim}-D)")
     if input.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, received dtype {input.dtype}")
     if any(s == 0 for s in input.shape[-3:]):
         raise ValueError(f"{op}: expected non-empty channel and spatial dimensions, "
-                         f"received input shape {input.shape}")
+                         f"received input shape {tuple(input.shape)}")
 
 
 def _batched(input):
@@ -120,11 +120,11 @@ def _window_args(op, input, kernel_size, stride, padding, dilation, ceil_mode):
     if span[0] > padded[0] or span[1] > padded[1]:
         dil = "" if d == (1, 1) else f" (dilation {_hw(d)}: spans {_hw(span)})"
         raise ValueError(f"{op}: kernel {_hw(k)}{dil} is larger than the padded input "
-                         f"{_hw(padded)} (input {input.shape}, padding {_as_pad_str(p)})")
+                         f"{_hw(padded)} (input {tuple(input.shape)}, padding {_as_pad_str(p)})")
     out = (_out_len(H, k[0], s[0], p[0], d[0], ceil_mode),
            _out_len(W, k[1], s[1], p[1], d[1], ceil_mode))
     if min(out) < 1:  # pragma: no cover - implied by the check above; kept as a guard
-        raise ValueError(f"{op}: output size {_hw(out)} would be < 1 for input {input.shape}")
+        raise ValueError(f"{op}: output size {_hw(out)} would be < 1 for input {tuple(input.shape)}")
     return k, s, p, d, out
 
 
@@ -799,8 +799,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         raise TypeError(f"{op}: indices must be an integer tensor (int64, from max_pool2d with "
                         f"return_indices=True), received dtype {indices.dtype}")
     if indices.shape != input.shape:
-        raise ValueError(f"{op}: indices must have the input's shape {input.shape}, "
-                         f"received indices of shape {indices.shape}")
+        raise ValueError(f"{op}: indices must have the input's shape {tuple(input.shape)}, "
+                         f"received indices of shape {tuple(indices.shape)}")
     k = _pair(kernel_size, "kernel_size", op)
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
         else _pair(stride, "stride", op)
@@ -826,7 +826,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
                                  f"between {lo} and {hi}, exclusive)")
         out_hw = (int(size[0]), int(size[1]))
     if min(out_hw) < 1:
-        raise ValueError(f"{op}: output size {_hw(out_hw)} would be < 1 for input {input.shape}, "
+        raise ValueError(f"{op}: output size {_hw(out_hw)} would be < 1 for input {tuple(input.shape)}, "
                          f"kernel_size={_hw(k)}, stride={_hw(s)}, padding={_hw(p)}")
     idx = indices.array
     if idx.size:
@@ -857,7 +857,7 @@ def _as_image(op, input):
         raise TypeError(f"{op}: input must be a neuronet Tensor, received {type(input).__name__}")
     if input.ndim not in (2, 3):
         raise ValueError(f"{op}: expected a 3-D input (N, C, L) or an unbatched 2-D input (C, L), "
-                         f"received shape {input.shape} ({input.ndim}-D)")
+                         f"received shape {tuple(input.shape)} ({input.ndim}-D)")
     return input.unsqueeze(-2)
 
 

@@ -3,23 +3,38 @@ per functional, with PyTorch's constructor signatures, attribute names,
 parameter/buffer names and shapes, and reprs."""
 from .module import Module
 from .container import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
-from .linear import Identity, Linear
-from .conv import Conv2d, ConvTranspose2d
-from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d
-from .activation import ReLU, ReLU6, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax
-from .dropout import Dropout, Dropout2d
+from .linear import Identity, Linear, Bilinear
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d,
+                      AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool2d)
+from .activation import (ReLU, ReLU6, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax, SELU, CELU,
+                         Threshold, Hardtanh, SiLU, Mish, Softplus, Hardswish, Hardsigmoid, LogSigmoid, Softsign,
+                         Tanhshrink, Hardshrink, Softshrink, PReLU, GLU, Softmin, Softmax2d)
+from .dropout import Dropout, Dropout1d, Dropout2d, AlphaDropout
 from .flatten import Flatten, Unflatten
-from .normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm, InstanceNorm1d,
+                            InstanceNorm2d, LocalResponseNorm)
 from .padding import ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d
-from .loss import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss
+from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, KLDivLoss, BCELoss,
+                   BCEWithLogitsLoss)
+from .sparse import Embedding
+from .upsampling import (Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle,
+                         CosineSimilarity, PairwiseDistance)
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
-    "Identity", "Linear", "Conv2d", "ConvTranspose2d",
-    "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d",
-    "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
-    "Dropout", "Dropout2d", "Flatten", "Unflatten",
-    "BatchNorm1d", "BatchNorm2d", "LocalResponseNorm",
+    "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d",
+    "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "SELU", "CELU",
+    "Threshold", "Hardtanh", "SiLU", "Mish", "Softplus", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign",
+    "Tanhshrink", "Hardshrink", "Softshrink", "PReLU", "GLU", "Softmin", "Softmax2d",
+    "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", "Flatten", "Unflatten",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+    "LocalResponseNorm",
     "ZeroPad2d", "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d",
-    "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
+    "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
+    "BCEWithLogitsLoss", "Embedding",
+    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
+    "CosineSimilarity", "PairwiseDistance",
 ]

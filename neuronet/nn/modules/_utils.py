@@ -43,11 +43,11 @@ def check_spatial_input(x, channels=None):
     check_tensor(x)
     if x.ndim not in (3, 4):
         raise ValueError(f"expected a 4-D input (N, C, H, W) or 3-D (C, H, W), received a "
-                         f"{x.ndim}-D input of shape {x.shape}")
+                         f"{x.ndim}-D input of shape {tuple(x.shape)}")
     batched = x.ndim == 4
     if channels is not None and x.shape[-3] != channels:
         want = f"(N, {channels}, H, W)" if batched else f"({channels}, H, W)"
-        raise ValueError(f"expected input of shape {want}, received {x.shape}")
+        raise ValueError(f"expected input of shape {want}, received {tuple(x.shape)}")
     return batched
 
 

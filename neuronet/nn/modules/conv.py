@@ -1,14 +1,28 @@
-"""``Conv2d`` and ``ConvTranspose2d``: the learned filters of a CNN (LeCun et al.
-1998), thin layers over ``F.conv2d`` / ``F.conv_transpose2d``."""
+"""``Conv1d``, ``Conv2d``, ``ConvTranspose1d`` and ``ConvTranspose2d``: the
+learned filters of a CNN (LeCun et al. 1998), thin layers over ``F.conv1d`` /
+``F.conv2d`` / ``F.conv_transpose1d`` / ``F.conv_transpose2d``."""
 from __future__ import annotations
 
 from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
-from ._utils import _pair, _reverse_repeat_tuple, check_spatial_input, default_init_, empty_param_array, \
-    run_unbatched
+from ._utils import _ntuple, _pair, _reverse_repeat_tuple, check_spatial_input, check_tensor, default_init_, \
+    empty_param_array, run_unbatched
 
-__all__ = ["Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+
+_single = _ntuple(1)
+
+
+def _check_sequence_input(x, channels):
+    """``x`` must be (N, C, L) or unbatched (C, L) with ``channels`` channels."""
+    check_tensor(x)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"expected a 3-D input (N, C, L) or 2-D (C, L), received a {x.ndim}-D input of "
+                         f"shape {tuple(x.shape)}")
+    if x.shape[-2] != channels:
+        want = f"(N, {channels}, L)" if x.ndim == 3 else f"({channels}, L)"
+        raise ValueError(f"expected input of shape {want}, received {tuple(x.shape)}")
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -208,7 +222,7 @@ class ConvTranspose2d(_ConvNd):
             if size < lo or size > hi:
                 raise ValueError(f"requested an output size of {output_size}, but valid sizes range from "
                                  f"{tuple(min_sizes)} to {tuple(max_sizes)} (for an input of "
-                                 f"{input.shape[-2:]})")
+                                 f"{tuple(input.shape[-2:])})")
         return tuple(output_size[d] - min_sizes[d] for d in range(2))
 
     def forward(self, input, output_size=None):
@@ -216,3 +230,81 @@ class ConvTranspose2d(_ConvNd):
         output_padding = self._output_padding(input, output_size)
         return run_unbatched(F.conv_transpose2d, input, self.weight, self.bias, self.stride, self.padding,
                              output_padding, self.groups, self.dilation)
+
+
+class Conv1d(_ConvNd):
+    r"""1-D convolution (cross-correlation) over a batch of sequences:
+    :math:`y[n, o, t] = b[o] + \sum_{c, a} W[o, c, a]\, x_{pad}[n, g(o) C_{in}/G + c,\ t s + a d]`.
+
+    Arguments as :class:`Conv2d` with ints (or 1-tuples).
+
+    Shape:
+        ``x: (N, C_in, L)`` or ``(C_in, L)`` -> ``(N, C_out, L_out)``,
+        ``L_out = floor((L + 2 p - d (k - 1) - 1) / s) + 1``.
+
+    Attributes:
+        weight: ``(C_out, C_in/groups, k)``; bias: ``(C_out,)``; both
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C_in/groups * k.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, _single(kernel_size), _single(stride),
+                         padding if isinstance(padding, str) else _single(padding), _single(dilation),
+                         False, _single(0), groups, bias, padding_mode, device, dtype)
+
+    def _conv_forward(self, input, weight, bias):
+        left, right = self._reversed_padding_repeated_twice
+        if self.padding_mode != "zeros" or (isinstance(self.padding, str) and left != right):
+            mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
+            padded = F.pad(input, (left, right), mode=mode)
+            return F.conv1d(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv1d(input, weight, bias, self.stride, left if isinstance(self.padding, str) else self.padding,
+                        self.dilation, self.groups)
+
+    def forward(self, input):
+        _check_sequence_input(input, self.in_channels)
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class ConvTranspose1d(_ConvNd):
+    r"""1-D transposed convolution (the gradient of :class:`Conv1d` with respect
+    to its input; learned upsampling of sequences).
+
+    Shape:
+        ``x: (N, C_in, L)`` or ``(C_in, L)`` -> ``(N, C_out, L_out)``,
+        ``L_out = (L - 1) s - 2 p + d (k - 1) + output_padding + 1``.
+
+    Attributes:
+        weight: ``(C_in, C_out/groups, k)``; bias: ``(C_out,)``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for ConvTranspose1d, received '
+                             f"padding_mode={padding_mode!r}")
+        if isinstance(padding, str):
+            raise ValueError(f"ConvTranspose1d: padding must be an int, received {padding!r}")
+        output_padding = _single(output_padding)
+        if output_padding[0] < 0 or (output_padding[0] >= _single(stride)[0]
+                                     and output_padding[0] >= _single(dilation)[0]):
+            raise ValueError(f"ConvTranspose1d: output_padding must be non-negative and smaller than either "
+                             f"stride or dilation, received output_padding={output_padding}, "
+                             f"stride={_single(stride)}, dilation={_single(dilation)}")
+        super().__init__(in_channels, out_channels, _single(kernel_size), _single(stride), _single(padding),
+                         _single(dilation), True, output_padding, groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input, output_size=None):
+        _check_sequence_input(input, self.in_channels)
+        output_padding = self.output_padding
+        if output_size is not None:
+            size = int(tuple(output_size)[-1])
+            lo = ((input.shape[-1] - 1) * self.stride[0] - 2 * self.padding[0]
+                  + self.dilation[0] * (self.kernel_size[0] - 1) + 1)
+            if not lo <= size <= lo + self.stride[0] - 1:
+                raise ValueError(f"requested an output size of {size}, but valid sizes range from {lo} to "
+                                 f"{lo + self.stride[0] - 1} (for an input of length {input.shape[-1]})")
+            output_padding = (size - lo,)
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups, self.dilation)

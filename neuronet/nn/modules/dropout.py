@@ -6,7 +6,7 @@ from .. import functional as F
 from .module import Module
 from ._utils import check_tensor
 
-__all__ = ["Dropout", "Dropout2d"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -29,6 +29,24 @@ class Dropout(_DropoutNd):
     def forward(self, input):
         check_tensor(input)
         return F.dropout(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """In training, zero whole channels of a sequence with probability ``p``,
+    scaling the rest by ``1/(1-p)``. Input (N, C, L) or (C, L)."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout for SELU networks: dropped units take SELU's saturation value and
+    an affine correction keeps mean 0 and variance 1 (Klambauer et al. 2017)."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_DropoutNd):

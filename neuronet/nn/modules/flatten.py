@@ -21,7 +21,7 @@ class Flatten(Module):
         for d in (self.start_dim, self.end_dim):
             if not -nd <= d < nd:
                 raise IndexError(f"dimension out of range (expected to be in range of [{-nd}, {nd - 1}], "
-                                 f"but got {d}) for an input of shape {input.shape}")
+                                 f"but got {d}) for an input of shape {tuple(input.shape)}")
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
@@ -44,7 +44,7 @@ class Unflatten(Module):
             size *= s
         if -1 not in self.unflattened_size and size != input.shape[d]:
             raise ValueError(f"unflattened_size {self.unflattened_size} has {size} elements but dim "
-                             f"{self.dim} of the input {input.shape} has {input.shape[d]}")
+                             f"{self.dim} of the input {tuple(input.shape)} has {input.shape[d]}")
         return input.reshape(input.shape[:d] + self.unflattened_size + input.shape[d + 1:])
 
     def extra_repr(self):

@@ -1,5 +1,6 @@
 """Loss layers over the functionals: ``CrossEntropyLoss``, ``NLLLoss``,
-``MSELoss``, ``L1Loss``, ``BCELoss``, ``BCEWithLogitsLoss``.
+``MSELoss``, ``L1Loss``, ``SmoothL1Loss``, ``HuberLoss``, ``KLDivLoss``,
+``BCELoss``, ``BCEWithLogitsLoss``.
 
 Class weights are registered as buffers (as PyTorch) so they follow
 ``module.to(...)`` and appear in the ``state_dict`` when given. The deprecated
@@ -13,7 +14,8 @@ from ...tensor import Tensor, as_tensor
 from .module import Module
 from ._utils import check_tensor, legacy_reduction
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss"]
+__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss",
+           "BCELoss", "BCEWithLogitsLoss"]
 
 
 def _as_buffer(value, name, owner):
@@ -96,6 +98,49 @@ class L1Loss(_Loss):
     def forward(self, input, target):
         _check_pair(input, target)
         return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    r"""Smooth L1 (Girshick 2015), d = x - y: :math:`0.5 d^2 / \beta` where
+    :math:`|d| < \beta`, else :math:`|d| - 0.5 \beta`."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        _check_pair(input, target)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    r"""Huber loss (Huber 1964), d = x - y: :math:`0.5 d^2` where :math:`|d| < \delta`,
+    else :math:`\delta (|d| - 0.5 \delta)`."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        _check_pair(input, target)
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    r"""Kullback-Leibler divergence with ``input`` as log-probabilities:
+    :math:`\ell = y (\log y - x)` (``log_target``: ``y`` given as log-probabilities).
+    Use ``reduction='batchmean'`` for the per-sample divergence."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        super().__init__()
+        # 'batchmean' is valid here only, so it bypasses the shared validation.
+        self.reduction = reduction if reduction == "batchmean" and size_average is None and reduce is None \
+            else legacy_reduction(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        _check_pair(input, target)
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class BCELoss(_WeightedLoss):

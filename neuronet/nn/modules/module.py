@@ -564,7 +564,7 @@ class Module:
                     value = value.reshape(())   # PyTorch's allowance for old scalar buffers
                 if tuple(value.shape) != target.shape:
                     mismatched.append(f"size mismatch for {key}: copying a param with shape "
-                                      f"{tuple(value.shape)}, the model expects {target.shape}")
+                                      f"{tuple(value.shape)}, the model expects {tuple(target.shape)}")
                     continue
                 to_copy.append((target, value))
         unexpected = [k for k in state_dict if k not in expected]

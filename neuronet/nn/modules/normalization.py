@@ -1,5 +1,7 @@
-"""Normalization layers: ``BatchNorm1d``/``BatchNorm2d`` (Ioffe & Szegedy 2015)
-and ``LocalResponseNorm`` (Krizhevsky et al. 2012)."""
+"""Normalization layers: ``BatchNorm1d/2d/3d`` (Ioffe & Szegedy 2015),
+``LayerNorm`` (Ba et al. 2016), ``GroupNorm`` (Wu & He 2018),
+``InstanceNorm1d/2d`` (Ulyanov et al. 2016) and ``LocalResponseNorm``
+(Krizhevsky et al. 2012)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +12,8 @@ from ...tensor import Tensor
 from .module import Module
 from ._utils import check_tensor, empty_param_array
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+           "InstanceNorm2d", "LocalResponseNorm"]
 
 
 class _BatchNorm(Module):
@@ -81,10 +84,10 @@ class _BatchNorm(Module):
         check_tensor(input)
         if input.ndim not in self._expected_ranks:
             raise ValueError(f"expected {self._rank_text} input, received a {input.ndim}-D input of shape "
-                             f"{input.shape}")
+                             f"{tuple(input.shape)}")
         if input.shape[1] != self.num_features:
             raise ValueError(f"expected input with {self.num_features} channels (dim 1), received "
-                             f"{input.shape[1]} channels in an input of shape {input.shape}")
+                             f"{input.shape[1]} channels in an input of shape {tuple(input.shape)}")
 
     def forward(self, input):
         self._check_input(input)
@@ -135,6 +138,141 @@ class BatchNorm2d(_BatchNorm):
     _rank_text = "a 4-D (N, C, H, W)"
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over a 5-D input ``(N, C, D, H, W)``, statistics per channel."""
+
+    _expected_ranks = (5,)
+    _rank_text = "a 5-D (N, C, D, H, W)"
+
+
+class LayerNorm(Module):
+    r""":math:`y = (x - \mathrm{E}[x]) / \sqrt{\mathrm{Var}[x] + \epsilon} \cdot \gamma + \beta`,
+    the statistics over the trailing ``normalized_shape`` dims of each sample
+    (Ba, Kiros & Hinton 2016).
+
+    Parameters (``elementwise_affine``): ``weight`` (ones) and ``bias`` (zeros,
+    absent with ``bias=False``) of shape ``normalized_shape``.
+    Shape: ``(*, *normalized_shape)`` -> same.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, (int, np.integer)):
+            normalized_shape = (int(normalized_shape),)
+        self.normalized_shape = tuple(int(d) for d in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty_param_array(self.normalized_shape, dtype, device))
+            if bias:
+                self.bias = Parameter(empty_param_array(self.normalized_shape, dtype, device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight.array[...] = 1
+        if self.bias is not None:
+            self.bias.array[...] = 0
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    r"""The C channels of each sample in ``num_groups`` groups, each standardized
+    over its channels and positions, then a per-channel affine map (Wu & He 2018).
+
+    Parameters (``affine``): ``weight`` (ones), ``bias`` (zeros) of shape (C,).
+    Shape: ``(N, C, *)`` -> same.
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels must be divisible by num_groups, received "
+                             f"num_channels={num_channels}, num_groups={num_groups}")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = Parameter(empty_param_array((num_channels,), dtype, device))
+            if bias:
+                self.bias = Parameter(empty_param_array((num_channels,), dtype, device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.affine:
+            self.weight.array[...] = 1
+            if self.bias is not None:
+                self.bias.array[...] = 0
+
+    def forward(self, input):
+        check_tensor(input)
+        if input.ndim >= 2 and input.shape[1] != self.num_channels:
+            raise ValueError(f"expected input with {self.num_channels} channels (dim 1), received "
+                             f"{input.shape[1]} channels in an input of shape {tuple(input.shape)}")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """Each channel of each sample standardized over its own positions
+    (Ulyanov et al. 2016). Defaults as PyTorch: ``affine=False``,
+    ``track_running_stats=False``; unbatched inputs are accepted."""
+
+    _spatial = 1
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+                 device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def forward(self, input):
+        check_tensor(input)
+        batched_rank = self._spatial + 2
+        if input.ndim not in (batched_rank, batched_rank - 1):
+            raise ValueError(f"{self._get_name()}: expected {batched_rank - 1}-D (unbatched) or {batched_rank}-D "
+                             f"input, received a {input.ndim}-D input of shape {tuple(input.shape)}")
+        if input.ndim == batched_rank - 1:
+            return self.forward(input.unsqueeze(0)).squeeze(0)
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"expected input with {self.num_features} channels (dim 1), received "
+                             f"{input.shape[1]} channels in an input of shape {tuple(input.shape)}")
+        use_input_stats = self.training or not self.track_running_stats
+        return F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                               use_input_stats, self.momentum if self.momentum is not None else 0.1, self.eps)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance norm of ``(N, C, L)`` or ``(C, L)``."""
+
+    _spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance norm of ``(N, C, H, W)`` or ``(C, H, W)``."""
+
+    _spatial = 2
+
+
 class LocalResponseNorm(Module):
     r"""Normalize each activation by its neighbours across channels (AlexNet):
     :math:`b_c = a_c \left(k + \frac{\alpha}{n}\sum_{c'=c-\lfloor n/2\rfloor}^{c+\lceil n/2\rceil-1}
@@ -154,7 +292,7 @@ class LocalResponseNorm(Module):
         check_tensor(input)
         if input.ndim < 3:
             raise ValueError(f"expected an input with 3 or more dims (N, C, *), received a {input.ndim}-D "
-                             f"input of shape {input.shape}")
+                             f"input of shape {tuple(input.shape)}")
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):

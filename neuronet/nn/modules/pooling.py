@@ -1,13 +1,17 @@
-"""Pooling layers: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``,
-``AdaptiveMaxPool2d``, ``MaxUnpool2d`` -- thin layers over the functionals,
-which hold the equations. Inputs are (N, C, H, W) or unbatched (C, H, W)."""
+"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``,
+``AdaptiveMaxPool1d/2d``, ``MaxUnpool2d`` -- thin layers over the functionals,
+which hold the equations. Inputs are (N, C, H, W) or unbatched (C, H, W) for
+the 2-D layers, (N, C, L) or (C, L) for the 1-D ones."""
 from __future__ import annotations
 
 from .. import functional as F
 from .module import Module
-from ._utils import _pair, check_spatial_input, check_tensor, run_unbatched
+from ._utils import _ntuple, _pair, check_spatial_input, check_tensor, run_unbatched
 
-__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d"]
+_single = _ntuple(1)
+
+__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d"]
 
 
 class MaxPool2d(Module):
@@ -131,7 +135,7 @@ class MaxUnpool2d(Module):
         check_spatial_input(input)
         check_tensor(indices, "indices")
         if indices.shape != input.shape:
-            raise ValueError(f"expected indices of the input's shape {input.shape}, received {indices.shape}")
+            raise ValueError(f"expected indices of the input's shape {tuple(input.shape)}, received {tuple(indices.shape)}")
         if input.ndim == 3:
             if output_size is not None and len(output_size) == 3:
                 output_size = tuple(output_size)[-2:]
@@ -141,3 +145,53 @@ class MaxUnpool2d(Module):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool1d(MaxPool2d):
+    """Max over each ``kernel_size`` window of a sequence (arguments as
+    :class:`MaxPool2d`, ints). Shape: ``(N, C, L) -> (N, C, L_out)``,
+    ``L_out = floor((L + 2 p - d (k - 1) - 1) / s) + 1`` (ceil with ceil_mode)."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool1d(Module):
+    """Mean over each ``kernel_size`` window of a sequence. Shape:
+    ``(N, C, L) -> (N, C, L_out)``, ``L_out = floor((L + 2 p - k) / s) + 1``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if stride is not None else kernel_size)
+        self.padding = _single(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Average pooling of a sequence to ``output_size`` positions:
+    ``(N, C, L) -> (N, C, output_size)``."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Max pooling of a sequence to ``output_size`` positions:
+    ``(N, C, L) -> (N, C, output_size)``."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)

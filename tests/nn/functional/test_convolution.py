@@ -309,8 +309,8 @@ def test_error_bias_shape():
 
 def test_error_dtype_mismatch():
     _conv_err(TypeError, r"conv2d: input, weight and bias must have the same dtype, received input "
-              r"float32, weight float64", dtypes=(np.float32, np.float64, np.float32))
-    _conv_err(TypeError, r"bias float64", b_shape=(16,), dtypes=(np.float32, np.float32, np.float64))
+              r"(torch\.)?float32, weight (torch\.)?float64", dtypes=(np.float32, np.float64, np.float32))
+    _conv_err(TypeError, r"bias (torch\.)?float64", b_shape=(16,), dtypes=(np.float32, np.float32, np.float64))
 
 
 def test_error_weight_rank_and_type():

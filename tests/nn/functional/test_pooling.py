@@ -427,7 +427,7 @@ def test_errors_rank_and_dtype():
                 fn, nt.zeros(4, 4), *args)
         _raises(ValueError, rf"{name}: .*received shape \(1, 1, 1, 4, 4\) \(5-D\)",
                 fn, nt.zeros(1, 1, 1, 4, 4), *args)
-        _raises(TypeError, rf"{name}: expected a floating-point input, received dtype int64",
+        _raises(TypeError, rf"{name}: expected a floating-point input, received dtype (torch\.)?int64",
                 fn, nt.tensor(np.zeros((1, 1, 4, 4), np.int64)), *args)
         _raises(ValueError, rf"{name}: expected non-empty", fn, nt.zeros(1, 1, 0, 4), *args)
     _raises(TypeError, r"max_pool2d: input must be a neuronet Tensor, received ndarray",
@@ -481,7 +481,7 @@ def test_errors_max_unpool2d():
     _raises(ValueError, r"max_unpool2d: indices must have the input's shape \(1, 2, 3, 3\), "
                         r"received indices of shape \(1, 2, 3, 2\)",
             F.max_unpool2d, y, nt.tensor(np.zeros((1, 2, 3, 2), np.int64)), 2)
-    _raises(TypeError, r"max_unpool2d: indices must be an integer tensor .* received dtype float32",
+    _raises(TypeError, r"max_unpool2d: indices must be an integer tensor .* received dtype (torch\.)?float32",
             F.max_unpool2d, y, nt.zeros(1, 2, 3, 3), 2)
     _raises(TypeError, r"max_unpool2d: indices must be a neuronet Tensor", F.max_unpool2d, y,
             np.zeros((1, 2, 3, 3), np.int64), 2)
