@@ -331,3 +331,16 @@ def _timed(fn):
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
+
+
+@requires_torch
+def test_nearest_sampling_rounds_ties_to_even_as_grid_sample():
+    # a 2x zoom-out about the centre of a 4x4 image reads source positions
+    # -1.5, 0.5, 2.5, 4.5 on each axis: every read is a tie between two pixels
+    x = np.arange(1, 17, dtype=np.float32).reshape(1, 1, 4, 4)
+    ours = T.affine(nt.tensor(x[0]), scale=0.5, interpolation="nearest").numpy()
+    theta = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]])
+    grid = torch.nn.functional.affine_grid(theta, (1, 1, 4, 4), align_corners=False)
+    ref = torch.nn.functional.grid_sample(torch.from_numpy(x), grid, mode="nearest", align_corners=False)
+    np.testing.assert_array_equal(ours, ref[0].numpy())
+    assert ours[0, 1].tolist() == [0, 1, 3, 0]          # row 0.5 -> 0; columns 0.5 -> 0, 2.5 -> 2

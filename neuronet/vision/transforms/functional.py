@@ -693,7 +693,8 @@ def erase(img, i, j, h, w, v, inplace=False):
     if not isinstance(img, Tensor):
         raise TypeError(f"erase: img should be a Tensor, received {type(img).__name__}")
     a = img.array if inplace else img.array.copy()
-    a[..., i:i + h, j:j + w] = v.array if isinstance(v, Tensor) else v
+    xp = backend.array_module(a)
+    a[..., i:i + h, j:j + w] = xp.asarray(v.array if isinstance(v, Tensor) else v, dtype=a.dtype)
     return img if inplace else Tensor._wrap(a)
 
 
