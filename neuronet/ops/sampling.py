@@ -144,6 +144,39 @@ default_generator = _DefaultGenerator()
 torch_function(default_generator, name="default_generator")
 
 
+@torch_function
+def manual_seed(seed):
+    """Seed every random draw neuronet makes; returns ``default_generator`` (as PyTorch)."""
+    backend.manual_seed(seed)
+    return default_generator
+
+
+@torch_function
+def seed():
+    """Seed the module-wide stream from the operating system's entropy; returns the seed."""
+    s = int(np.random.SeedSequence().entropy) % (1 << 63)
+    backend.manual_seed(s)
+    return s
+
+
+@torch_function
+def initial_seed():
+    """The seed the module-wide stream started from."""
+    return default_generator.initial_seed()
+
+
+@torch_function
+def get_rng_state():
+    """The module-wide CPU stream's state as a uint8 tensor (for checkpoints)."""
+    return default_generator.get_state()
+
+
+@torch_function
+def set_rng_state(new_state):
+    """Restore a state returned by :func:`get_rng_state`."""
+    default_generator.set_state(new_state)
+
+
 def _gen(generator, xp):
     """The ndarray generator to draw from: ``generator``'s, or the module-wide one."""
     if generator is None:

@@ -211,3 +211,16 @@ def test_generator_drives_data_shuffling():
                for v in b[0].tolist()] for _ in range(2)]
     assert orders[0] == orders[1] and sorted(orders[0]) == list(range(10))
     assert nt.Generator().manual_seed(3).permutation(4).tolist() != []     # NumPy-style draws pass through
+
+
+def test_module_level_seed_and_state():
+    assert nt.manual_seed(11) is nt.default_generator and nt.initial_seed() == 11
+    state = nt.get_rng_state()
+    assert state.dtype == nt.uint8
+    a = nt.rand(4)
+    nt.set_rng_state(state)
+    np.testing.assert_array_equal(nt.rand(4).numpy(), a.numpy())
+    s = nt.seed()
+    assert nt.initial_seed() == s
+    with pytest.raises(RuntimeError, match="get_state"):
+        nt.set_rng_state(nt.zeros(3, dtype=nt.uint8))
