@@ -168,7 +168,7 @@ class Function:
         if isinstance(result, tuple):
             result, *aux = result
         out = Tensor._wrap(result, requires_grad=any_needs)
-        if getattr(result, "base", None) is not None or any(result is r for r in raw):
+        if getattr(result, "base", None) is not None or (raw and result is raw[0]):
             _link_view(out, result, args, cls, kwargs)
         if any_needs:
             inputs = tuple((a._node if a._node is not None else a) if n else None
@@ -204,22 +204,33 @@ def _link_view(out, result, args, fn, kwargs):
             return
 
 
-def _is_array(x):
-    return hasattr(x, "base") and hasattr(x, "strides")
-
-
 def _saved_versions(ctx, args, out):
-    """(counter, version, shape, dtype) for each input or output storage that
-    ``forward`` kept in ``ctx`` (saved_tensors or attributes)."""
-    saved = [x for x in (ctx.saved_tensors or ()) if _is_array(x)]
-    saved += [x for x in ctx.__dict__.values() if _is_array(x)]
+    """(counter, version, shape, dtype) for each input or output whose storage
+    ``forward`` kept in ``ctx`` (in saved_tensors or as an attribute)."""
+    saved = [x for x in ctx.saved_tensors if hasattr(x, "strides")] if ctx.saved_tensors else []
+    for v in ctx.__dict__.values():
+        if hasattr(v, "strides"):
+            saved.append(v)
     if not saved:
         return ()
-    roots = {id(storage_root(x)) for x in saved}
+    # Ops save the arrays they were given (or returned); a saved view of one
+    # (a reshape, a slice) is matched by the storage that owns it.
+    view_roots = [storage_root(x) for x in saved if x.base is not None]
     versions = []
     for t in (*args, out):
-        if isinstance(t, Tensor) and id(storage_root(t.array)) in roots:
-            versions.append((t._vc, t._vc[0], t.array.shape, t.array.dtype))
+        if not isinstance(t, Tensor):
+            continue
+        arr = t.array
+        hit = False
+        for x in saved:
+            if x is arr:
+                hit = True
+                break
+        if not hit and view_roots:
+            root = storage_root(arr)
+            hit = any(r is root for r in view_roots)
+        if hit:
+            versions.append((t._vc, t._vc[0], arr.shape, arr.dtype))
     return tuple(versions)
 
 
