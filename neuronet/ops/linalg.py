@@ -443,6 +443,34 @@ class Einsum(Function):
         return tuple(grads)
 
 
+def _sublist_equation(args):
+    """``(A, [0, 1], B, [1, 2], [0, 2])`` -> ``('ab,bc->ac', (A, B))``."""
+    def letters(sub):
+        if not isinstance(sub, (list, tuple)):
+            raise TypeError(f"einsum(): expected the equation string first, or operands each followed by "
+                            f"a list of int subscripts; received {type(sub).__name__} {sub!r}")
+        out = []
+        for s in sub:
+            if s is Ellipsis:
+                out.append("...")
+            elif isinstance(s, (int, np.integer)) and 0 <= s < len(_LETTERS):
+                out.append(_LETTERS[s])         # 0..25 -> A..Z, 26..51 -> a..z: sorted as the ints
+            else:
+                raise RuntimeError(f"einsum(): subscript in subscript list is not within the valid range "
+                                   f"[0, 52), received {s!r}")
+        return "".join(out)
+    ops, terms = [], []
+    i = 0
+    while i + 1 < len(args) and isinstance(args[i], Tensor):
+        ops.append(args[i])
+        terms.append(letters(args[i + 1]))
+        i += 2
+    eq = ",".join(terms)
+    if i < len(args):
+        eq += "->" + letters(args[i])
+    return eq, tuple(ops)
+
+
 @torch_function
 def einsum(equation, *operands):
     """einsum(equation, *operands) -> Tensor
@@ -453,10 +481,13 @@ def einsum(equation, *operands):
     (a-z, A-Z); ``...`` stands for the remaining dims (broadcast, as are size-1
     dims); without ``->`` the output holds the subscripts used once, in
     alphabetical order, after the ``...`` dims. The operands may also be given
-    as one list. All operands must share one dtype.
+    as one list, or in the sublist form ``einsum(A, [0, 1], B, [1, 2], [0, 2])``
+    (ints for subscripts, ``Ellipsis`` for ``...``). All operands must share one dtype.
 
     Backward: dE/dA_k = einsum of g with the other operands, onto A_k's
     subscripts (see :class:`Einsum`)."""
+    if isinstance(equation, Tensor):
+        equation, operands = _sublist_equation((equation,) + operands)
     if not isinstance(equation, str):
         raise TypeError(f"einsum(): the first argument must be the equation string, received "
                         f"{type(equation).__name__}")
@@ -599,3 +630,83 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     axes = normalize_dims(dims, input.ndim, "norm") if dims is not None else tuple(range(input.ndim))
     res = VectorNorm.apply(input, float(p), axes, keepdim)
     return write_out(res, out, "norm", (input,))
+
+
+# ================================================================ more products
+class Trace(Function):
+    """out = sum_i A_ii of a matrix ``(n, m)``;  dE/dA = g I (the gradient lands on the diagonal)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        xp = array_module(x)
+        return xp.asarray(xp.trace(x), dtype=x.dtype if x.dtype.kind in "fc" else np.int64)
+
+    @staticmethod
+    def backward(ctx, g):
+        return array_module(g).eye(*ctx.shape, dtype=g.dtype) * g
+
+
+@both
+def trace(input):
+    """trace(input): the sum of the diagonal of a 2-D tensor; dE/dA = g I.
+    Integer inputs give int64."""
+    _check_tensor("trace", input)
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return Trace.apply(input)
+
+
+@torch_function
+def tensordot(a, b, dims=2, out=None):
+    """tensordot(a, b, dims=2, out=None) -> Tensor
+
+    Contract the last ``dims`` dims of ``a`` with the first ``dims`` of ``b``
+    (or the dims listed in ``dims=([a dims], [b dims])``); the other dims of a,
+    then of b, form the output. Computed (and differentiated) as an einsum."""
+    _inputs("tensordot", a, b)
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+        if len(da) != len(db):
+            raise RuntimeError("both dimension lists should have same length")
+    da = [d % builtins.max(a.ndim, 1) for d in da]
+    db = [d % builtins.max(b.ndim, 1) for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim "
+                               f"{x - a.ndim if isinstance(dims, int) else x} and second has size {b.shape[y]} "
+                               f"in dim {y}")
+    letters = iter(_LETTERS)
+    sa = [next(letters) for _ in range(a.ndim)]
+    sb = [next(letters) for _ in range(b.ndim)]
+    for x, y in zip(da, db):
+        sb[y] = sa[x]
+    out_subs = [c for i, c in enumerate(sa) if i not in da] + [c for i, c in enumerate(sb) if i not in db]
+    res = einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out_subs), a, b)
+    return write_out(res, out, "tensordot", (a, b))
+
+
+@both
+def inner(input, other, *, out=None):
+    """inner(input, other, *, out=None): sum over the last dims, out[i.., j..] =
+    sum_k a[i.., k] b[j.., k] (a product when either is 0-dim)."""
+    _inputs("inner", input, other)
+    if input.ndim == 0 or other.ndim == 0:
+        return write_out(input * other, out, "inner", (input, other))
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    return write_out(tensordot(input, other, ([-1], [-1])), out, "inner", (input, other))
+
+
+@both
+def dist(input, other, p=2):
+    """dist(input, other, p=2): the p-norm of input - other (broadcast); its gradient
+    is the norm's, through the difference."""
+    _inputs("dist", input, other)
+    _broadcast_batch(input.shape, other.shape)
+    return norm(input - other, p=float(p))

@@ -724,7 +724,7 @@ def clamp_max(input, max, *, out=None):  # noqa: A002
 for _name, _fn, _clone in (("clamp_min_", clamp_min, True), ("clamp_max_", clamp_max, True),
                            ("remainder_", remainder, True), ("fmod_", fmod, True),
                            ("floor_divide_", floor_divide, False), ("atan2_", atan2, True),
-                           ("arctan2_", atan2, True), ("true_divide_", true_divide, True)):
+                           ("arctan2_", atan2, True)):
     tensor_method(_inplace(_name, _fn, clone=_clone))
 del _name, _fn, _clone
 
@@ -738,6 +738,101 @@ tensor_method(lambda self, other: remainder(other, self), name="__rmod__")
 for _alias, _fn in (("subtract", sub), ("multiply", mul), ("divide", div)):
     both(_fn, name=_alias)
 del _alias, _fn
+
+
+# ---------------------------------------------------------------- fused arithmetic
+@both
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """addcmul(input, tensor1, tensor2, *, value=1, out=None): out = input + value t1 t2
+    (broadcast); dE/dinput = g, dE/dt1 = value g t2, dE/dt2 = value g t1 (the
+    Adam-style update ``p.addcmul_(a, b, value=-lr)``)."""
+    prod_ = mul(tensor1, tensor2)
+    return write_out(add(input, prod_, alpha=value), out, "addcmul", (input, tensor1, tensor2))
+
+
+@both
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """addcdiv(input, tensor1, tensor2, *, value=1, out=None): out = input + value t1 / t2;
+    dE/dinput = g, dE/dt1 = value g / t2, dE/dt2 = -value g t1 / t2^2."""
+    _check_tensor("addcdiv", tensor1)
+    if tensor1.dtype.kind in "iub" and isinstance(tensor2, Tensor) and tensor2.dtype.kind in "iub":
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release "
+                           "addcdiv will perform a true division of tensor1 and tensor2.")
+    return write_out(add(input, div(tensor1, tensor2), alpha=value), out, "addcdiv", (input, tensor1, tensor2))
+
+
+@both
+def lerp(input, end, weight, *, out=None):
+    """lerp(input, end, weight, *, out=None): out = input + weight (end - input), the
+    linear interpolation (``ema.lerp_(p, 1 - decay)``); dE/dinput = g (1 - w),
+    dE/dend = g w, dE/dweight = g (end - input) for a tensor weight."""
+    return write_out(add(input, mul(weight, sub(end, input))), out, "lerp", (input, end, weight))
+
+
+class LogAddExp(Function):
+    """out = log(e^a + e^b) = max(a, b) + log1p(e^-|a - b|) (no overflow);
+    dE/da = g e^(a - out), dE/db = g e^(b - out)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = array_module(a, b)
+        out = xp.logaddexp(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        xp = array_module(g)
+        na, nb = ctx.needs_input_grad
+        with np.errstate(invalid="ignore"):
+            ga = unbroadcast(g * xp.exp(a - out), a.shape) if na else None
+            gb = unbroadcast(g * xp.exp(b - out), b.shape) if nb else None
+        return ga, gb
+
+
+@both
+def logaddexp(input, other, *, out=None):
+    """logaddexp(input, other, *, out=None): out = log(e^a + e^b) without overflow;
+    dE/da = g e^(a - out), dE/db = g e^(b - out). Integers give float32."""
+    a, b = _promote("logaddexp", input, other, dtype=_true_div_dtype(input, other))
+    return write_out(LogAddExp.apply(a, b), out, "logaddexp", (input, other))
+
+
+class Hypot(Function):
+    """out = sqrt(a^2 + b^2);  dE/da = g a / out, dE/db = g b / out (0 at the origin)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = array_module(a, b)
+        out = xp.hypot(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        xp = array_module(g)
+        inv = xp.where(out == 0, 0, 1 / xp.where(out == 0, 1, out))
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g * a * inv, a.shape) if na else None,
+                unbroadcast(g * b * inv, b.shape) if nb else None)
+
+
+@both
+def hypot(input, other, *, out=None):
+    """hypot(input, other, *, out=None): out = sqrt(a^2 + b^2) without overflow;
+    dE/da = g a / out, dE/db = g b / out."""
+    a, b = _promote("hypot", input, other)
+    if a.dtype.kind not in "fc":
+        raise NotImplementedError(f"hypot(): not implemented for '{_type_name(a.dtype)}'")
+    return write_out(Hypot.apply(a, b), out, "hypot", (input, other))
+
+
+for _name, _fn, _clone in (("addcmul_", addcmul, False), ("addcdiv_", addcdiv, False),
+                           ("lerp_", lerp, False), ("logaddexp_", logaddexp, True), ("hypot_", hypot, True)):
+    tensor_method(_inplace(_name, _fn, clone=_clone))
+del _name, _fn, _clone
 
 
 # ================================================================ comparisons
@@ -759,6 +854,34 @@ for _names, _ufunc in ((("eq",), "equal"), (("ne", "not_equal"), "not_equal"), (
     for _n in _names:
         both(_fn, name=_n)
 del _names, _ufunc, _fn, _n
+
+
+def _logical(name, combine):
+    def fn(input, other, *, out=None):
+        _check_tensor(name, input)
+        a = input.array != 0
+        b = (other.array if isinstance(other, Tensor) else array_module(a).asarray(other)) != 0
+        return write_out(Tensor._wrap(combine(a, b)), out, name)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{name}(input, other, *, out=None): elementwise {name[8:]} of the truth values (nonzero = True)."
+    return fn
+
+
+for _name, _combine in (("logical_and", lambda a, b: a & b), ("logical_or", lambda a, b: a | b),
+                        ("logical_xor", lambda a, b: a ^ b)):
+    both(_logical(_name, _combine), name=_name)
+    tensor_method(_inplace(_name + "_", _logical(_name, _combine), clone=False))
+del _name, _combine
+
+
+@both
+def logical_not(input, *, out=None):
+    """logical_not(input, *, out=None): elementwise not of the truth values (x == 0)."""
+    _check_tensor("logical_not", input)
+    return write_out(Tensor._wrap(input.array == 0), out, "logical_not")
+
+
+tensor_method(_inplace("logical_not_", logical_not, clone=False))
 
 
 @both

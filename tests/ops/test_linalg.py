@@ -276,3 +276,51 @@ def test_norm_errors_match_torch():
     with pytest.raises(IndexError):
         nt.norm(nt.ones(2, 3), dim=2)
     assert nt.norm(nt.tensor([3, 4]), dtype=nt.float64).item() == 5.0
+
+
+# ------------------------------------------------------------ more products
+@requires_torch
+def test_trace():
+    x = randn(3, 4)
+    compare_with_torch(nt.trace, torch.trace, x)
+    check_grad(nt.trace, x)
+    assert nt.trace(nt.tensor(x)).item() == pytest.approx(sum(x[i, i] for i in range(3)), rel=1e-12)
+    got = nt.tensor([[1, 2], [3, 4]], dtype=nt.int32).trace()
+    assert got.item() == 5 and np.dtype(got.dtype).name == "int64"
+    same_error(lambda: nt.trace(nt.ones(2, 2, 2)), lambda: torch.trace(torch.ones(2, 2, 2)))
+
+
+@requires_torch
+@pytest.mark.parametrize("sa,sb,dims", [((2, 3, 4), (3, 4, 2), 2), ((2, 3), (3, 4), 1), ((2, 3), (4, 2), 0),
+                                        ((2, 3, 4), (4, 2, 3), ([1, 2], [2, 0])), ((3, 2), (3, 4), ([0], [0]))])
+def test_tensordot(sa, sb, dims):
+    a, b = randn(*sa), randn(*sb, seed=1)
+    compare_with_torch(lambda x, y: nt.tensordot(x, y, dims), lambda x, y: torch.tensordot(x, y, dims), a, b,
+                       atol=1e-10, rtol=1e-10)
+    check_grad(lambda x, y: nt.tensordot(x, y, dims), a, b)
+    np.testing.assert_allclose(nt.tensordot(nt.tensor(a), nt.tensor(b), dims).numpy(), np.tensordot(a, b, dims),
+                               rtol=1e-12)
+
+
+@requires_torch
+def test_inner_dist_and_errors():
+    a, b = randn(2, 3), randn(4, 3, seed=1)
+    compare_with_torch(nt.inner, torch.inner, a, b, atol=1e-10)
+    compare_with_torch(nt.inner, torch.inner, randn(3), randn(3, seed=2), atol=1e-10)
+    check_grad(nt.inner, a, b)
+    for p in (2, 1, 3.5):
+        compare_with_torch(lambda x, y: nt.dist(x, y, p), lambda x, y: torch.dist(x, y, p), a, randn(3, seed=3))
+    same_error(lambda: nt.inner(nt.ones(2, 3), nt.ones(4)), lambda: torch.inner(torch.ones(2, 3), torch.ones(4)))
+    same_error(lambda: nt.tensordot(nt.ones(2, 3), nt.ones(4, 2), dims=1),
+               lambda: torch.tensordot(torch.ones(2, 3), torch.ones(4, 2), dims=1))
+    same_error(lambda: nt.tensordot(nt.ones(2, 3), nt.ones(3, 2), dims=([1], [0, 1])),
+               lambda: torch.tensordot(torch.ones(2, 3), torch.ones(3, 2), dims=([1], [0, 1])))
+
+
+@requires_torch
+def test_einsum_sublist_form():
+    a, b = randn(2, 3), randn(3, 4, seed=1)
+    for args in (([0, 1], [1, 2], [0, 2]), ([0, 1], [1, 2]), ([30, 1], [1, 2]), ([Ellipsis, 1], [1, 2], [Ellipsis, 2])):
+        sub_a, sub_b, *rest = args
+        compare_with_torch(lambda x, y: nt.einsum(x, sub_a, y, sub_b, *rest),
+                           lambda x, y: torch.einsum(x, sub_a, y, sub_b, *rest), a, b, atol=1e-10)

@@ -547,3 +547,51 @@ def test_all_any_count_nonzero():
     assert nt.tensor(0.0).any().item() is False
     with pytest.raises(IndexError):
         nt.all(nt.tensor(x), dim=2)
+
+
+# ------------------------------------------------------------ fused arithmetic
+@requires_torch
+@pytest.mark.parametrize("name,kw,shapes", [
+    ("addcmul", {"value": -0.5}, [(2, 3), (3,), (2, 1)]),
+    ("addcdiv", {"value": 2.0}, [(2, 3), (2, 3), (3,)]),
+    ("lerp", {}, [(2, 3), (2, 3), (3,)]),
+])
+def test_fused_arithmetic(name, kw, shapes):
+    arrays = [uniform(s, 0.5, 2.0, seed=i) for i, s in enumerate(shapes)]
+    compare_with_torch(lambda *t: getattr(nt, name)(*t, **kw), lambda *t: getattr(torch, name)(*t, **kw),
+                       *arrays, atol=1e-10, rtol=1e-10)
+    check_grad(lambda *t: getattr(nt, name)(*t, **kw), *arrays)
+    # the in-place form, as optimizers and EMA code use it
+    p_nt, p_th = nt.tensor(arrays[0]), torch.tensor(arrays[0])
+    getattr(p_nt, name + "_")(*[nt.tensor(a) for a in arrays[1:]], **kw)
+    getattr(p_th, name + "_")(*[torch.tensor(a) for a in arrays[1:]], **kw)
+    np.testing.assert_allclose(p_nt.numpy(), p_th.numpy(), rtol=1e-12)
+    compare_with_torch(lambda a, b: nt.lerp(a, b, 0.25), lambda a, b: torch.lerp(a, b, 0.25), *arrays[:2])
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["logaddexp", "hypot"])
+def test_logaddexp_hypot(name):
+    a, b = rand((2, 3), 0), rand((3,), 1)
+    compare_with_torch(lambda x, y: getattr(nt, name)(x, y), lambda x, y: getattr(torch, name)(x, y), a, b,
+                       atol=1e-10, rtol=1e-10)
+    check_grad(lambda x, y: getattr(nt, name)(x, y), a, b)
+    big = np.array([1000.0, -1000.0])
+    got = getattr(nt, name)(nt.tensor(big), nt.tensor(big)).numpy()
+    ref = [max(v, v) + math.log(2) for v in big] if name == "logaddexp" else [math.hypot(v, v) for v in big]
+    np.testing.assert_allclose(got, ref, rtol=1e-12)
+
+
+@requires_torch
+def test_logical_ops():
+    a = np.array([0.0, 1.5, -2.0, 0.0])
+    b = np.array([1, 0, 3, 0])
+    for name in ("logical_and", "logical_or", "logical_xor"):
+        got = getattr(nt, name)(nt.tensor(a), nt.tensor(b))
+        exp = getattr(torch, name)(torch.tensor(a), torch.tensor(b))
+        assert got.tolist() == exp.tolist() and dname(got) == "bool"
+        assert getattr(nt.tensor(a), name)(nt.tensor(b)).tolist() == exp.tolist()
+    assert nt.logical_not(nt.tensor(a)).tolist() == torch.logical_not(torch.tensor(a)).tolist()
+    m = nt.tensor([1, 0, 2])
+    m.logical_not_()
+    assert m.tolist() == [0, 1, 0] and dname(m) == "int64"
