@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..backend import array_module, to_numpy
 from ..backend import scatter_add as add_at
-from ._registry import both, tensor_method
+from ._registry import both, tensor_method, torch_function
 from .indexing import index_array, wrap_dim
 
 
@@ -614,3 +614,248 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     if hasattr(data, "array"):
         data = data.detach()
     return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+# ---------------------------------------------------------------- grids, blocks, stacking
+@torch_function
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-d tensors of sizes n_0, ..., n_k: the i-th output is
+    tensor i broadcast to (n_0, ..., n_k) along dim i. ``indexing='xy'`` swaps
+    the first two dims (NumPy/MATLAB's convention)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be one of 'xy' or 'ij', but received: {indexing}")
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: Expected 0D or 1D tensor in the tensor list but got tensor {i} "
+                               f"with {t.ndim} dimensions")
+    flat = [t.reshape(-1) for t in tensors]
+    sizes = [t.shape[0] for t in flat]
+    order = list(range(len(flat)))
+    if indexing == "xy" and len(flat) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(sizes[o] for o in order)
+    out = []
+    for i, t in enumerate(flat):
+        view = [1] * len(flat)
+        view[order.index(i)] = sizes[i]
+        out.append(t.reshape(tuple(view)).expand(shape))
+    return tuple(out)
+
+
+@torch_function
+def cartesian_prod(*tensors):
+    """Every combination of one element from each 1-d tensor, one per row (row-major)."""
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    from ..tensor import stack
+    return stack([g.reshape(-1) for g in grids], dim=1)
+
+
+@both
+def combinations(input, r=2, with_replacement=False):
+    """The length-``r`` combinations of a 1-d tensor's elements (itertools' order), one per row."""
+    import itertools
+    if input.ndim != 1:
+        raise RuntimeError(f"combinations(): Expect a 1D vector, but got shape {list(input.shape)}")
+    make = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = list(make(range(input.shape[0]), r))
+    if not rows or r == 0:
+        return input.new_empty(0) if r == 0 else input.new_empty(0, r)
+    xp = array_module(input.array)
+    idx = xp.asarray(np.asarray(rows, dtype=np.int64))
+    from .indexing import take
+    return take(input, _tensor()._wrap(idx))
+
+
+class DiagEmbed(Function):
+    """out[..., i + max(-offset, 0), i + max(offset, 0)] = x[..., i] in the plane
+    (dim1, dim2) of an output with one more dim; zeros elsewhere.
+    x: (*, n) -> out: (*, n + |offset|, n + |offset|) with that plane moved to (dim1, dim2).
+    dE/dx = that diagonal of g."""
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        xp = array_module(x)
+        n = x.shape[-1] + abs(offset)
+        out = xp.zeros(x.shape[:-1] + (n, n), dtype=x.dtype)
+        r, c = _diag_positions((n, n), offset, xp)
+        out[..., r, c] = x
+        ctx.meta = (offset, dim1, dim2, n)
+        return xp.moveaxis(out, (-2, -1), (dim1, dim2))
+
+    @staticmethod
+    def backward(ctx, g):
+        offset, dim1, dim2, n = ctx.meta
+        xp = array_module(g)
+        plane = xp.moveaxis(g, (dim1, dim2), (-2, -1))
+        r, c = _diag_positions((n, n), offset, xp)
+        return plane[..., r, c], None, None, None
+
+
+@both
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Batched :func:`diag`: input's last dim becomes the ``offset`` diagonal of the
+    plane (dim1, dim2) of a tensor with one more dim."""
+    nd = input.ndim + 1
+    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    x = input.reshape(1) if input.ndim == 0 else input
+    return DiagEmbed.apply(x, int(offset), d1, d2)
+
+
+@both
+def diagflat(input, offset=0):
+    """The flattened input on the ``offset`` diagonal of a square matrix."""
+    return DiagEmbed1d.apply(input.reshape(-1), int(offset))
+
+
+def _triangle_indices(row, col, offset, dtype, device, lower):
+    from ..backend import Device
+    from ..tensor import _as_dtype
+    xp = Device(device if device is not None else "cpu").xp
+    r, c = (xp.tril_indices if lower else xp.triu_indices)(row, offset, col)
+    dt = _as_dtype(dtype) or np.dtype(np.int64)
+    return _tensor()._wrap(xp.stack([r, c]).astype(dt).reshape(2, -1))
+
+
+@torch_function
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """(2, N) coordinates of the lower triangle (j - i <= offset) of a row x col
+    matrix, in row-major order."""
+    return _triangle_indices(row, col, offset, dtype, device, True)
+
+
+@torch_function
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """(2, N) coordinates of the upper triangle (j - i >= offset) of a row x col
+    matrix, in row-major order."""
+    return _triangle_indices(row, col, offset, dtype, device, False)
+
+
+class BlockDiag(Function):
+    """out = the 2-d blocks along the diagonal of a zero matrix;  each block's
+    gradient is its window of g."""
+
+    @staticmethod
+    def forward(ctx, *blocks):
+        xp = array_module(*blocks)
+        rows = sum(b.shape[0] for b in blocks)
+        cols = sum(b.shape[1] for b in blocks)
+        dtype = np.result_type(*[b.dtype for b in blocks])
+        out = xp.zeros((rows, cols), dtype=dtype)
+        spans, r, c = [], 0, 0
+        for b in blocks:
+            out[r:r + b.shape[0], c:c + b.shape[1]] = b
+            spans.append((r, c, b.shape))
+            r += b.shape[0]
+            c += b.shape[1]
+        ctx.spans = spans
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(g[r:r + s[0], c:c + s[1]] if n else None
+                     for (r, c, s), n in zip(ctx.spans, ctx.needs_input_grad))
+
+
+@torch_function
+def block_diag(*tensors):
+    """A block-diagonal matrix of the inputs (0-d: 1x1, 1-d of n: 1 x n, 2-d as is)."""
+    blocks = []
+    for i, t in enumerate(tensors):
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                               f"{t.ndim} dimensions")
+        blocks.append(t.reshape(1, 1) if t.ndim == 0 else (t.reshape(1, -1) if t.ndim == 1 else t))
+    if not blocks:
+        from ..tensor import zeros
+        return zeros(1, 0)
+    return BlockDiag.apply(*blocks)
+
+
+def _atleast(tensors, make):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(make(t) for t in tensors[0])
+    out = tuple(make(t) for t in tensors)
+    return out[0] if len(out) == 1 else out
+
+
+def _as_1d(t):
+    return t.reshape(1) if t.ndim == 0 else t
+
+
+def _as_2d(t):
+    return t.reshape(1, -1) if t.ndim < 2 else t
+
+
+def _as_3d(t):
+    if t.ndim == 0:
+        return t.reshape(1, 1, 1)
+    if t.ndim == 1:
+        return t.reshape(1, -1, 1)
+    if t.ndim == 2:
+        return t.unsqueeze(-1)
+    return t
+
+
+@torch_function
+def atleast_1d(*tensors):
+    """0-d tensors become (1,); others unchanged."""
+    return _atleast(tensors, _as_1d)
+
+
+@torch_function
+def atleast_2d(*tensors):
+    """0-d -> (1, 1), (n,) -> (1, n); others unchanged."""
+    return _atleast(tensors, _as_2d)
+
+
+@torch_function
+def atleast_3d(*tensors):
+    """0-d -> (1, 1, 1), (n,) -> (1, n, 1), (m, n) -> (m, n, 1); others unchanged."""
+    return _atleast(tensors, _as_3d)
+
+
+def _cat(tensors, dim, op):
+    from ..tensor import cat
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{op} expects a non-empty TensorList")
+    return cat(tensors, dim)
+
+
+@torch_function
+def hstack(tensors):
+    """Join horizontally: along dim 0 for 1-d inputs, else along dim 1."""
+    ts = [_as_1d(t) for t in tensors]
+    return _cat(ts, 0 if ts and ts[0].ndim == 1 else 1, "hstack")
+
+
+@torch_function
+def vstack(tensors):
+    """Join vertically (dim 0) after making each input at least 2-d."""
+    return _cat([_as_2d(t) for t in tensors], 0, "vstack")
+
+
+@torch_function
+def row_stack(tensors):
+    """Alias of :func:`vstack`."""
+    return vstack(tensors)
+
+
+@torch_function
+def dstack(tensors):
+    """Join along depth (dim 2) after making each input at least 3-d."""
+    return _cat([_as_3d(t) for t in tensors], 2, "dstack")
+
+
+@torch_function
+def column_stack(tensors):
+    """Join as columns: 0-d and 1-d inputs of n become (n, 1), then along dim 1."""
+    return _cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors], 1, "column_stack")

@@ -255,3 +255,65 @@ def test_clone_contiguous_new():
     assert x.new_tensor([1, 2]).dtype == nt.float64
     assert x.new_empty(3, dtype=nt.int64).dtype == nt.int64
     assert x.new_zeros(2, requires_grad=True).requires_grad
+
+
+# ------------------------------------------------------------------ grids, blocks, stacking
+def test_meshgrid_cartesian_combinations():
+    a, b = randn(3), randn(2, seed=1)
+    gi, gj = nt.meshgrid(nt.tensor(a), nt.tensor(b), indexing="ij")
+    for i, j in itertools.product(range(3), range(2)):
+        assert gi.numpy()[i, j] == a[i] and gj.numpy()[i, j] == b[j]
+    gx, gy = nt.meshgrid(nt.tensor(a), nt.tensor(b), indexing="xy")
+    assert gx.shape == (2, 3) and gx.numpy()[1, 2] == a[2] and gy.numpy()[1, 2] == b[1]
+    check_grad(lambda s, t: nt.meshgrid(s, t, indexing="xy"), a, b)
+    rows = nt.cartesian_prod(nt.tensor(a), nt.tensor(b)).numpy()
+    np.testing.assert_allclose(rows, [[x, y] for x in a for y in b])
+    pairs = nt.combinations(nt.tensor(a), 2).numpy()
+    np.testing.assert_allclose(pairs, [[a[i], a[j]] for i, j in itertools.combinations(range(3), 2)])
+    check_grad(lambda s: nt.combinations(s, 2, with_replacement=True), a)
+    if torch is not None:
+        compare_with_torch(lambda s, t: nt.meshgrid(s, t, indexing="ij"),
+                           lambda s, t: torch.meshgrid(s, t, indexing="ij"), a, b)
+        compare_with_torch(lambda s, t: nt.cartesian_prod(s, t), lambda s, t: torch.cartesian_prod(s, t), a, b)
+        compare_with_torch(lambda s: nt.combinations(s, 2, True), lambda s: torch.combinations(s, 2, True), a)
+
+
+def test_diag_embed_diagflat_tri_indices_block_diag():
+    x = randn(2, 3)
+    out = nt.diag_embed(nt.tensor(x), 1).numpy()
+    assert out.shape == (2, 4, 4)
+    for b, i in itertools.product(range(2), range(3)):
+        assert out[b, i, i + 1] == x[b, i]
+    assert np.count_nonzero(out) == 6
+    check_grad(lambda t: nt.diag_embed(t, -1, 0, 2), x)
+    check_grad(lambda t: t.diagflat(1), x)
+    assert nt.tril_indices(3, 3).tolist() == [[i for i in range(3) for j in range(3) if j <= i],
+                                              [j for i in range(3) for j in range(3) if j <= i]]
+    blocks = [randn(2, 2), randn(3, seed=1), np.array(5.0)]
+    bd = nt.block_diag(*[nt.tensor(b) for b in blocks]).numpy()
+    assert bd.shape == (4, 6)
+    np.testing.assert_allclose(bd[:2, :2], blocks[0])
+    np.testing.assert_allclose(bd[2, 2:5], blocks[1])
+    assert bd[3, 5] == 5.0 and np.count_nonzero(bd) == 8
+    check_grad(lambda p, q: nt.block_diag(p, q), blocks[0], blocks[1])
+    if torch is not None:
+        compare_with_torch(lambda t: nt.diag_embed(t, 1, 0, 2), lambda t: torch.diag_embed(t, 1, 0, 2), x)
+        compare_with_torch(lambda t: nt.diagflat(t, -2), lambda t: torch.diagflat(t, -2), x)
+        for r, c, k in ((3, 4, 1), (4, 3, -1), (2, 5, 0)):
+            assert nt.tril_indices(r, c, k).tolist() == torch.tril_indices(r, c, k).tolist()
+            assert nt.triu_indices(r, c, k).tolist() == torch.triu_indices(r, c, k).tolist()
+        compare_with_torch(lambda p, q: nt.block_diag(p, q), lambda p, q: torch.block_diag(p, q), *blocks[:2])
+
+
+@requires_torch
+def test_stacking_and_atleast():
+    a, b = randn(3), randn(3, seed=1)
+    m = randn(3, 2)
+    for name in ("hstack", "vstack", "dstack", "column_stack", "row_stack"):
+        compare_with_torch(lambda p, q: getattr(nt, name)([p, q]), lambda p, q: getattr(torch, name)([p, q]), a, b)
+    compare_with_torch(lambda p, q: nt.hstack([p, q]), lambda p, q: torch.hstack([p, q]), m, m)
+    compare_with_torch(lambda p, q: nt.column_stack([p, q]), lambda p, q: torch.column_stack([p, q]), a, m)
+    for name in ("atleast_1d", "atleast_2d", "atleast_3d"):
+        for arr in (np.array(2.0), a, m):
+            assert getattr(nt, name)(nt.tensor(arr)).shape == tuple(getattr(torch, name)(torch.tensor(arr)).shape)
+        assert len(getattr(nt, name)(nt.tensor(a), nt.tensor(m))) == 2
