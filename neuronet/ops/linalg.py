@@ -540,23 +540,26 @@ class VectorNorm(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         p, axes = ctx.meta
+        return VectorNorm._grad(x, out, g.reshape(out.shape), p, axes).astype(g.dtype, copy=False), None, None, None
+
+    @staticmethod
+    def _grad(x, out, g, p, axes):
         xp = array_module(g)
-        g = g.reshape(out.shape)
         if p == 0:
-            return xp.zeros_like(x), None, None, None
+            return xp.zeros_like(x)
         sign = xp.sign(x)
         if p == 1:
-            return g * sign, None, None, None
+            return g * sign
         safe = xp.where(out == 0, 1, out)
         if p == 2:
-            return xp.where(out == 0, 0, g * x / safe), None, None, None
+            return xp.where(out == 0, 0, g * x / safe)
         a = xp.abs(x)
         if p in (math.inf, -math.inf):
             hit = a == out
-            return g * sign * hit / hit.sum(axis=axes, keepdims=True), None, None, None
+            return g * sign * hit / hit.sum(axis=axes, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = xp.where(a == 0, 0, xp.where(a == 0, 1, a) ** (p - 1)) / safe ** (p - 1)
-        return xp.where(out == 0, 0, g * sign * scale), None, None, None
+        return xp.where(out == 0, 0, g * sign * scale)
 
 
 class NuclearNorm(Function):

@@ -338,7 +338,8 @@ def test_type_promotion_matches_torch_result_type():
         if not (isinstance(a_th, torch.Tensor) or isinstance(b_th, torch.Tensor)):
             continue
         if isinstance(a_th, torch.Tensor):
-            assert np.dtype(nm.result_type(a_nt, b_nt)).name == dname(torch.ones(1, dtype=torch.result_type(a_th, b_th))), (ka, kb)
+            expected = dname(torch.ones(1, dtype=torch.result_type(a_th, b_th)))
+            assert np.dtype(nm.result_type(a_nt, b_nt)).name == expected, (ka, kb)
         for name in ("mul", "maximum", "atan2", "div"):
             try:
                 exp = getattr(torch, name)(a_th, b_th)
