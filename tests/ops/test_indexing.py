@@ -384,7 +384,8 @@ def test_inplace_variants_write_storage_and_record_grad():
         (lambda t, s: t.index_copy_(0, _idx([2, 0]), s), lambda t, s: t.index_copy(0, _idx([2, 0]), s)),
         (lambda t, s: t.masked_scatter_(t > 0, s), lambda t, s: t.masked_scatter(t > 0, s)),
         (lambda t, s: t.masked_fill_(t > 0, 1.0) * s.sum(), lambda t, s: t.masked_fill(t > 0, 1.0) * s.sum()),
-        (lambda t, s: t.index_fill_(1, _idx([3]), 0.0) * s.sum(), lambda t, s: t.index_fill(1, _idx([3]), 0.0) * s.sum()),
+        (lambda t, s: t.index_fill_(1, _idx([3]), 0.0) * s.sum(),
+         lambda t, s: t.index_fill(1, _idx([3]), 0.0) * s.sum()),
     ]
     for inplace, outplace in cases:
         a = nt.tensor(x, requires_grad=True)

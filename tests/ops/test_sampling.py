@@ -1,6 +1,5 @@
 """Random sampling: seeded reproducibility, Generator objects, statistics against the
 distributions' moments (draws cannot match PyTorch's), PyTorch's shapes/dtypes and errors."""
-import math
 
 import numpy as np
 import pytest
