@@ -167,15 +167,25 @@ def test_get_batch_is_the_collated_per_sample_batch(tmp_path):
                                   default_collate([cds[4], cds[1]])[0].numpy())
 
 
-def test_random_transform_takes_the_per_sample_path(tmp_path):
+@pytest.mark.parametrize("tf", [
+    transforms.Compose([transforms.RandomCrop(28, padding=4), transforms.RandomHorizontalFlip(),
+                        transforms.ToTensor(), transforms.RandomErasing()]),          # vectorized
+    transforms.Compose([transforms.RandomRotation(10), transforms.ToTensor()])])       # sample by sample
+def test_random_transforms_batch_is_the_per_sample_batch(tmp_path, tf):
     write_mnist(tmp_path, n=10)
-    tf = transforms.Compose([transforms.RandomCrop(28, padding=4), transforms.ToTensor()])
     ds = datasets.MNIST(tmp_path, transform=tf)
     nt.manual_seed(5)
-    fast = ds.get_batch([1, 2, 3])[0].numpy()
+    fast = ds.get_batch([1, 2, 3, 9])[0].numpy()
     nt.manual_seed(5)
-    slow = np.stack([ds[i][0].numpy() for i in (1, 2, 3)])
+    slow = np.stack([ds[i][0].numpy() for i in (1, 2, 3, 9)])
     np.testing.assert_array_equal(fast, slow)
+    # and through the DataLoader: its fast path and the item-by-item path give the same epoch
+    runs = []
+    for kw in ({}, {"collate_fn": default_collate}):
+        nt.manual_seed(2)
+        runs.append([x.numpy() for x, _ in DataLoader(ds, batch_size=4, shuffle=True, **kw)])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_dataloader_over_vision_dataset_repeats_under_seed(tmp_path):

@@ -328,8 +328,28 @@ def test_batch_exact_chain_equals_stacked_samples():
     batch = tf.apply_batch(imgs).numpy()
     per = np.stack([tf(Image.fromarray(im)).numpy() for im in imgs])
     np.testing.assert_array_equal(batch, per)
-    assert not T.batch_exact(T.Compose([T.ToTensor(), T.RandomErasing()]))
+    assert not T.batch_exact(T.Compose([T.ToTensor(), T.RandomRotation(10)]))
     assert not T.batch_exact(T.Resize(4))
+
+
+@pytest.mark.parametrize("gray", [False, True])
+def test_random_chain_batch_equals_per_sample_under_the_same_seed(gray):
+    imgs = np.stack([rgb(10, 9, seed=s) for s in range(6)])
+    if gray:
+        imgs = imgs[..., 0]
+    tf = T.Compose([T.RandomCrop(8, padding=(1, 2), padding_mode="reflect"), T.RandomHorizontalFlip(),
+                    T.RandomVerticalFlip(0.3), T.RandomCrop((9, 9), pad_if_needed=True, fill=5), T.ToTensor(),
+                    T.Normalize((0.5,), (0.5,)), T.RandomErasing(p=0.7, value="random"),
+                    T.RandomErasing(p=0.7, value=0.25)])
+    assert T.batch_exact(tf)
+    nt.manual_seed(7)
+    batch = tf.apply_batch(imgs).numpy()
+    nt.manual_seed(7)
+    per = np.stack([tf(Image.fromarray(im)).numpy() for im in imgs])
+    assert batch.shape == (6, 1 if gray else 3, 9, 9)
+    np.testing.assert_array_equal(batch, per)
+    nt.manual_seed(8)
+    assert not np.array_equal(tf.apply_batch(imgs).numpy(), batch)
 
 
 def test_errors_name_what_was_received():

@@ -121,11 +121,31 @@ class Compose(_Transform):
         return self.batch_exact
 
     def apply_batch(self, imgs):
+        """The chain on a stack of same-size images, equal to stacking the
+        per-sample results. Random parts draw their parameters sample by
+        sample in the per-sample order (sample 0's draws for every transform,
+        then sample 1's, ...); the input size each one sees comes from running
+        the chain once on one sample with a throwaway generator."""
         if not self.batch_exact:
             raise TypeError("Compose.apply_batch: only a chain of batch-exact transforms has a batch form, "
                             f"not {[type(t).__name__ for t in self.transforms if not batch_exact(t)]}")
-        for t in self.transforms:
-            imgs = t.apply_batch(imgs)
+        drawn = [isinstance(t, _Drawn) for t in self.transforms]
+        if not any(drawn):
+            for t in self.transforms:
+                imgs = t.apply_batch(imgs)
+            return imgs
+        dims, img = [], _first(imgs)
+        with _random.using(np.random.default_rng(0)):
+            for t in self.transforms:
+                dims.append(F.get_dimensions(img))
+                img = t(img)
+        params = [[] for _ in self.transforms]
+        for _ in range(len(imgs)):
+            for k, t in enumerate(self.transforms):
+                if drawn[k]:
+                    params[k].append(t._draw(dims[k]))
+        for k, t in enumerate(self.transforms):
+            imgs = t._apply_drawn(imgs, params[k]) if drawn[k] else t.apply_batch(imgs)
         return imgs
 
     def __repr__(self):
@@ -303,59 +323,139 @@ def _check_p(p, who):
     return float(p)
 
 
-class RandomHorizontalFlip(_Transform):
+class _Drawn(_Transform):
+    """A random transform whose batch form is exact: ``_draw(dims)`` makes
+    every random draw of one sample (``dims = (C, H, W)`` of its input; the
+    per-sample call makes the same draws through it), ``_apply_drawn(imgs,
+    params)`` applies a list of per-sample draws to a stack at once. A batch
+    whose draws are made sample by sample, in the per-sample order, is then
+    the stack of the per-sample results, bit for bit."""
+
+    batch_exact = True
+
+    def _draw(self, dims):
+        raise NotImplementedError
+
+    def _apply_drawn(self, imgs, params):
+        raise NotImplementedError
+
+    def apply_batch(self, imgs):
+        dims = F.get_dimensions(_first(imgs))
+        return self._apply_drawn(imgs, [self._draw(dims) for _ in range(len(imgs))])
+
+
+def _first(imgs):
+    """One sample of a stack, in the kind the per-sample path would see."""
+    return Tensor._wrap(imgs.array[0]) if isinstance(imgs, Tensor) else imgs[0]
+
+
+class _RandomFlip(_Drawn):
+    _axis = -1
+
+    def __init__(self, p=0.5):
+        self.p = _check_p(p, type(self).__name__)
+
+    def _draw(self, dims):
+        return bool(_gen().random() < self.p)
+
+    def __call__(self, img):
+        if not self._draw(None):
+            return img
+        return F.hflip(img) if self._axis == -1 else F.vflip(img)
+
+    def _apply_drawn(self, imgs, params):
+        x, restore = F._nchw(imgs, type(self).__name__, batch=True)
+        xp = backend.array_module(x)
+        flip = xp.asarray(np.array(params, dtype=bool))[:, None, None, None]
+        return restore(xp.where(flip, xp.flip(x, axis=self._axis), x))
+
+
+class RandomHorizontalFlip(_RandomFlip):
     """Mirror left-right with probability ``p``."""
 
-    def __init__(self, p=0.5):
-        self.p = _check_p(p, "RandomHorizontalFlip")
-
-    def __call__(self, img):
-        return F.hflip(img) if _gen().random() < self.p else img
+    _axis = -1
 
 
-class RandomVerticalFlip(_Transform):
+class RandomVerticalFlip(_RandomFlip):
     """Mirror top-bottom with probability ``p``."""
 
-    def __init__(self, p=0.5):
-        self.p = _check_p(p, "RandomVerticalFlip")
-
-    def __call__(self, img):
-        return F.vflip(img) if _gen().random() < self.p else img
+    _axis = -2
 
 
-class RandomCrop(_Transform):
+class RandomCrop(_Drawn):
     """A random ``size`` window, after optional ``padding`` (and, with
     ``pad_if_needed``, padding an image smaller than ``size``)."""
 
     def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant"):
         self.size = F._size_hw(size, "RandomCrop")
+        if padding is not None:
+            _dt._pad_tuple(padding, "RandomCrop")           # validate now
+        if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
+            raise ValueError(f"RandomCrop: padding_mode must be constant, edge, reflect or symmetric, "
+                             f"received {padding_mode!r}")
         self.padding, self.pad_if_needed, self.fill, self.padding_mode = padding, pad_if_needed, fill, padding_mode
+
+    @staticmethod
+    def _window(h, w, th, tw):
+        if h < th or w < tw:
+            raise ValueError(f"RandomCrop: required crop size {(th, tw)} is larger than the input image size "
+                             f"{(h, w)}")
+        if w == tw and h == th:
+            return 0, 0
+        g = _gen()
+        i = int(g.integers(0, h - th + 1))
+        j = int(g.integers(0, w - tw + 1))
+        return i, j
 
     @staticmethod
     def get_params(img, output_size):
         """``(top, left, height, width)`` of a random window of ``output_size``."""
         _, h, w = F.get_dimensions(img)
         th, tw = output_size
-        if h < th or w < tw:
-            raise ValueError(f"RandomCrop: required crop size {(th, tw)} is larger than the input image size "
-                             f"{(h, w)}")
-        if w == tw and h == th:
-            return 0, 0, h, w
-        g = _gen()
-        i = int(g.integers(0, h - th + 1))
-        j = int(g.integers(0, w - tw + 1))
-        return i, j, th, tw
+        return RandomCrop._window(h, w, th, tw) + (th, tw)
 
-    def __call__(self, img):
+    def _paddings(self, h, w):
+        """The paddings (l, t, r, b) applied before cropping an ``h x w`` image, in order."""
+        out = []
         if self.padding is not None:
-            img = F.pad(img, self.padding, self.fill, self.padding_mode)
-        _, h, w = F.get_dimensions(img)
+            l, t, r, b = _dt._pad_tuple(self.padding, "RandomCrop")
+            out.append((l, t, r, b))
+            h, w = h + t + b, w + l + r
         th, tw = self.size
         if self.pad_if_needed and w < tw:
-            img = F.pad(img, [tw - w, 0], self.fill, self.padding_mode)
+            out.append((tw - w, 0, tw - w, 0))
+            w += 2 * (tw - w)
         if self.pad_if_needed and h < th:
-            img = F.pad(img, [0, th - h], self.fill, self.padding_mode)
-        return F.crop(img, *self.get_params(img, self.size))
+            out.append((0, th - h, 0, th - h))
+            h += 2 * (th - h)
+        return out, h, w
+
+    def _draw(self, dims):
+        _, h, w = dims
+        _, h, w = self._paddings(h, w)
+        return self._window(h, w, *self.size)
+
+    def __call__(self, img):
+        _, h, w = F.get_dimensions(img)
+        pads, _, _ = self._paddings(h, w)
+        for ltrb in pads:
+            img = F.pad(img, list(ltrb), self.fill, self.padding_mode)
+        i, j = self._draw((None, h, w))                  # (the draw pads the same dims itself)
+        return F.crop(img, i, j, *self.size)
+
+    def _apply_drawn(self, imgs, params):
+        x, restore = F._nchw(imgs, "RandomCrop", batch=True)
+        xp = backend.array_module(x)
+        pads, _, _ = self._paddings(*x.shape[-2:])
+        for ltrb in pads:
+            x = _dt._pad_nchw(x, ltrb, self.fill, self.padding_mode)
+        th, tw = self.size
+        ij = np.array(params, dtype=np.int64).reshape(-1, 2)
+        rows = xp.asarray(ij[:, :1] + np.arange(th))             # (N, th)
+        cols = xp.asarray(ij[:, 1:] + np.arange(tw))             # (N, tw)
+        n = xp.arange(x.shape[0])[:, None, None]
+        out = x[n, :, rows[:, :, None], cols[:, None, :]]         # (N, th, tw, C)
+        return restore(xp.ascontiguousarray(out.transpose(0, 3, 1, 2)))
 
 
 class RandomResizedCrop(_Transform):
@@ -584,7 +684,7 @@ class RandomOrder(_Transform):
         return img
 
 
-class RandomErasing(_Transform):
+class RandomErasing(_Drawn):
     """Erase a random rectangle of a tensor image with probability ``p`` (Zhong
     et al. 2020): area fraction ~ U(``scale``), aspect ~ log-U(``ratio``), up
     to 10 tries; ``value`` a number, one per channel, or 'random' (normal)."""
@@ -603,9 +703,10 @@ class RandomErasing(_Transform):
         self.scale, self.ratio, self.value, self.inplace = tuple(scale), tuple(ratio), value, inplace
 
     @staticmethod
-    def get_params(img, scale, ratio, value=None):
-        """``(i, j, h, w, v)``; ``value=None`` means normal noise."""
-        C, H, W = F.get_dimensions(img)
+    def _rectangle(dims, scale, ratio, value):
+        """``(i, j, h, w, v)`` with ``v`` float64 (cast when written), or None
+        when 10 tries find no rectangle inside the image."""
+        C, H, W = dims
         area = H * W
         g = _gen()
         log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
@@ -616,30 +717,53 @@ class RandomErasing(_Transform):
             w = int(round(math.sqrt(erase_area / aspect)))
             if not (h < H and w < W):
                 continue
-            if value is None:
-                v = g.standard_normal((C, h, w)).astype(np.dtype(img.dtype))
-            else:
-                v = np.asarray(value, dtype=np.dtype(img.dtype)).reshape(-1, 1, 1)
+            v = g.standard_normal((C, h, w)) if value is None else np.asarray(value, np.float64).reshape(-1, 1, 1)
             i = int(g.integers(0, H - h + 1))
             j = int(g.integers(0, W - w + 1))
             return i, j, h, w, v
-        return 0, 0, H, W, None
+        return None
+
+    @staticmethod
+    def get_params(img, scale, ratio, value=None):
+        """``(i, j, h, w, v)``; ``value=None`` means normal noise."""
+        C, H, W = F.get_dimensions(img)
+        r = RandomErasing._rectangle((C, H, W), scale, ratio, value)
+        if r is None:
+            return 0, 0, H, W, img
+        i, j, h, w, v = r
+        return i, j, h, w, Tensor._wrap(np.asarray(v, dtype=np.dtype(img.dtype)))
+
+    def _values(self, C):
+        if isinstance(self.value, str):
+            return None
+        value = [self.value] if isinstance(self.value, numbers.Number) else list(self.value)
+        if len(value) not in (1, C):
+            raise ValueError(f"RandomErasing: value should have 1 or {C} (channels) values, received {value}")
+        return value
+
+    def _draw(self, dims):
+        if _gen().random() >= self.p:
+            return None
+        return self._rectangle(dims, self.scale, self.ratio, self._values(dims[0]))
 
     def __call__(self, img):
         if not isinstance(img, Tensor):
             raise TypeError(f"RandomErasing: img should be a Tensor (use it after ToTensor), received "
                             f"{type(img).__name__}")
-        if _gen().random() >= self.p:
-            return img
-        value = None if isinstance(self.value, str) else \
-            ([self.value] if isinstance(self.value, numbers.Number) else list(self.value))
-        C = F.get_image_num_channels(img)
-        if value is not None and len(value) not in (1, C):
-            raise ValueError(f"RandomErasing: value should have 1 or {C} (channels) values, received {value}")
-        i, j, h, w, v = self.get_params(img, self.scale, self.ratio, value)
-        if v is None:
-            return img
-        return F.erase(img, i, j, h, w, Tensor._wrap(v), self.inplace)
+        r = self._draw(F.get_dimensions(img))
+        return img if r is None else F.erase(img, *r, inplace=self.inplace)
+
+    def _apply_drawn(self, imgs, params):
+        if not isinstance(imgs, Tensor):
+            raise TypeError(f"RandomErasing: img should be a Tensor (use it after ToTensor), received "
+                            f"{type(imgs).__name__}")
+        a = imgs.array if self.inplace else imgs.array.copy()
+        xp = backend.array_module(a)
+        for n, r in enumerate(params):
+            if r is not None:
+                i, j, h, w, v = r
+                a[n, ..., i:i + h, j:j + w] = xp.asarray(v, dtype=a.dtype)
+        return imgs if self.inplace else Tensor._wrap(a)
 
 
 class GaussianBlur(_Transform):
