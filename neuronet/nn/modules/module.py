@@ -20,6 +20,7 @@ enclosing module adds its child's name, so a user sees
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -27,7 +28,8 @@ import numpy as np
 
 from ... import backend
 from ...tensor import Tensor, _as_dtype
-from ...autograd.grad_mode import no_grad
+from ...autograd.function import Function
+from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ..parameter import Parameter
 
 __all__ = ["Module"]
@@ -151,6 +153,104 @@ def _to_array(value, key):
     return arr
 
 
+class _BackwardHookIdentity(Function):
+    """y = x, whose backward hands dE/dy to ``callback`` and passes on what it returns.
+
+    Placed on a hooked module's tensor inputs and outputs so that the module's
+    full backward hooks see the gradients at its boundary (PyTorch's
+    BackwardHookFunction).
+    """
+
+    @staticmethod
+    def forward(ctx, x, callback):
+        ctx.callback = callback
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.callback(g), None
+
+
+def _through_hook(t, callback):
+    """``t`` routed through :class:`_BackwardHookIdentity`. The result shares
+    ``t``'s storage and version counter, like a view, so an in-place change
+    through either is seen by the autograd's checks."""
+    out = _BackwardHookIdentity.apply(t, callback)
+    out._vc = t._vc
+    return out
+
+
+class _BackwardHookState:
+    """One call's bookkeeping for full backward hooks: the gradients at the
+    module's outputs, then at its inputs; the hooks run once all have arrived."""
+
+    def __init__(self, module, n_inputs, n_outputs):
+        self.module = module
+        self.grad_inputs = [None] * n_inputs
+        self.grad_outputs = [None] * n_outputs
+        self.inputs_pending = set()
+        self.outputs_pending = set()
+        self.n_inputs_needing_grad = 0
+
+    def output_callback(self, k):
+        def callback(g):
+            self.grad_outputs[k] = self._wrap(g)
+            self.outputs_pending.discard(k)
+            if self.outputs_pending:
+                return g
+            grad_outputs = tuple(self.grad_outputs)
+            for hook in list(self.module._backward_pre_hooks.values()):
+                res = hook(self.module, grad_outputs)
+                if res is not None:
+                    grad_outputs = self._check_replacement(res, grad_outputs, "backward pre-hook", "grad_output")
+            self.grad_outputs = list(grad_outputs)
+            if not self.inputs_pending:       # no input needs a gradient: the hooks run now
+                self._run_hooks()
+            new = self.grad_outputs[k]
+            return g if new is None else new.array
+        return callback
+
+    def input_callback(self, k):
+        def callback(g):
+            self.grad_inputs[k] = self._wrap(g)
+            self.inputs_pending.discard(k)
+            if self.inputs_pending:
+                return g
+            before = list(self.grad_inputs)
+            self._run_hooks()
+            replaced = any(a is not b for a, b in zip(before, self.grad_inputs))
+            if replaced and self.n_inputs_needing_grad > 1:
+                raise RuntimeError("a full backward hook replaced grad_input of a module with several inputs "
+                                   "that require grad; neuronet supports replacing grad_input only for "
+                                   "modules with one such input")
+            new = self.grad_inputs[k]
+            return g if new is None else new.array
+        return callback
+
+    def _run_hooks(self):
+        grad_inputs, grad_outputs = tuple(self.grad_inputs), tuple(self.grad_outputs)
+        for hook in list(self.module._backward_hooks.values()):
+            res = hook(self.module, grad_inputs, grad_outputs)
+            if res is not None:
+                grad_inputs = self._check_replacement(res, grad_inputs, "backward hook", "grad_input")
+        self.grad_inputs = list(grad_inputs)
+
+    @staticmethod
+    def _wrap(g):
+        return Tensor._wrap(g)
+
+    @staticmethod
+    def _check_replacement(res, old, what, name):
+        res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+        if len(res) != len(old):
+            raise RuntimeError(f"{what} returned {len(res)} values for {name} but {len(old)} were expected")
+        for new, prev in zip(res, old):
+            if new is not None and prev is not None and tuple(new.shape) != tuple(prev.shape):
+                raise RuntimeError(f"{what} returned a {name} of shape {tuple(new.shape)}, expected "
+                                   f"{tuple(prev.shape)}")
+        return res
+
+
 class Module:
     """Base class for all layers and networks.
 
@@ -182,6 +282,9 @@ class Module:
         d["_forward_pre_hooks_with_kwargs"] = {}
         d["_forward_hooks"] = OrderedDict()
         d["_forward_hooks_with_kwargs"] = {}
+        d["_forward_hooks_always_called"] = {}
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -313,16 +416,94 @@ class Module:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
         """``hook(module, args, output) -> None or new output`` runs after ``forward``
-        (``hook(module, args, kwargs, output)`` with ``with_kwargs``)."""
-        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
+        (``hook(module, args, kwargs, output)`` with ``with_kwargs``). With
+        ``always_call`` it also runs when ``forward`` raised (output None)."""
+        always = self.__dict__.setdefault("_forward_hooks_always_called", {})
+        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs, always)
         self._forward_hooks[handle.id] = hook
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            always[handle.id] = True
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
+
+    def _hook_dict(self, name):
+        # Modules unpickled from an older neuronet may lack the newer registries.
+        return self.__dict__.setdefault(name, OrderedDict())
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output) -> None or new grad_input`` runs
+        when the gradients with respect to the module's inputs are computed.
+
+        ``grad_input`` has one entry per Tensor positional argument (None for
+        those that need no gradient), ``grad_output`` one per Tensor output.
+        Replacing ``grad_input`` is supported when one input needs a gradient.
+        """
+        hooks = self._hook_dict("_backward_hooks")
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output) -> None or new grad_output`` runs when the
+        gradients with respect to the module's outputs are known, before they
+        flow into the module."""
+        hooks = self._hook_dict("_backward_pre_hooks")
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_backward_hook(self, hook):
+        """Deprecated in PyTorch; registered here as a full backward hook (the
+        gradients at the module's inputs and outputs), which is what the old
+        hook meant for single-op modules."""
+        warnings.warn("Using a non-full backward hook when the forward contains multiple autograd Nodes is "
+                      "deprecated; neuronet registers it as register_full_backward_hook", FutureWarning,
+                      stacklevel=2)
+        return self.register_full_backward_hook(hook)
+
+    def _wrap_for_backward_hooks(self, args):
+        """Route the Tensor arguments through the input side of the backward
+        hooks; return the new args and the call's hook state (None if unused)."""
+        if not (self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks")) \
+                or not is_grad_enabled():
+            return args, None
+        tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        state = _BackwardHookState(self, len(tensor_pos), 0)
+        new_args = list(args)
+        for k, i in enumerate(tensor_pos):
+            if args[i].requires_grad:
+                state.inputs_pending.add(k)
+                new_args[i] = _through_hook(args[i], state.input_callback(k))
+        state.n_inputs_needing_grad = len(state.inputs_pending)
+        return tuple(new_args), state
+
+    @staticmethod
+    def _wrap_outputs_for_backward_hooks(result, state):
+        single = isinstance(result, Tensor)
+        outs = (result,) if single else result
+        if not isinstance(outs, (tuple, list)):
+            return result
+        tensor_pos = [i for i, o in enumerate(outs) if isinstance(o, Tensor)]
+        state.grad_outputs = [None] * len(tensor_pos)
+        new = list(outs)
+        for k, i in enumerate(tensor_pos):
+            if outs[i].requires_grad:
+                state.outputs_pending.add(k)
+                new[i] = _through_hook(outs[i], state.output_callback(k))
+        if single:
+            return new[0]
+        if type(outs) is tuple:
+            return tuple(new)
+        return type(outs)(*new) if isinstance(outs, tuple) else new     # a namedtuple, or a list
 
     def __call__(self, *args, **kwargs):
         for hid, hook in list(self._forward_pre_hooks.items()):
@@ -337,11 +518,18 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        args, hook_state = self._wrap_for_backward_hooks(args)
         try:
             result = self.forward(*args, **kwargs)
         except _ANNOTATED_ERRORS as err:
             _name_layer_in_error(err, self)
+            self._run_always_called_hooks(args, kwargs)
             raise
+        except Exception:
+            self._run_always_called_hooks(args, kwargs)
+            raise
+        if hook_state is not None:
+            result = self._wrap_outputs_for_backward_hooks(result, hook_state)
         for hid, hook in list(self._forward_hooks.items()):
             if hid in self._forward_hooks_with_kwargs:
                 res = hook(self, args, kwargs, result)
@@ -350,6 +538,15 @@ class Module:
             if res is not None:
                 result = res
         return result
+
+    def _run_always_called_hooks(self, args, kwargs):
+        always = self.__dict__.get("_forward_hooks_always_called") or {}
+        for hid, hook in list(self._forward_hooks.items()):
+            if hid in always:
+                if hid in self._forward_hooks_with_kwargs:
+                    hook(self, args, kwargs, None)
+                else:
+                    hook(self, args, None)
 
     # ------------------------------------------------------------------ traversal
     def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
@@ -419,6 +616,58 @@ class Module:
                 raise AttributeError(f"{mod._get_name()} has no submodule `{item}` (looking up {target!r})")
             mod = mod._modules[item]
         return mod
+
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at dotted path ``target`` (its parent must exist; with
+        ``strict`` the attribute must already be a submodule)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and name not in parent._modules:
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and name not in parent._modules:
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
+    def get_parameter(self, target):
+        """The parameter at dotted path ``target`` (``'features.0.weight'``)."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod._parameters:
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return mod._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at dotted path ``target`` (``'bn.running_mean'``)."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return mod._buffers[name]
+
+    def get_extra_state(self):
+        """Extra state for the state_dict (override with set_extra_state)."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called.")
+
+    def set_extra_state(self, state):
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called.")
+
+    def share_memory(self):
+        """PyTorch moves storages to shared memory for multiprocessing; NumPy
+        arrays are already shared by fork, so this returns self unchanged."""
+        return self
+
+    def compile(self, *args, **kwargs):
+        """``torch.compile`` of this module in place. neuronet has no graph
+        compiler: the module keeps running eagerly (same results)."""
+        return None
 
     def apply(self, fn):
         """Call ``fn(m)`` on every submodule (children first) and on self; returns self."""
@@ -498,6 +747,19 @@ class Module:
 
     def half(self):
         return self.to(np.float16)
+
+    def bfloat16(self):
+        raise TypeError("bfloat16 is not supported by neuronet (NumPy has no bfloat16); use half() or float()")
+
+    def to_empty(self, *, device=None, recurse=True):
+        """Move parameters and buffers to ``device`` with uninitialized storage
+        (PyTorch's use: materialize meta-device modules before loading weights)."""
+        dev = backend.Device(device) if device is not None else None
+
+        def fresh(a):
+            target = dev if dev is not None else backend.device_of(a)
+            return target.xp.empty(a.shape, dtype=a.dtype)
+        return self._apply_to_arrays(fresh)
 
     def type(self, dst_type):
         return self.to(dst_type)
