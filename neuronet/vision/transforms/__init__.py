@@ -13,12 +13,18 @@ one while it builds a batch -- so runs repeat under a seed. The draws are
 torchvision's in kind and order (e.g. ``RandomCrop`` draws the top row, then
 the left column), not its values: PyTorch's generator is another one.
 
-Batches: the deterministic transforms (``ToTensor, PILToTensor, Normalize,
-ConvertImageDtype, CenterCrop, Pad, Grayscale``, and ``Compose`` of them) have
-``batch_exact = True`` and an ``apply_batch`` giving, for a stack of images,
-exactly the stack of their per-sample results; the datasets of
-:mod:`neuronet.vision.datasets` then build a DataLoader batch with one
-vectorized call. Any other transform runs sample by sample, as in torchvision.
+Batches: ``ToTensor, PILToTensor, Normalize, ConvertImageDtype, CenterCrop,
+Pad, Grayscale`` (deterministic) and ``RandomCrop, RandomHorizontalFlip,
+RandomVerticalFlip, RandomErasing`` (random), and ``Compose`` of them, have
+``batch_exact = True`` and an ``apply_batch`` giving, for a stack of
+same-size images, exactly the stack of their per-sample results -- the random
+ones make their draws sample by sample in the per-sample order and apply them
+all with one gather. The datasets of :mod:`neuronet.vision.datasets` then build
+a DataLoader batch with one vectorized call per transform (CIFAR's
+``RandomCrop(32, padding=4)`` + flip + ``ToTensor`` + ``Normalize``: about 25
+us per image instead of 100). Any other transform (those going through
+Pillow's resampler or colour code, for instance) runs sample by sample, as in
+torchvision.
 """
 from __future__ import annotations
 
@@ -451,11 +457,11 @@ class RandomCrop(_Drawn):
             x = _dt._pad_nchw(x, ltrb, self.fill, self.padding_mode)
         th, tw = self.size
         ij = np.array(params, dtype=np.int64).reshape(-1, 2)
-        rows = xp.asarray(ij[:, :1] + np.arange(th))             # (N, th)
-        cols = xp.asarray(ij[:, 1:] + np.arange(tw))             # (N, tw)
-        n = xp.arange(x.shape[0])[:, None, None]
-        out = x[n, :, rows[:, :, None], cols[:, None, :]]         # (N, th, tw, C)
-        return restore(xp.ascontiguousarray(out.transpose(0, 3, 1, 2)))
+        i, j = xp.asarray(ij[:, 0]), xp.asarray(ij[:, 1])
+        # every (th, tw) window as a strided view (no copy), then one gather of
+        # the N chosen windows: (N, C, th, tw)
+        windows = xp.lib.stride_tricks.sliding_window_view(x, (th, tw), axis=(2, 3))
+        return restore(windows[xp.arange(x.shape[0]), :, i, j])
 
 
 class RandomResizedCrop(_Transform):
