@@ -15,6 +15,7 @@ import builtins
 import math
 import numbers
 import string
+from collections import namedtuple
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from ..backend import array_module
 from ..tensor import Tensor
 from . import elementwise as _el
 from ._registry import both, tensor_method, torch_function
-from .math import _check_tensor, _type_name, write_out
+from .math import _check_tensor, _exclusive_products, _type_name, write_out
 from .reduction import normalize_dims
 
 
@@ -713,3 +714,125 @@ def dist(input, other, p=2):
     _inputs("dist", input, other)
     _broadcast_batch(input.shape, other.shape)
     return norm(input - other, p=float(p))
+
+
+# ================================================================ inverse and determinant
+def _check_square(op, x):
+    _check_tensor(op, x)
+    if x.ndim < 2:
+        raise RuntimeError(f"linalg.{op}: The input tensor A must have at least 2 dimensions.")
+    if x.shape[-1] != x.shape[-2]:
+        raise RuntimeError(f"linalg.{op}: A must be batches of square matrices, but they are "
+                           f"{x.shape[-2]} by {x.shape[-1]} matrices")
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"linalg.{op}: Expected a floating point or complex tensor as input. "
+                           f"Got {_type_name(x.dtype)}")
+
+
+def _mT(a):
+    return array_module(a).swapaxes(a, -1, -2)
+
+
+class Inverse(Function):
+    """out = A^-1 (each matrix of ``(..., n, n)``);
+    dE/dA = -A^-T g A^-T (from d(A^-1) = -A^-1 dA A^-1)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = array_module(a)
+        try:
+            out = xp.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            raise RuntimeError("linalg.inv: the inversion could not be completed because the input matrix "
+                               "is singular.") from None
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (inv,) = ctx.saved_tensors
+        inv_t = _mT(inv)
+        return -(inv_t @ g @ inv_t)
+
+
+@both
+def inverse(input, *, out=None):
+    """inverse(input, *, out=None): the matrix inverse of each ``(..., n, n)`` matrix;
+    dE/dA = -A^-T g A^-T. A singular matrix raises RuntimeError."""
+    _check_square("inv", input)
+    return write_out(Inverse.apply(input), out, "inverse", (input,))
+
+
+def _adjugate_t(a):
+    """adj(A)^T = the cofactor matrix, from the SVD so singular matrices need no
+    division: A = U S V^T gives adj(A) = det(U) det(V) V diag(prod_{j != i} s_j) U^T."""
+    xp = array_module(a)
+    u, s, vh = xp.linalg.svd(a)
+    others = _exclusive_products(s, s.ndim - 1)      # prod_{j != i} s_j, exact when some s_j = 0
+    sign = xp.linalg.det(u) * xp.linalg.det(vh)
+    adj = sign[..., None, None] * (_mT(vh) * others[..., None, :]) @ _mT(u)
+    return _mT(adj)
+
+
+class Det(Function):
+    """out = det A (each matrix of ``(..., n, n)``);
+    dE/dA = g adj(A)^T, the cofactor matrix (= g det(A) A^-T when A is
+    invertible; the cofactors stay right for singular A, where det still moves
+    linearly with each entry)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).linalg.det(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return (g[..., None, None] * _adjugate_t(a)).astype(g.dtype, copy=False)
+
+
+@both
+def det(input):
+    """det(input): the determinant of each ``(..., n, n)`` matrix; dE/dA = g adj(A)^T."""
+    _check_square("det", input)
+    return Det.apply(input)
+
+
+class LogAbsDet(Function):
+    """out = log |det A|;  dE/dA = g A^-T (from d log|det A| = tr(A^-1 dA))."""
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = array_module(a)
+        sign, logabs = xp.linalg.slogdet(a)
+        ctx.save_for_backward(a)
+        return logabs.astype(a.dtype, copy=False), sign.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        xp = array_module(g)
+        return (g[..., None, None] * _mT(xp.linalg.inv(a))).astype(g.dtype, copy=False)
+
+
+SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
+
+
+@both
+def slogdet(input):
+    """slogdet(input) -> (sign, logabsdet): det A = sign e^logabsdet without overflow;
+    d logabsdet / dA = A^-T (sign has no gradient)."""
+    _check_square("slogdet", input)
+    logabs, sign = LogAbsDet.apply(input)
+    return SlogdetResult(sign, logabs)
+
+
+@both
+def logdet(input):
+    """logdet(input): log det A (NaN where det A < 0, -inf where it is 0); dE/dA = g A^-T."""
+    _check_square("logdet", input)
+    logabs, sign = LogAbsDet.apply(input)
+    xp = array_module(sign.array)
+    bad = Tensor._wrap(xp.where(sign.array < 0, xp.nan, xp.where(sign.array == 0, -xp.inf, 0)).astype(
+        logabs.array.dtype))
+    return logabs + bad

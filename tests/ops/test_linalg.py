@@ -324,3 +324,52 @@ def test_einsum_sublist_form():
         sub_a, sub_b, *rest = args
         compare_with_torch(lambda x, y: nt.einsum(x, sub_a, y, sub_b, *rest),
                            lambda x, y: torch.einsum(x, sub_a, y, sub_b, *rest), a, b, atol=1e-10)
+
+
+# ------------------------------------------------------------ inverse and determinant
+def naive_det(m):
+    """Laplace expansion along the first row."""
+    n = len(m)
+    if n == 1:
+        return m[0][0]
+    return sum((-1) ** j * m[0][j] * naive_det([row[:j] + row[j + 1:] for row in m[1:]]) for j in range(n))
+
+
+@requires_torch
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4), (1, 1)])
+def test_det_inverse_slogdet(shape):
+    a = randn(*shape, seed=9) + 2 * np.eye(shape[-1])
+    compare_with_torch(nt.det, torch.det, a, atol=1e-10, rtol=1e-9)
+    compare_with_torch(nt.inverse, torch.inverse, a, atol=1e-10, rtol=1e-9)
+    compare_with_torch(lambda t: nt.slogdet(t), lambda t: torch.slogdet(t), a, atol=1e-10, rtol=1e-9)
+    check_grad(nt.det, a)
+    check_grad(lambda t: t.inverse(), a)
+    check_grad(lambda t: nt.slogdet(t)[1], a)
+    flat = a.reshape(-1, shape[-1], shape[-1])
+    np.testing.assert_allclose(nt.det(nt.tensor(a)).numpy().reshape(-1), [naive_det(m.tolist()) for m in flat],
+                               rtol=1e-10)
+    inv = nt.inverse(nt.tensor(a)).numpy()
+    np.testing.assert_allclose(inv @ a, np.broadcast_to(np.eye(shape[-1]), a.shape), atol=1e-10)
+
+
+@requires_torch
+def test_det_gradient_of_singular_matrices_and_logdet():
+    # rank 2: det is 0 but moves linearly with each entry; the gradient is the cofactor matrix
+    # (PyTorch 2.13 answers 0 here; finite differences and the cofactors say otherwise)
+    singular = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, -1.0, 2.0]])
+    check_grad(nt.det, singular)
+    t = nt.tensor(singular, requires_grad=True)
+    nt.det(t).backward()
+    cof = [[(-1) ** (i + j) * naive_det([r[:j] + r[j + 1:] for k, r in enumerate(singular.tolist()) if k != i])
+            for j in range(3)] for i in range(3)]
+    np.testing.assert_allclose(t.grad.numpy(), cof, atol=1e-12)
+    rank1 = np.outer([1.0, 2.0, -1.0], [0.5, 1.0, 3.0])
+    compare_with_torch(nt.det, torch.det, rank1, atol=1e-9)
+    a = randn(3, 3, seed=4) + 3 * np.eye(3)
+    compare_with_torch(nt.logdet, torch.logdet, a, atol=1e-10)
+    neg = np.diag([-1.0, 2.0, 3.0])
+    assert math.isnan(nt.logdet(nt.tensor(neg)).item()) and math.isnan(torch.logdet(torch.tensor(neg)).item())
+    with pytest.raises(RuntimeError, match="singular"):
+        nt.inverse(nt.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    for args in ((2, 3), (3,)):
+        same_error(lambda: nt.det(nt.ones(*args)), lambda: torch.det(torch.ones(*args)))
