@@ -1,0 +1,62 @@
+"""nn.utils: parameters_to_vector / vector_to_parameters, rnn.pad_sequence."""
+import numpy as np
+import pytest
+
+import neuronet as nt
+import neuronet.nn as nn
+from neuronet.nn.utils import parameters_to_vector, vector_to_parameters
+from neuronet.nn.utils.rnn import pad_sequence
+from helpers import check_grad, compare_with_torch, randn, requires_torch, torch
+
+
+def test_parameters_to_vector_and_back():
+    net = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    params = list(net.parameters())
+    vec = parameters_to_vector(net.parameters())
+    assert vec.shape == (sum(p.numel() for p in params),)
+    np.testing.assert_array_equal(vec.numpy(), np.concatenate([p.numpy().ravel() for p in params]))
+    (vec * nt.arange(vec.shape[0]).float()).sum().backward()     # differentiable
+    np.testing.assert_array_equal(params[0].grad.numpy().ravel(), np.arange(6))
+    new = nt.arange(vec.shape[0]).float() / 10
+    vector_to_parameters(new, net.parameters())
+    assert net[0].weight is params[0]
+    np.testing.assert_allclose(parameters_to_vector(net.parameters()).detach().numpy(), new.numpy())
+    with pytest.raises(RuntimeError, match="1-D vector of 11"):
+        vector_to_parameters(nt.zeros(3), net.parameters())
+    with pytest.raises(TypeError):
+        vector_to_parameters(np.zeros(11), net.parameters())
+
+
+@requires_torch
+def test_vectorization_matches_torch():
+    tnet = torch.nn.Linear(3, 2)
+    net = nn.Linear(3, 2)
+    net.load_state_dict({k: v.numpy() for k, v in tnet.state_dict().items()})
+    np.testing.assert_array_equal(parameters_to_vector(net.parameters()).detach().numpy(),
+                                  torch.nn.utils.parameters_to_vector(tnet.parameters()).detach().numpy())
+
+
+def naive_pad(seqs, batch_first, value, side):
+    longest = max(len(s) for s in seqs)
+    out = np.full((len(seqs), longest) + seqs[0].shape[1:], value)
+    for i, s in enumerate(seqs):
+        if side == "right":
+            out[i, :len(s)] = s
+        else:
+            out[i, longest - len(s):] = s
+    return out if batch_first else np.swapaxes(out, 0, 1)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence(batch_first, side):
+    seqs = [randn(3, 2, seed=1), randn(5, 2, seed=2), randn(1, 2, seed=3)]
+    out = pad_sequence([nt.tensor(s) for s in seqs], batch_first, -1.0, side)
+    np.testing.assert_array_equal(out.numpy(), naive_pad(seqs, batch_first, -1.0, side))
+    check_grad(lambda a, b, c: pad_sequence([a, b, c], batch_first, 0.5, side), *seqs)
+    if torch is not None:
+        compare_with_torch(lambda a, b, c: pad_sequence([a, b, c], batch_first, 0.5, side),
+                           lambda a, b, c: torch.nn.utils.rnn.pad_sequence([a, b, c], batch_first, 0.5, side),
+                           *seqs)
+    with pytest.raises(RuntimeError, match="every sequence"):
+        pad_sequence([nt.zeros(2, 3), nt.zeros(2, 4)])
