@@ -401,7 +401,9 @@ def round(input, decimals=0, *, out=None):  # noqa: A001
     (``round(2.5) == 2``, as PyTorch and NumPy). Backward: dE/dx = 0.
     Integer inputs are kept as they are (``decimals`` != 0 refuses them, as PyTorch)."""
     _check_tensor("round", input)
-    if (decimals != 0 and input.dtype.kind not in "fc") or input.dtype.kind == "b":
+    if input.dtype.kind == "b":
+        raise NotImplementedError("round(): not implemented for 'Bool'")
+    if decimals != 0 and input.dtype.kind not in "fc":
         raise NotImplementedError(f"round(): decimals= not implemented for dtype {_type_name(input.dtype)}")
     return write_out(Round.apply(input, int(decimals)), out, "round", (input,))
 
