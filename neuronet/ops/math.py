@@ -33,7 +33,7 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..backend import array_module
 from ..tensor import Tensor
 from . import elementwise as _el
-from ._registry import both, tensor_method, torch_function
+from ._registry import both, tensor_method
 from .elementwise import unbroadcast
 from .reduction import normalize_dims
 
