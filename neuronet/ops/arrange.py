@@ -88,10 +88,10 @@ def repeat(self, *sizes):
 
 
 @both
-def tile(input, dims):
+def tile(input, *args, dims=None):
     """:meth:`repeat` where ``dims`` shorter than the tensor's rank is padded with
-    leading 1s (NumPy's ``tile``)."""
-    reps = _sizes((dims,), "tile")
+    leading 1s (NumPy's ``tile``): ``tile(x, (2, 2))`` or ``x.tile(2, 2)``."""
+    reps = _sizes(args if dims is None else (dims,), "tile")
     reps = (1,) * (input.ndim - len(reps)) + reps
     return repeat(input, reps)
 
@@ -215,8 +215,13 @@ class Flip(Function):
 
 
 @both
-def flip(input, dims):
-    """Reverse the order of elements along each of ``dims``."""
+def flip(input, *args, dims=None):
+    """Reverse the order of elements along each of ``dims``: ``flip(x, (0, 1))``,
+    ``x.flip(0, 1)``, ``x.flip(dims=[0])``."""
+    if dims is None:
+        if not args:
+            raise TypeError("flip() missing the dims to reverse")
+        dims = args[0] if len(args) == 1 else args
     d = _dims(dims, input.ndim, "flip") if input.ndim else ()
     return Flip.apply(input, d)
 
@@ -276,13 +281,15 @@ def _slice(input, d, start, stop):
 
 
 @both
-def split(tensor, split_size_or_sections, dim=0):
+def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
     """Pieces of ``tensor`` along ``dim``: of ``split_size`` each (the last one
     smaller if the size does not divide), or of the listed sizes (which must add
-    up to the dim's size)."""
+    up to the dim's size). ``split_size=`` is the Tensor method's keyword."""
+    s = split_size_or_sections if split_size is None else split_size
+    if s is None:
+        raise TypeError("split() missing split_size_or_sections")
     d = wrap_dim(dim, tensor.ndim)
     n = tensor.shape[d] if tensor.ndim else 1
-    s = split_size_or_sections
     if hasattr(s, "array") and s.ndim == 0:
         s = int(s.item())
     if isinstance(s, (int, np.integer)):

@@ -96,6 +96,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's
     n = x.shape[d]
     if not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
         raise RuntimeError(f"selected index k out of range: k={k} for a dimension of size {n}")
+    if input.ndim == 0:
+        k = 1           # a 0-d input gives its element back for k = 0 too, as PyTorch does
     order = _argsort(x.array, d, largest).astype(np.int64)
     xp = array_module(order)
     first = xp.take(order, xp.arange(k), axis=d)

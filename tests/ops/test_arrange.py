@@ -317,3 +317,18 @@ def test_stacking_and_atleast():
         for arr in (np.array(2.0), a, m):
             assert getattr(nt, name)(nt.tensor(arr)).shape == tuple(getattr(torch, name)(torch.tensor(arr)).shape)
         assert len(getattr(nt, name)(nt.tensor(a), nt.tensor(m))) == 2
+
+
+@requires_torch
+def test_method_and_function_call_forms():
+    x = randn(2, 3)
+    forms = [
+        (lambda m, t: t.tile(2, 2)), (lambda m, t: m.tile(t, dims=(2,))), (lambda m, t: m.tile(t, (1, 2))),
+        (lambda m, t: t.flip(0, 1)), (lambda m, t: t.flip(dims=(0,))), (lambda m, t: m.flip(t, dims=[1])),
+        (lambda m, t: t.roll(1, dims=0)), (lambda m, t: t.repeat_interleave(m.tensor(2))),
+        (lambda m, t: t.split(split_size=1, dim=1)), (lambda m, t: t.chunk(chunks=2, dim=-1)),
+        (lambda m, t: t.narrow(dim=1, start=1, length=2)), (lambda m, t: t.movedim(source=0, destination=1)),
+        (lambda m, t: t.tril(diagonal=-1)), (lambda m, t: t.diagonal(offset=1)),
+    ]
+    for f in forms:
+        compare_with_torch(lambda t: f(nt, t), lambda t: f(torch, t), x)
