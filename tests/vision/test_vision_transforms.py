@@ -361,3 +361,24 @@ def test_errors_name_what_was_received():
         T.RandomHorizontalFlip(p=2)
     with pytest.raises(TypeError, match="interpolation"):
         T.Resize(4, interpolation="cubic-ish")
+
+
+# ------------------------------------------------------------------ utils
+def test_make_grid_and_save_image(tmp_path):
+    from neuronet.vision.utils import make_grid, save_image
+    x = np.random.default_rng(0).random((5, 1, 4, 3)).astype(np.float32)
+    g = make_grid(nt.tensor(x), nrow=2, padding=1, pad_value=0.5).numpy()
+    assert g.shape == (3, 3 * 5 + 1, 2 * 4 + 1)
+    np.testing.assert_array_equal(g[0, 1:5, 1:4], x[0, 0])
+    np.testing.assert_array_equal(g[2, 11:15, 1:4], x[4, 0])
+    assert g[0, 0, 0] == 0.5 and g[1, 11, 5] == 0.5   # frame and the empty cell
+    save_image(nt.tensor(x), tmp_path / "g.png", nrow=4)
+    im = np.asarray(Image.open(tmp_path / "g.png"))
+    assert im.shape == (2 * 6 + 2, 4 * 5 + 2, 3)
+    assert im[2, 2, 0] == np.uint8(np.clip(x[0, 0, 0, 0] * 255 + 0.5, 0, 255))
+    if tv is not None:
+        for kw in ({"nrow": 3}, {"normalize": True}, {"normalize": True, "scale_each": True, "padding": 0},
+                   {"normalize": True, "value_range": (0.2, 0.7)}):
+            np.testing.assert_allclose(make_grid(nt.tensor(x), **kw).numpy(),
+                                       tv.utils.make_grid(torch.from_numpy(x), **kw).numpy(), atol=1e-6,
+                                       err_msg=str(kw))
