@@ -16,6 +16,7 @@ The PyTorch reference run is the same text with the imports rewritten by
 ``to_torch`` (and a prelude that lets torchvision 0.x import beside a CPU
 torch build that lacks its compiled operators).
 """
+import concurrent.futures
 import functools
 import gzip
 import importlib.util
@@ -25,6 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,15 +106,17 @@ def read_spec(path):
     return spec
 
 
-def to_torch(source, torchvision=True):
+def to_torch(source):
+    """The PyTorch text of a script: imports rewritten, torchvision's prelude added if used."""
     for pattern, repl in REWRITES:
         source = re.sub(pattern, repl, source)
-    if "torchvision" in source:
-        if torchvision:
-            source = TORCHVISION_PRELUDE + source
-        else:  # a stand-in with the few pieces the scripts use
-            source = re.sub(r"\btorchvision\b", "_tv_shim", source)
+    if uses_torchvision(source):
+        source = TORCHVISION_PRELUDE + source
     return source
+
+
+def uses_torchvision(source):
+    return "torchvision" in source or "neuronet.vision" in source
 
 
 @dataclass
@@ -185,14 +189,35 @@ def _env():
     return env
 
 
-@functools.lru_cache(None)
+_POOL = None
+_FUTURES = {}
+_LOCK = threading.Lock()
+
+
+def submit(name, framework):
+    """Start (once per session) the run of ``scripts/<name>`` under ``framework``
+    on a small thread pool of subprocesses; returns its future."""
+    global _POOL
+    with _LOCK:
+        if (name, framework) not in _FUTURES:
+            if _POOL is None:
+                workers = int(os.environ.get("COMPAT_WORKERS", min(4, max(2, os.cpu_count() or 1))))
+                _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+            _FUTURES[name, framework] = _POOL.submit(_run_script, name, framework)
+        return _FUTURES[name, framework]
+
+
 def run_script(name, framework):
-    """Run ``scripts/<name>`` under ``framework`` ("neuronet" or "torch"), once per session."""
+    """The (cached) run of ``scripts/<name>`` under ``framework`` ("neuronet" or "torch")."""
+    return submit(name, framework).result()
+
+
+def _run_script(name, framework):
     path = SCRIPTS / name
     spec = read_spec(path)
     source = path.read_text()
     if framework == "torch":
-        source = to_torch(source, torchvision=torchvision_usable())
+        source = to_torch(source)
     workdir = Path(tempfile.mkdtemp(prefix=f"compat-{framework}-"))
     script = workdir / name
     script.write_text(source)

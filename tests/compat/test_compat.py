@@ -25,11 +25,37 @@ SCRIPTS = sorted(p.name for p in R.SCRIPTS.glob("[0-9]*.py"))
 COMPARED = [s for s in SCRIPTS if (lambda sp: sp.exact or sp.exact_all or sp.repr)(R.read_spec(R.SCRIPTS / s))]
 
 
-def _need_torch():
+@pytest.fixture(scope="module", autouse=True)
+def _start_all_runs(request):
+    """Queue every selected run at once so the subprocesses overlap (they are
+    mostly interpreter start-up and single-threaded NumPy)."""
+    selected = {getattr(item, "callspec", None) and item.callspec.params.get("name")
+                for item in request.session.items}
+    for name in SCRIPTS:
+        if name in selected:
+            R.submit(name, "neuronet")
+            if _reference_available(name):
+                R.submit(name, "torch")
+    yield
+
+
+def _need_torch(name):
+    """Skip (or, under NEURONET_REQUIRE_TORCH=1, fail) when the oracle is missing:
+    PyTorch, and torchvision for the scripts that use the vision namespace."""
+    missing = None
     if not R.torch_available():
+        missing = "PyTorch not installed (the oracle)"
+    elif R.uses_torchvision((R.SCRIPTS / name).read_text()) and not R.torchvision_usable():
+        missing = "torchvision not importable (pip install --no-deps torchvision==0.28.0)"
+    if missing:
         if os.environ.get("NEURONET_REQUIRE_TORCH") == "1":
-            pytest.fail("NEURONET_REQUIRE_TORCH=1 but PyTorch is not importable")
-        pytest.skip("PyTorch not installed (the oracle)")
+            pytest.fail(f"NEURONET_REQUIRE_TORCH=1 but {missing}")
+        pytest.skip(missing)
+
+
+def _reference_available(name):
+    return R.torch_available() and (not R.uses_torchvision((R.SCRIPTS / name).read_text())
+                                    or R.torchvision_usable())
 
 
 def test_there_are_enough_scripts():
@@ -38,7 +64,7 @@ def test_there_are_enough_scripts():
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_reference_torch(name):
-    _need_torch()
+    _need_torch(name)
     run = R.run_script(name, "torch")
     assert run.returncode == 0, run.failure()
     bad = R.check_expectations(run, R.read_spec(R.SCRIPTS / name))
@@ -51,7 +77,7 @@ def test_runs_on_neuronet(name):
     run = R.run_script(name, "neuronet")
     assert run.returncode == 0, run.failure()
     bad = R.check_expectations(run, spec)
-    if R.torch_available():
+    if _reference_available(name):
         ref = R.run_script(name, "torch")
         bad += [f"RESULT {k} printed on PyTorch but not on neuronet" for k in ref.results if k not in run.results]
     assert not bad, "\n".join(bad)
@@ -59,7 +85,7 @@ def test_runs_on_neuronet(name):
 
 @pytest.mark.parametrize("name", COMPARED)
 def test_matches_torch(name):
-    _need_torch()
+    _need_torch(name)
     spec = R.read_spec(R.SCRIPTS / name)
     ref = R.run_script(name, "torch")
     assert ref.returncode == 0, ref.failure()
@@ -74,8 +100,10 @@ def test_matches_torch(name):
 def test_rewrite_map():
     src = ("import neuronet as torch\nfrom neuronet import nn, optim\nimport neuronet.nn.functional as F\n"
            "from neuronet.utils.data import DataLoader\nfrom neuronet.vision import datasets, transforms\n")
-    out = R.to_torch(src, torchvision=True)
+    out = R.to_torch(src)
+    assert out.startswith(R.TORCHVISION_PRELUDE)
     body = out[len(R.TORCHVISION_PRELUDE):]
     assert body == ("import torch\nfrom torch import nn, optim\nimport torch.nn.functional as F\n"
                     "from torch.utils.data import DataLoader\nfrom torchvision import datasets, transforms\n")
-    assert "_tv_shim" in R.to_torch(src, torchvision=False)
+    assert "neuronet" not in R.to_torch(src)
+    assert not R.to_torch("import neuronet as torch\n").startswith(R.TORCHVISION_PRELUDE)
