@@ -478,13 +478,13 @@ def triu(input, diagonal=0):
 @tensor_method
 def tril_(self, diagonal=0):
     """In-place :func:`tril`."""
-    return self._apply_inplace(lambda s: tril(s, diagonal), "tril_", clone=False)
+    return self._apply_inplace(lambda s: tril(s, diagonal), "tril_()", clone=False)
 
 
 @tensor_method
 def triu_(self, diagonal=0):
     """In-place :func:`triu`."""
-    return self._apply_inplace(lambda s: triu(s, diagonal), "triu_", clone=False)
+    return self._apply_inplace(lambda s: triu(s, diagonal), "triu_()", clone=False)
 
 
 def _diag_positions(shape, offset, xp):

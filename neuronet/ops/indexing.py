@@ -263,14 +263,14 @@ def scatter_add(input, dim, index, src):
 @tensor_method
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
     """In-place :func:`scatter`."""
-    return self._apply_inplace(lambda s: scatter(s, dim, index, src, value, reduce=reduce), "scatter_",
+    return self._apply_inplace(lambda s: scatter(s, dim, index, src, value, reduce=reduce), "scatter_()",
                                clone=False)
 
 
 @tensor_method
 def scatter_add_(self, dim, index, src):
     """In-place :func:`scatter_add`."""
-    return self._apply_inplace(lambda s: scatter_add(s, dim, index, src), "scatter_add_", clone=False)
+    return self._apply_inplace(lambda s: scatter_add(s, dim, index, src), "scatter_add_()", clone=False)
 
 
 def _reduce_at(op, target, where, vals):
@@ -411,7 +411,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
     """In-place :func:`scatter_reduce`."""
     return self._apply_inplace(lambda s: scatter_reduce(s, dim, index, src, reduce, include_self=include_self),
-                               "scatter_reduce_")
+                               "scatter_reduce_()")
 
 
 @both
@@ -611,20 +611,20 @@ def index_copy(input, dim, index, source):
 @tensor_method
 def index_add_(self, dim, index, source, *, alpha=1):
     """In-place :func:`index_add`."""
-    return self._apply_inplace(lambda s: index_add(s, dim, index, source, alpha=alpha), "index_add_",
+    return self._apply_inplace(lambda s: index_add(s, dim, index, source, alpha=alpha), "index_add_()",
                                clone=False)
 
 
 @tensor_method
 def index_fill_(self, dim, index, value):
     """In-place :func:`index_fill`."""
-    return self._apply_inplace(lambda s: index_fill(s, dim, index, value), "index_fill_", clone=False)
+    return self._apply_inplace(lambda s: index_fill(s, dim, index, value), "index_fill_()", clone=False)
 
 
 @tensor_method
 def index_copy_(self, dim, index, source):
     """In-place :func:`index_copy`."""
-    return self._apply_inplace(lambda s: index_copy(s, dim, index, source), "index_copy_", clone=False)
+    return self._apply_inplace(lambda s: index_copy(s, dim, index, source), "index_copy_()", clone=False)
 
 
 # ---------------------------------------------------------------- masks
@@ -664,7 +664,7 @@ def masked_fill(input, mask, value):
 @tensor_method
 def masked_fill_(self, mask, value):
     """In-place :func:`masked_fill` (the mask must broadcast to self's shape)."""
-    return self._apply_inplace(lambda s: masked_fill(s, mask, value), "masked_fill_", clone=False)
+    return self._apply_inplace(lambda s: masked_fill(s, mask, value), "masked_fill_()", clone=False)
 
 
 class MaskedSelect(Function):
@@ -750,7 +750,7 @@ def masked_scatter(input, mask, source):
 @tensor_method
 def masked_scatter_(self, mask, source):
     """In-place :func:`masked_scatter` (the mask must broadcast to self's shape)."""
-    return self._apply_inplace(lambda s: masked_scatter(s, mask, source), "masked_scatter_", clone=False)
+    return self._apply_inplace(lambda s: masked_scatter(s, mask, source), "masked_scatter_()", clone=False)
 
 
 # ---------------------------------------------------------------- flat indexing, nonzero
