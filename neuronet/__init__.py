@@ -5,10 +5,15 @@
 >>> (x * x).sum().backward()
 >>> x.grad  # == 2 x
 """
+import builtins
+
 from .tensor import *  # noqa: F401,F403  (Tensor, factories, math functions, dtypes)
 from .tensor import Tensor, tensor  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import Device, device, manual_seed, cupy_available  # noqa: F401
+from ._dtype import *  # noqa: F401,F403  (dtype objects and aliases, Size, finfo/iinfo, default dtype)
+from ._printing import set_printoptions, get_printoptions, printoptions  # noqa: F401
+from . import cuda, accelerator, backends  # noqa: F401
 from . import backend, autograd  # noqa: F401
 from .nn import functional as _functional  # noqa: F401  (registers relu, softmax, ... as torch.* too)
 from .ops._registry import TORCH_FUNCTIONS as _TORCH_FUNCTIONS
@@ -88,7 +93,7 @@ def set_num_threads(n):
     """Threads for the BLAS behind matrix products (``threadpoolctl`` when
     installed; otherwise remembered only -- set OMP_NUM_THREADS before start)."""
     global _num_threads
-    if not isinstance(n, int) or n < 1:
+    if not isinstance(n, builtins.int) or n < 1:
         raise ValueError(f"set_num_threads expects a positive integer, received {n!r}")
     _num_threads = n
     try:
@@ -103,7 +108,7 @@ def get_num_threads():
         return _num_threads
     import os
     env = os.environ.get("OMP_NUM_THREADS")
-    return int(env) if env and env.isdigit() else (os.cpu_count() or 1)
+    return builtins.int(env) if env and env.isdigit() else (os.cpu_count() or 1)
 
 
 _num_threads = None

@@ -37,6 +37,8 @@ long = int64
 float = float32   # noqa: A001  (PyTorch's aliases: neuronet.float is float32)
 double = float64
 Size = _dtypes.Size
+_new_tuple = tuple.__new__
+_DTYPE_OF = _dtypes._FROM_NP      # numpy.dtype -> neuronet dtype, for the hot Tensor.dtype
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -156,7 +158,7 @@ class Tensor:
     @property
     def shape(self):
         """The sizes of the dimensions, as a :class:`neuronet.Size` (a tuple)."""
-        return Size._of(self.array.shape)
+        return _new_tuple(Size, self.array.shape)     # Size._of, without the call overhead
 
     @property
     def ndim(self):
@@ -166,7 +168,7 @@ class Tensor:
     def dtype(self):
         """The element type, a :class:`neuronet.dtype` (prints ``torch.float32``;
         equal to the NumPy dtype of ``array``)."""
-        return _dtypes.from_numpy_dtype(self.array.dtype)
+        return _DTYPE_OF.get(self.array.dtype) or _dtypes.from_numpy_dtype(self.array.dtype)
 
     @property
     def is_cuda(self):
@@ -1126,15 +1128,12 @@ def _category(dt):
 
 
 def _promote_pair(a, b):
-    """torch.promote_types: the higher category wins outright, else NumPy's widening."""
+    """torch.promote_types, with None for an empty group."""
     if a is None:
         return b
     if b is None:
         return a
-    ca, cb = _category(a), _category(b)
-    if ca != cb:
-        return a if ca > cb else b
-    return np.promote_types(a, b)
+    return _dtypes.promote_types(a, b)
 
 
 def _scalar_dtype(x):
@@ -1173,7 +1172,7 @@ def result_type(a, b, true_division=False):
                 result = wrapped
     if true_division and _category(result) < 2:
         result = np.dtype(backend.default_dtype)
-    return np.dtype(result)
+    return _dtypes.as_dtype(result)
 
 
 def _promote(a, b, true_division=False):

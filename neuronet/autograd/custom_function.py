@@ -118,7 +118,8 @@ class Function:
                                   [o.array.dtype if isinstance(o, Tensor) else None for o in outputs])
         # One node runs the user's backward for all inputs; with several outputs,
         # each output gets a small selector node that hands its gradient to it.
-        node = _fn.Node(_backward_class(cls), node_ctx, inputs, shapes)
+        backward_class = _backward_class(cls)
+        node = _fn._node_type(backward_class)(backward_class, node_ctx, inputs, shapes)
         node.saved_versions = ctx._saved_versions
         wrapped = []
         for i, o in enumerate(outputs):
@@ -145,7 +146,11 @@ class Function:
 
 def _backward_class(cls):
     """The node's ``fn``: named ``<Name>Backward`` and running the user's backward."""
-    return type(cls.__name__, (_UserBackward,), {"user_fn": cls})
+    made = cls.__dict__.get("_backward_class")
+    if made is None:
+        made = type(cls.__name__, (_UserBackward,), {"user_fn": cls})
+        cls._backward_class = made
+    return made
 
 
 class _CustomContext:

@@ -174,7 +174,8 @@ class Function:
             inputs = tuple((a._node if a._node is not None else a) if n else None
                            for a, n in zip(args, needs))
             shapes = tuple(a.array.shape if n else None for a, n in zip(args, needs))
-            node = out._node = Node(cls, ctx, inputs, shapes)
+            node_type = cls.__dict__.get("_node_type") or _node_type(cls)
+            node = out._node = node_type(cls, ctx, inputs, shapes)
             node.saved_versions = _saved_versions(ctx, args, out)
         if aux:
             return (out, *(Tensor._wrap(x) for x in aux))
@@ -185,6 +186,14 @@ class Function:
     def _backward_arrays(cls, ctx, grad):
         """What the backward walk calls: ndarray gradients in and out."""
         return cls.backward(ctx, grad)
+
+
+def _node_type(fn):
+    """A Node subclass named as PyTorch names the op's node (``MulBackward0``),
+    so ``type(t.grad_fn).__name__`` reads as it does in PyTorch."""
+    node_type = type(fn.__name__ + "Backward0", (Node,), {"__slots__": ()})
+    fn._node_type = node_type
+    return node_type
 
 
 def _link_view(out, result, args, fn, kwargs):
