@@ -14,12 +14,14 @@ One file per op family, each op's forward, backward and equation together:
 - ``loss``          cross_entropy, nll_loss, mse_loss, l1_loss, smooth_l1/huber, kl_div, bce(_with_logits)
 - ``sparse``        embedding, one_hot
 - ``distance``      normalize, cosine_similarity, pairwise_distance
+- ``fold``          unfold (im2col), fold (col2im), channel_shuffle
 - ``upsampling``    interpolate (nearest, linear, bilinear, bicubic, trilinear, area), pixel_(un)shuffle
 """
 from .activation import *  # noqa: F401,F403
 from .convolution import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403

@@ -21,7 +21,7 @@ from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
+__all__ = ["batch_norm", "layer_norm", "rms_norm", "group_norm", "instance_norm", "local_response_norm"]
 
 
 # --------------------------------------------------------------------------- validation
@@ -463,6 +463,61 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_param(name, "weight", weight, normalized_shape, "normalized_shape")
     _check_param(name, "bias", bias, normalized_shape, "normalized_shape")
     return LayerNorm.apply(input, weight, bias, k, _check_eps(name, eps))
+
+
+class RMSNorm(Function):
+    """Root-mean-square normalization over the last k dims (Zhang & Sennrich 2019):
+
+        r = 1 / sqrt(mean(x^2) + eps),  x_hat = x r,  y = x_hat * weight
+
+    per row of x seen as (M, D), D = prod(normalized_shape). No mean is
+    subtracted. Backward, with gh = g * weight:
+        dx = r * (gh - x_hat * mean(gh * x_hat)),   dweight = sum_rows g * x_hat.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, k, eps):
+        xp = array_module(x)
+        norm_shape = x.shape[x.ndim - k:]
+        x2 = x.reshape(-1, math.prod(norm_shape))
+        r = 1 / xp.sqrt((x2 * x2).mean(axis=1, keepdims=True) + eps)
+        x_hat = x2 * r
+        out = x_hat if weight is None else x_hat * weight.reshape(1, -1)
+        ctx.save_for_backward(x_hat, r, weight)
+        ctx.shapes = (x.shape, norm_shape)
+        return out.reshape(x.shape).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x_hat, r, weight = ctx.saved_tensors
+        x_shape, norm_shape = ctx.shapes
+        g2 = g.reshape(x_hat.shape)
+        dx = dw = None
+        if ctx.needs_input_grad[0]:
+            gh = g2 if weight is None else g2 * weight.reshape(1, -1)
+            dx = (r * (gh - x_hat * (gh * x_hat).mean(axis=1, keepdims=True))).reshape(x_shape)
+        if ctx.needs_input_grad[1]:
+            dw = (g2 * x_hat).sum(axis=0).reshape(norm_shape)
+        return dx, dw, None, None
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """RMS normalization over the trailing ``normalized_shape`` dims:
+    ``y = x / sqrt(mean(x^2) + eps) * weight`` (``eps=None``: the dtype's machine
+    epsilon, as PyTorch). Shape: input ``(*, *normalized_shape)``, output the same.
+    """
+    name = "rms_norm"
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (int(normalized_shape),)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    _check_input(name, input, max(k, 1), f"(*, {', '.join(map(str, normalized_shape))})")
+    if k == 0 or tuple(input.shape[input.ndim - k:]) != normalized_shape:
+        raise ValueError(f"{name}: normalized_shape {normalized_shape} must be the trailing dims of the "
+                         f"input, received input of shape {tuple(input.shape)}")
+    _check_param(name, "weight", weight, normalized_shape, "normalized_shape")
+    eps = float(np.finfo(input.dtype).eps) if eps is None else _check_eps(name, eps)
+    return RMSNorm.apply(input, weight, k, eps)
 
 
 class GroupNorm(Function):

@@ -12,9 +12,11 @@ from .activation import (ReLU, ReLU6, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softm
                          Tanhshrink, Hardshrink, Softshrink, PReLU, GLU, Softmin, Softmax2d)
 from .dropout import Dropout, Dropout1d, Dropout2d, AlphaDropout
 from .flatten import Flatten, Unflatten
-from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm, InstanceNorm1d,
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, RMSNorm, GroupNorm, InstanceNorm1d,
                             InstanceNorm2d, LocalResponseNorm)
-from .padding import ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d
+from .padding import (ZeroPad1d, ZeroPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
+                      ReplicationPad1d, ReplicationPad2d, CircularPad1d, CircularPad2d)
+from .fold import Unfold, Fold, ChannelShuffle
 from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, KLDivLoss, BCELoss,
                    BCEWithLogitsLoss)
 from .sparse import Embedding
@@ -30,9 +32,10 @@ __all__ = [
     "Threshold", "Hardtanh", "SiLU", "Mish", "Softplus", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign",
     "Tanhshrink", "Hardshrink", "Softshrink", "PReLU", "GLU", "Softmin", "Softmax2d",
     "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", "Flatten", "Unflatten",
-    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
     "LocalResponseNorm",
-    "ZeroPad2d", "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d",
+    "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
+    "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unfold", "Fold", "ChannelShuffle",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
     "BCEWithLogitsLoss", "Embedding",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
