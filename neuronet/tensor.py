@@ -453,33 +453,35 @@ class Tensor:
         else:
             self.grad.array += g
 
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute d(self)/d(leaf) for every leaf that requires grad, into ``leaf.grad``.
 
         ``gradient``: dE/d(self), needed unless self has one element.
         ``retain_graph``: keep saved buffers so backward can run again.
+        ``inputs``: accumulate only into these leaves' ``.grad``.
         """
+        from .autograd.graph import backward as _backward
+        _backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+
+    def _seed_gradient(self, gradient, who="backward"):
+        """The gradient that starts backward at this tensor, as an ndarray."""
         if not self.requires_grad:
             raise RuntimeError(
-                "backward() called on a tensor that does not require grad and has no grad_fn: "
+                "element 0 of tensors does not require grad and does not have a grad_fn: "
                 "no input of the computation had requires_grad=True (or it ran under no_grad())")
         xp = backend.array_module(self.array)
         if gradient is None:
             if self.array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this tensor has shape "
-                    f"{tuple(self.shape)}: pass backward(gradient) with dE/d(output) of that shape, or reduce "
-                    "it first (e.g. loss.sum())")
-            g = xp.ones(self.array.shape, dtype=self.array.dtype)
-        else:
-            g = _unwrap(gradient)
-            g = xp.asarray(g, dtype=self.array.dtype)
-            if g.shape != self.array.shape:
-                raise RuntimeError(f"backward(gradient): gradient has shape {tuple(g.shape)} but "
-                                   f"the tensor has shape {tuple(self.shape)}")
-        from .autograd.function import run_backward
-        with no_grad():     # backward's own array math records nothing
-            run_backward(self, g, retain_graph=retain_graph)
+                    f"{tuple(self.shape)}: pass {who}(gradient) with dE/d(output) of that shape, or "
+                    "reduce it first (e.g. loss.sum())")
+            return xp.ones(self.array.shape, dtype=self.array.dtype)
+        g = xp.asarray(_unwrap(gradient), dtype=self.array.dtype)
+        if g.shape != self.array.shape:
+            raise RuntimeError(f"{who}(gradient): gradient has shape {tuple(g.shape)} but "
+                               f"the tensor has shape {tuple(self.shape)}")
+        return g
 
     # ------------------------------------------------------------ in place
     # PyTorch's semantics: the result lands in this tensor's storage (the same

@@ -247,11 +247,11 @@ _FREED = Context()     # what a node keeps in place of its context once backward
 _FREED.mark_freed()
 
 
-def _topological_order(root_node):
-    """Nodes reachable from ``root_node``, each before every node it feeds."""
+def _topological_order(root_nodes):
+    """Nodes reachable from ``root_nodes``, each before every node it feeds."""
     order = []
     seen = set()
-    stack = [(root_node, False)]
+    stack = [(n, False) for n in reversed(root_nodes)]
     while stack:
         node, done = stack.pop()
         if done:
@@ -268,13 +268,34 @@ def _topological_order(root_node):
     return order
 
 
-def run_backward(root, grad, retain_graph=False):
-    """Propagate ``grad`` (an ndarray shaped like ``root``) through the graph."""
-    if root._node is None:
-        root._accumulate(grad)      # a leaf: its gradient is the seed itself
-        return
-    grads = {id(root._node): grad}
-    for node in _topological_order(root._node):
+def run_backward(roots, seeds, retain_graph=False, capture=None):
+    """Propagate the gradients ``seeds`` (ndarrays shaped like ``roots``) through the graph.
+
+    Without ``capture`` the leaves' ``.grad`` accumulate (``Tensor.backward``).
+    With ``capture`` -- ``{id(leaf tensor) or id(node): slot}`` -- the gradient
+    reaching each captured tensor is returned in a dict by slot and no
+    ``.grad`` changes (``autograd.grad``).
+    """
+    captured = {} if capture is not None else None
+
+    def deliver(leaf, g):
+        if capture is None:
+            leaf._accumulate(g)
+        elif id(leaf) in capture:
+            slot = capture[id(leaf)]
+            captured[slot] = g if slot not in captured else captured[slot] + g
+
+    grads = {}
+    root_nodes = []
+    for root, g in zip(roots, seeds):
+        if root._node is None:
+            deliver(root, g)        # a leaf: its gradient is the seed itself
+            continue
+        key = id(root._node)
+        if key not in grads:
+            root_nodes.append(root._node)
+        grads[key] = g if key not in grads else grads[key] + g
+    for node in _topological_order(root_nodes):
         g = grads.pop(id(node), None)
         if node.freed:
             raise RuntimeError(
@@ -285,10 +306,12 @@ def run_backward(root, grad, retain_graph=False):
             continue
         if node.saved_versions:
             node.check_versions()
-        if node.out_ref is not None:
+        if node.out_ref is not None and capture is None:
             out = node.out_ref()
             if out is not None:
                 g = out._on_grad(g)
+        if capture is not None and id(node) in capture:
+            captured[capture[id(node)]] = g
         in_grads = node.fn._backward_arrays(node.ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
@@ -305,12 +328,13 @@ def run_backward(root, grad, retain_graph=False):
                 # A tensor used twice receives the sum of both paths' gradients.
                 grads[key] = ig if prev is None else prev + ig
             else:
-                inp._accumulate(ig)
+                deliver(inp, ig)
         if not retain_graph:
             node.ctx.mark_freed()
             node.ctx = _FREED
             node.freed = True
             node.saved_versions = ()
+    return captured
 
 
 # Set by neuronet.tensor once the Tensor class exists (the two modules need
