@@ -14,9 +14,11 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..autograd.function import Function
 from ..backend import array_module
+from ..backend import scatter_add as add_at
 from ._registry import both, torch_function
-from .indexing import gather, index_array, wrap_dim
+from .indexing import Gather, along_dim, index_array, wrap_dim
 
 # PyTorch's torch.return_types: named (values, indices) pairs.
 sort_result = namedtuple("sort", ["values", "indices"])
@@ -24,6 +26,49 @@ topk_result = namedtuple("topk", ["values", "indices"])
 kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 median_result = namedtuple("median", ["values", "indices"])
 mode_result = namedtuple("mode", ["values", "indices"])
+
+
+# The value outputs are Gather nodes named after the op, so ``grad_fn`` reads as
+# PyTorch's (SortBackward0, TopkBackward0, ...); the positions come from the op
+# itself and are valid by construction.
+class Sort(Gather):
+    """values = x gathered at the sorting order along ``dim``; the gradient goes back there."""
+
+
+class Topk(Gather):
+    """values = x gathered at the k selected positions; the gradient goes back there."""
+
+
+class _Picked(Function):
+    """values = x at one position per line along ``dim`` (``positions``: x's shape
+    with 1 along ``dim``), that dim dropped unless ``keepdim``.
+    dE/dx = zeros with g at the picked positions."""
+
+    @staticmethod
+    def forward(ctx, x, positions, dim, keepdim):
+        ctx.meta = (x.shape, positions, dim, keepdim)
+        out = x[along_dim(positions, dim)]
+        return out if keepdim else out.squeeze(axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, positions, dim, keepdim = ctx.meta
+        xp = array_module(g)
+        gx = xp.zeros(shape, dtype=g.dtype)
+        add_at(gx, along_dim(positions, dim), g if keepdim else xp.expand_dims(g, dim))
+        return gx, None, None, None
+
+
+class Kthvalue(_Picked):
+    """value = x at the k-th smallest position; the gradient goes back there."""
+
+
+class Median(_Picked):
+    """value = x at the lower median's position; the gradient goes back there."""
+
+
+class Mode(_Picked):
+    """value = x at the mode's last occurrence; the gradient goes back there."""
 
 
 def _wrap(arr):
@@ -44,15 +89,11 @@ def _argsort(a, axis, descending):
     return (n - 1) - order
 
 
-def _picked(input, positions, dim, keepdim):
+def _picked(op, input, positions, dim, keepdim):
     """(values, indices) for ``positions`` (int64, keepdim shape) along ``dim``:
-    values gathered (differentiable), both squeezed unless ``keepdim``."""
-    idx = _wrap(positions)
-    values = gather(input, dim, idx)
-    if not keepdim:
-        values = values.squeeze(dim)
-        idx = _wrap(positions.squeeze(dim))
-    return values, idx
+    values gathered by ``op`` (differentiable), both squeezed unless ``keepdim``."""
+    values = op.apply(input, positions, dim, keepdim)
+    return values, _wrap(positions if keepdim else positions.squeeze(axis=dim))
 
 
 def _scalar_view(input):
@@ -71,7 +112,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     d = wrap_dim(dim, input.ndim)
     x, back = _scalar_view(input)
     order = _argsort(x.array, d, descending).astype(np.int64)
-    values = gather(x, d, _wrap(order))
+    values = Sort.apply(x, order, d)
     return sort_result(back(values), back(_wrap(order)))
 
 
@@ -101,7 +142,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's
     order = _argsort(x.array, d, largest).astype(np.int64)
     xp = array_module(order)
     first = xp.take(order, xp.arange(k), axis=d)
-    values = gather(x, d, _wrap(first))
+    values = Topk.apply(x, first, d)
     return topk_result(back(values), back(_wrap(first)))
 
 
@@ -117,7 +158,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     order = _argsort(x.array, d, False).astype(np.int64)
     xp = array_module(order)
     pos = xp.take(order, xp.asarray([k - 1]), axis=d)
-    values, idx = _picked(x, pos, d, keepdim or input.ndim == 0)
+    values, idx = _picked(Kthvalue, x, pos, d, keepdim or input.ndim == 0)
     return kthvalue_result(back(values), back(idx))
 
 
@@ -145,13 +186,13 @@ def _median(input, dim, keepdim, ignore_nan, op):
             return _wrap(xp.asarray(xp.nan, dtype=input.dtype))
         flat = input.reshape(-1)
         pos = _median_positions(flat.array, 0, ignore_nan)
-        return gather(flat, 0, _wrap(pos)).reshape(())
+        return Median.apply(flat, pos, 0, False)
     d = wrap_dim(dim, input.ndim)
     x, back = _scalar_view(input)
     if x.shape[d] == 0:
         raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
     pos = _median_positions(x.array, d, ignore_nan)
-    values, idx = _picked(x, pos, d, keepdim or input.ndim == 0)
+    values, idx = _picked(Median, x, pos, d, keepdim or input.ndim == 0)
     return median_result(back(values), back(idx))
 
 
@@ -190,15 +231,14 @@ def mode(input, dim=-1, keepdim=False):
     run_id = xp.cumsum(new_run, axis=1) - 1
     rows = xp.arange(s2.shape[0])[:, None]
     counts = xp.zeros(s2.shape, dtype=np.int64)
-    from ..backend import scatter_add
-    scatter_add(counts, (xp.broadcast_to(rows, s2.shape), run_id), xp.ones(s2.shape, dtype=np.int64))
+    add_at(counts, (xp.broadcast_to(rows, s2.shape), run_id), xp.ones(s2.shape, dtype=np.int64))
     best_run = xp.argmax(counts, axis=1)          # first maximum: the smallest value on ties
     in_best = run_id == best_run[:, None]
     # the last occurrence (largest original index) within the winning run
     pos = xp.where(in_best, o2, -1).max(axis=1)
     lead = tuple(s for i, s in enumerate(a.shape) if i != d)
     pos = xp.expand_dims(pos.reshape(lead), d).astype(np.int64)
-    values, idx = _picked(x, pos, d, keepdim or input.ndim == 0)
+    values, idx = _picked(Mode, x, pos, d, keepdim or input.ndim == 0)
     return mode_result(back(values), back(idx))
 
 

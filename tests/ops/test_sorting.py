@@ -231,3 +231,14 @@ def test_bincount_histc_searchsorted_torch():
     compare_with_torch(lambda s, v: nt.searchsorted(s, v, side="right"),
                        lambda s, v: torch.searchsorted(s, v, side="right"), seq[0], vals, grad=False)
     assert nt.searchsorted(nt.tensor([1, 3, 5]), 3, right=True).item() == 2
+
+
+@requires_torch
+def test_grad_fn_names_as_torch():
+    x = randn(3, 4)
+    ops = [lambda t: t.sort(1).values, lambda t: t.topk(2).values, lambda t: t.kthvalue(2).values,
+           lambda t: t.median(0).values, lambda t: t.mode(1).values]
+    for op in ops:
+        a = op(nt.tensor(x, requires_grad=True))
+        b = op(torch.tensor(x, requires_grad=True))
+        assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
