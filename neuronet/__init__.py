@@ -112,3 +112,13 @@ def get_num_threads():
 
 
 _num_threads = None
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None,
+            disable=False):  # noqa: A001
+    """``torch.compile``'s signature. neuronet has no graph compiler: the model
+    (or function) comes back unchanged, so results are exactly the eager ones.
+    Usable as ``model = neuronet.compile(model)`` and as a decorator."""
+    if model is None:
+        return lambda m: m
+    return model

@@ -380,7 +380,20 @@ class Tensor:
             else backend.Device(device)
         return self.to(dev)
 
-    def type(self, dtype):
+    def type(self, dtype=None, non_blocking=False):
+        """``t.type()``: PyTorch's type name (``'torch.FloatTensor'``); ``t.type(dtype)``:
+        the tensor converted (a dtype, or a name such as ``'torch.LongTensor'``)."""
+        if dtype is None:
+            from .autograd.function import _TYPE_NAMES
+            name = _TYPE_NAMES.get(self.array.dtype.name, self.array.dtype.name)
+            return f"torch.{'cuda.' if self.device.type == 'cuda' else ''}{name}"
+        if isinstance(dtype, str) and dtype.startswith("torch.") and dtype.endswith("Tensor"):
+            from .autograd.function import _TYPE_NAMES
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            kind = dtype.split(".")[-1]
+            if kind not in names:
+                raise ValueError(f"type(): unknown tensor type {dtype!r}")
+            return self.to(names[kind]) if ".cuda." not in dtype else self.to("cuda", names[kind])
         return self.to(dtype)
 
     def float(self):
