@@ -67,6 +67,10 @@ class Median(_Picked):
     """value = x at the lower median's position; the gradient goes back there."""
 
 
+class Nanmedian(_Picked):
+    """value = x at the lower median's position among the non-NaN elements."""
+
+
 class Mode(_Picked):
     """value = x at the mode's last occurrence; the gradient goes back there."""
 
@@ -186,13 +190,13 @@ def _median(input, dim, keepdim, ignore_nan, op):
             return _wrap(xp.asarray(xp.nan, dtype=input.dtype))
         flat = input.reshape(-1)
         pos = _median_positions(flat.array, 0, ignore_nan)
-        return Median.apply(flat, pos, 0, False)
+        return (Nanmedian if ignore_nan else Median).apply(flat, pos, 0, False)
     d = wrap_dim(dim, input.ndim)
     x, back = _scalar_view(input)
     if x.shape[d] == 0:
         raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
     pos = _median_positions(x.array, d, ignore_nan)
-    values, idx = _picked(Median, x, pos, d, keepdim or input.ndim == 0)
+    values, idx = _picked(Nanmedian if ignore_nan else Median, x, pos, d, keepdim or input.ndim == 0)
     return median_result(back(values), back(idx))
 
 
