@@ -453,12 +453,20 @@ class Triangle(Function):
         return (xp.tril(g, k) if lower else xp.triu(g, k)), None, None
 
 
+class Tril(Triangle):
+    """``Triangle`` keeping the lower part (its own node name, as in PyTorch)."""
+
+
+class Triu(Triangle):
+    """``Triangle`` keeping the upper part (its own node name, as in PyTorch)."""
+
+
 def _triangle(input, diagonal, lower):
     name = "tril" if lower else "triu"
     if input.ndim < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, received shape "
                            f"{list(input.shape)}")
-    return Triangle.apply(input, int(diagonal), lower)
+    return (Tril if lower else Triu).apply(input, int(diagonal), lower)
 
 
 @both

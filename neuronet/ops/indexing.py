@@ -212,6 +212,10 @@ class Scatter(Function):
         return gx, gsrc, None, None, None
 
 
+class ScatterAdd(Scatter):
+    """``Scatter`` with reduce='add' (its own node name, as in PyTorch)."""
+
+
 def _scatter(input, dim, index, src, reduce, op):
     T = _tensor()
     if reduce is not None and reduce not in ("add", "multiply"):
@@ -231,7 +235,7 @@ def _scatter(input, dim, index, src, reduce, op):
     _check_bounds(idx, input.shape[d], d, op)
     if src.ndim == 0 and src.requires_grad:
         src = src.expand(idx.shape)        # a 0-d tensor value gets the summed gradient through Expand
-    return Scatter.apply(input, src, idx, d, reduce)
+    return (ScatterAdd if op == "scatter_add" else Scatter).apply(input, src, idx, d, reduce)
 
 
 @both

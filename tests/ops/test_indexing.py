@@ -446,3 +446,21 @@ def test_tutorial_idioms_run_as_in_torch():
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-7)
     kept = ours[3].numpy()
     assert all(np.isfinite(kept[r, ours[-1].numpy()[r, 0]]) for r in range(2))   # sampled among the top 2
+
+
+@requires_torch
+def test_grad_fn_names_as_torch():
+    x = randn(3, 4)
+    idx = np.array([[0, 1], [2, 3], [1, 1]])
+    ops = [lambda m, t: t.gather(1, m.tensor(idx)), lambda m, t: t.scatter(1, m.tensor(idx), t[:, :2] * 1),
+           lambda m, t: t.scatter_add(1, m.tensor(idx), t[:, :2] * 1),
+           lambda m, t: t.index_select(0, m.tensor([2, 0])), lambda m, t: t.masked_fill(t > 0, 0.0),
+           lambda m, t: t.masked_select(t > 0), lambda m, t: m.take(t, m.tensor([0, 5])),
+           lambda m, t: t.index_add(0, m.tensor([1]), t[:1] * 1), lambda m, t: t.index_copy(0, m.tensor([1]), t[:1] * 1),
+           lambda m, t: t.scatter_reduce(1, m.tensor(idx), t[:, :2] * 1, "amax"),
+           lambda m, t: m.tril(t), lambda m, t: t.triu(1), lambda m, t: t.repeat(2, 1), lambda m, t: t.flip(0),
+           lambda m, t: t.roll(1, 0), lambda m, t: t.clone()]
+    for op in ops:
+        a = op(nt, nt.tensor(x, requires_grad=True))
+        b = op(torch, torch.tensor(x, requires_grad=True))
+        assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
