@@ -74,6 +74,14 @@ def labels(n, c, seed=0):
     return np.random.default_rng(seed).integers(0, c, n).astype(np.int64)
 
 
+def signs(n, seed=0):
+    return np.where(np.random.default_rng(seed).random(n) < 0.5, -1, 1).astype(np.int64)
+
+
+def counts(*shape, seed=0):
+    return np.random.default_rng(seed).integers(0, 5, shape).astype(np.float64)
+
+
 def probs(*shape, seed=0):
     return np.random.default_rng(seed).uniform(0.05, 0.95, shape)
 
@@ -218,6 +226,20 @@ CASES = [
     ("cosine_similarity", "CosineSimilarity", (), dict(dim=-1), [x(3, 5), x(3, 5, seed=1)], True),
     ("pairwise_distance", "PairwiseDistance", (), dict(p=1.0, keepdim=True), [x(3, 5), x(3, 5, seed=1)], True),
     ("embedding", "Embedding", (7, 3), dict(padding_idx=2), [labels(10, 7).reshape(2, 5)], True),
+    ("margin_ranking", "MarginRankingLoss", (0.2,), {}, [x(6), x(6, seed=1), signs(6)], True),
+    ("hinge_embedding", "HingeEmbeddingLoss", (), dict(reduction="sum"), [x(6), signs(6)], True),
+    ("soft_margin", "SoftMarginLoss", (), {}, [x(6), signs(6)], True),
+    ("cosine_embedding", "CosineEmbeddingLoss", (0.1,), {}, [x(4, 5), x(4, 5, seed=1), signs(4)], True),
+    ("triplet", "TripletMarginLoss", (), dict(margin=2.0, p=1.0), [x(4, 5), x(4, 5, seed=1), x(4, 5, seed=2)],
+     True),
+    ("triplet_swap", "TripletMarginLoss", (), dict(swap=True, reduction="none"),
+     [x(4, 5), x(4, 5, seed=1), x(4, 5, seed=2)], True),
+    ("poisson_nll", "PoissonNLLLoss", (), dict(full=True), [x(3, 4), counts(3, 4) + 2], True),  # torch: NaN target grad at y <= 1
+    ("poisson_nll_rate", "PoissonNLLLoss", (False,), {}, [probs(3, 4) * 3, counts(3, 4)], True),
+    ("gaussian_nll", "GaussianNLLLoss", (), dict(full=True), [x(3, 4), x(3, 4, seed=1), probs(3, 4)], True),
+    ("gaussian_nll_homoscedastic", "GaussianNLLLoss", (), dict(reduction="sum"), [x(3, 4), x(3, 4, seed=1),
+                                                                                  probs(3, 1)], True),
+    ("multilabel_soft_margin", "MultiLabelSoftMarginLoss", (), {}, [x(3, 4), counts(3, 4).clip(0, 1)], True),
     ("zeropad1d", "ZeroPad1d", ((1, 2),), {}, [x(2, 3, 4)], True),
     ("constpad1d", "ConstantPad1d", (2, 1.5), {}, [x(3, 4)], True),
     ("reflectpad1d", "ReflectionPad1d", (2,), {}, [x(2, 3, 4)], True),
