@@ -21,7 +21,7 @@ from .autograd.grad_mode import no_grad
 
 __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty",
            "randn", "rand", "randint", "arange", "linspace", "eye", "zeros_like", "ones_like",
-           "full_like", "empty_like", "randn_like", "rand_like", "cat", "stack", "where",
+           "full_like", "empty_like", "cat", "stack", "where",
            "exp", "log", "sqrt", "abs", "clamp", "tanh", "sigmoid", "maximum", "minimum",
            "matmul", "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax",
            "argmin", "logsumexp", "flatten", "reshape", "permute", "transpose", "squeeze",
@@ -335,13 +335,6 @@ class Tensor:
                                "place; use detach()")
         self._node = None
         self.requires_grad = False
-        return self
-
-    def clone(self):
-        return _ops_sh.Copy.apply(self, None, None) if self.requires_grad and _grad_state["enabled"] \
-            else Tensor._wrap(self.array.copy())
-
-    def contiguous(self):
         return self
 
     def to(self, *args, **kwargs):
@@ -949,10 +942,6 @@ class Tensor:
     def any(self):
         return Tensor._wrap(self.array.any())
 
-    def masked_fill(self, mask, value):
-        xp = backend.array_module(self.array)
-        return _ops_el.Where.apply(_unwrap(mask), xp.asarray(value, dtype=self.dtype), self)
-
     # ------------------------------------------------------------ reductions
     def sum(self, dim=None, keepdim=False, dtype=None):
         x = self if dtype is None else self.to(dtype)
@@ -1075,22 +1064,6 @@ class Tensor:
 
     def expand_as(self, other):
         return self.expand(other.shape)
-
-    def split(self, split_size, dim=0):
-        n = self.shape[dim]
-        sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
-            if isinstance(split_size, int) else list(split_size)
-        out, start = [], 0
-        for s in sizes:
-            idx = [slice(None)] * self.ndim
-            idx[dim] = slice(start, start + s)
-            out.append(self[tuple(idx)])
-            start += s
-        return tuple(out)
-
-    def chunk(self, chunks, dim=0):
-        n = self.shape[dim]
-        return self.split(-(-n // chunks), dim)
 
     def __getitem__(self, index):
         return _ops_sh.GetItem.apply(self, _index_arrays(index))
@@ -1309,11 +1282,6 @@ def randint(low, high=None, size=(), dtype=None, device=None):
                     (tuple(size),), dtype or int64, device, False)
 
 
-def randperm(n, device=None):
-    return _factory(lambda xp, s, dt: backend.generator(xp).permutation(n).astype(dt),
-                    ((),), int64, device, False)
-
-
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
@@ -1346,8 +1314,6 @@ def _like(make):
 zeros_like = _like(zeros)
 ones_like = _like(ones)
 empty_like = _like(empty)
-randn_like = _like(randn)
-rand_like = _like(rand)
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
@@ -1392,12 +1358,26 @@ def stack(tensors, dim=0):
     return _ops_sh.Stack.apply(*tensors, dim=dim % (tensors[0].ndim + 1))
 
 
-def where(condition, x, y):
+def where(condition, input=None, other=None):  # noqa: A002
+    """``where(cond, x, y)``: x where cond holds, else y (broadcast; PyTorch's
+    promotion for the two values). ``where(cond)``: ``nonzero(cond, as_tuple=True)``."""
+    if input is None and other is None:
+        return _ops_idx.nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where() expects a condition and both values, or the condition alone")
     cond = _unwrap(condition)
-    like = x if isinstance(x, Tensor) else y
-    xs = x if isinstance(x, Tensor) else _as_tensor_like(x, like)
-    ys = y if isinstance(y, Tensor) else _as_tensor_like(y, like)
-    return _ops_el.Where.apply(cond, xs, ys)
+    if getattr(cond, "dtype", None) is not None and cond.dtype != np.bool_:
+        cond = cond.astype(bool)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        dt = result_type(input, other)
+        xp = backend.array_module(cond)
+        input, other = Tensor._wrap(xp.asarray(input, dtype=dt)), Tensor._wrap(xp.asarray(other, dtype=dt))
+    else:
+        input, other = _promote(input, other)
+        like = input if isinstance(input, Tensor) else other
+        input = input if isinstance(input, Tensor) else _as_tensor_like(input, like)
+        other = other if isinstance(other, Tensor) else _as_tensor_like(other, like)
+    return _ops_el.Where.apply(cond, input, other)
 
 
 def exp(x): return x.exp()                       # noqa: E704
