@@ -30,3 +30,4 @@ from .padding import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+from . import _torch_names  # noqa: F401,E402  (neuronet.conv2d, neuronet.pixel_shuffle, ...)

@@ -311,7 +311,8 @@ def test_softmax_bad_dim_names_dim_and_shape():
         F.log_softmax(x, -3)
     with pytest.raises(TypeError, match="softmax: dim must be an int, received 1.0"):
         F.softmax(x, 1.0)
-    with pytest.raises(TypeError, match="softmax: expected a floating-point input, received dtype (torch\.)?int64"):
+    with pytest.raises(TypeError,
+                       match=r"softmax: expected a floating-point input, received dtype (torch\.)?int64"):
         F.softmax(nt.tensor([1, 2]), 0)
 
 
@@ -322,7 +323,7 @@ def test_bad_inputs_raise_clear_errors():
         F.relu([1.0, 2.0])
     with pytest.raises(TypeError, match="gelu: expected input to be a neuronet.Tensor, received ndarray"):
         F.gelu(np.zeros(3))
-    with pytest.raises(TypeError, match="sigmoid: expected a floating-point input, received dtype (torch\.)?int64"):
+    with pytest.raises(TypeError, match=r"sigmoid: expected a floating-point input, received dtype (torch\.)?int64"):
         F.sigmoid(nt.tensor([1, 2]))
     with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh', received 'erf'"):
         F.gelu(x, approximate="erf")
@@ -352,3 +353,45 @@ def test_relu_backward_with_nan_and_inf_follows_pytorch():
     tt = torch.tensor(x, requires_grad=True)
     torch.relu(tt).backward(torch.tensor(g))
     np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())
+
+
+# ---------------------------------------------------------------- top-level and method spellings
+@requires_torch
+def test_torch_level_and_tensor_method_spellings_match_torch():
+    x = sample((3, 4), seed=12, kinks=(0,))
+    t, n = torch.tensor(x), nt.tensor(x)
+    pairs = [
+        (nt.relu(n), torch.relu(t)), (n.relu(), t.relu()), (nt.softmax(n, 1), torch.softmax(t, 1)),
+        (n.softmax(-1), t.softmax(-1)), (n.log_softmax(dim=0), t.log_softmax(dim=0)),
+        (nt.log_softmax(n, 1, dtype=nt.float32), torch.log_softmax(t, 1, dtype=torch.float32)),
+        (nt.selu(n), torch.selu(t)), (nt.celu(n, 0.5), torch.celu(t, 0.5)),
+        (nt.threshold(n, 0.1, 2.0), torch.threshold(t, 0.1, 2.0)),
+        (nt.prelu(n, nt.tensor([0.3])), torch.prelu(t, torch.tensor([0.3], dtype=torch.float64))),
+        (n.hardshrink(0.4), t.hardshrink(0.4)), (n.sigmoid(), t.sigmoid()), (nt.tanh(n), torch.tanh(t)),
+    ]
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
+    y = n * 1.0
+    assert y.relu_() is y and (y.numpy() >= 0).all()
+
+
+@requires_torch
+def test_functionals_registered_at_top_level_match_torch():
+    x = np.random.default_rng(13).standard_normal((2, 4, 6, 6))
+    w = np.random.default_rng(14).standard_normal((3, 4, 3, 3))
+    n, t = nt.tensor(x), torch.tensor(x)
+    np.testing.assert_allclose(nt.conv2d(n, nt.tensor(w), padding=1).numpy(),
+                               torch.conv2d(t, torch.tensor(w), padding=1).numpy(), atol=1e-10)
+    np.testing.assert_array_equal(nt.pixel_shuffle(n, 2).numpy(), torch.pixel_shuffle(t, 2).numpy())
+    np.testing.assert_allclose(nt.layer_norm(n, (6,)).numpy(), torch.layer_norm(t, (6,)).numpy(), atol=1e-10)
+    np.testing.assert_allclose(nt.cosine_similarity(n, n * 2 - 1).numpy(),
+                               torch.cosine_similarity(t, t * 2 - 1).numpy(), atol=1e-12)
+    np.testing.assert_array_equal(nt.max_pool2d(n, 2).numpy(), torch.max_pool2d(t, 2).numpy())
+    assert nt.dropout(n, 0.5, False) is n
+    emb = np.random.default_rng(15).standard_normal((5, 3))
+    idx = np.array([[0, 4], [2, 2]])
+    np.testing.assert_array_equal(nt.embedding(nt.tensor(emb), nt.tensor(idx)).numpy(),
+                                  torch.embedding(torch.tensor(emb), torch.tensor(idx)).numpy())
+    out, ind = nt.adaptive_max_pool1d(nt.tensor(x[0]), 2)
+    tout, tind = torch.adaptive_max_pool1d(torch.tensor(x[0]), 2)
+    np.testing.assert_array_equal(ind.numpy(), tind.numpy())

@@ -172,7 +172,7 @@ def test_bad_probability(fn):
 def test_bad_inputs():
     with pytest.raises(TypeError, match="dropout: expected input to be a neuronet.Tensor, received ndarray"):
         F.dropout(np.ones(3))
-    with pytest.raises(TypeError, match="dropout: expected a floating-point input, received dtype (torch\.)?int64"):
+    with pytest.raises(TypeError, match=r"dropout: expected a floating-point input, received dtype (torch\.)?int64"):
         F.dropout(nt.tensor([1, 2, 3]))
     with pytest.raises(ValueError, match=r"dropout2d: expected a 3-D \(C, H, W\) or 4-D \(N, C, H, W\) input, "
                                          r"received shape \(4, 5\)"):

@@ -110,5 +110,5 @@ def test_bad_inputs_raise_clear_errors():
         F.linear(nt.randn(2, 3), nt.randn(4, 3), nt.randn(4, dtype=nt.float64))
     with pytest.raises(TypeError, match="linear: expected weight to be a neuronet.Tensor, received ndarray"):
         F.linear(nt.randn(2, 3), np.zeros((4, 3)))
-    with pytest.raises(TypeError, match="linear: expected a floating-point input, received dtype (torch\.)?int64"):
+    with pytest.raises(TypeError, match=r"linear: expected a floating-point input, received dtype (torch\.)?int64"):
         F.linear(nt.tensor([[1, 2, 3]]), nt.randn(4, 3))
