@@ -6,7 +6,8 @@ unless a :class:`~neuronet.data.DataLoader` has installed a per-epoch generator
 for the current thread with :func:`using`. The loader does so for every batch it
 builds, in the main thread or in its prefetch thread alike, so augmentation
 draws never race with the model's own draws (dropout) and a prefetching run
-sees exactly the batches of a non-prefetching one.
+sees exactly the batches of a non-prefetching one. In a DataLoader worker
+process, :func:`generator` is the worker's own, seeded ``base_seed + worker_id``.
 """
 from __future__ import annotations
 
@@ -33,9 +34,17 @@ def resolve(gen=None) -> np.random.Generator:
         return generator()
     if isinstance(gen, np.random.Generator):
         return gen
+    if callable(getattr(gen, "integers", None)) and callable(getattr(gen, "permutation", None)):
+        return gen          # Generator-like (e.g. CuPy's), used as it is
     if isinstance(gen, (int, np.integer)) and not isinstance(gen, bool):
         return np.random.default_rng(int(gen))
     raise TypeError(f"generator must be a numpy.random.Generator or an int seed, received {gen!r}")
+
+
+def forget_thread_generator():
+    """Drop a generator installed with :func:`using` by this thread (a forked
+    DataLoader worker starts with a copy of its parent's thread state)."""
+    _local.gen = None
 
 
 @contextlib.contextmanager

@@ -11,21 +11,29 @@ from __future__ import annotations
 import bisect
 import math
 import numbers
+import typing
+import warnings
 
 import numpy as np
 
 from ..tensor import Tensor
 from . import _random
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "ArrayDataset", "random_split",
-           "supports_batch"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset",
+           "StackDataset", "ArrayDataset", "random_split", "supports_batch"]
+
+T_co = typing.TypeVar("T_co", covariant=True)
 
 
-class Dataset:
+class Dataset(typing.Generic[T_co]):
     """A map-style dataset: ``ds[i]`` for ``0 <= i < len(ds)``.
 
-    Subclasses implement ``__getitem__`` and ``__len__``. ``ds1 + ds2`` is a
-    :class:`ConcatDataset`.
+    Subclasses implement ``__getitem__`` and ``__len__``; optionally
+    ``__getitems__(indices)`` (a list of samples at once, which the
+    :class:`~neuronet.data.DataLoader` then prefers, as PyTorch's) or
+    ``get_batch(indices)`` (an already collated batch: neuronet's fast path).
+    ``ds1 + ds2`` is a :class:`ConcatDataset`. Generic like PyTorch's
+    (``class MyData(Dataset[tuple])`` works).
     """
 
     def __getitem__(self, index):
@@ -36,6 +44,32 @@ class Dataset:
 
     def __add__(self, other):
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset[T_co]):
+    """A stream of samples: subclasses implement ``__iter__`` (``__len__`` optional).
+
+    With ``DataLoader(num_workers=k)`` every worker process iterates its own
+    copy of the dataset, so without care each sample comes ``k`` times. Split
+    the stream inside ``__iter__`` with
+    :func:`~neuronet.data.dataloader.get_worker_info` (as with PyTorch)::
+
+        def __iter__(self):
+            info = get_worker_info()
+            start, step = (0, 1) if info is None else (info.id, info.num_workers)
+            return iter(range(self.start + start, self.end, step))
+
+    ``ds1 + ds2`` is a :class:`ChainDataset`.
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it, it has no __getitem__")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
 
 
 def _check_index(index, n, who):
@@ -141,7 +175,12 @@ def _as_tensor(x):
 
 class TensorDataset(Dataset):
     """Samples are slices of tensors (or arrays) sharing their first dimension:
-    ``ds[i] == (t0[i], t1[i], ...)``."""
+    ``ds[i] == (t0[i], t1[i], ...)``.
+
+    ``index`` may be an int, a slice, or an index array (list, ndarray or
+    integer/bool tensor): ``ds[2:5]`` and ``ds[[0, 3]]`` give tuples of
+    ``(k, ...)`` tensors, as indexing the tensors themselves would.
+    """
 
     def __init__(self, *tensors):
         if not tensors:
@@ -157,8 +196,24 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index):
-        i = _check_index(index, len(self), "TensorDataset")
-        return tuple(Tensor._wrap(t.array[i]) for t in self.tensors)
+        n = len(self)
+        if isinstance(index, Tensor):
+            index = index.item() if index.ndim == 0 else index.array
+        if isinstance(index, slice):
+            key = index
+        elif isinstance(index, (list, tuple, np.ndarray)):
+            key = np.asarray(index)
+            if key.dtype == np.bool_:
+                if key.shape != (n,):
+                    raise IndexError(f"TensorDataset: a boolean index must have shape ({n},), "
+                                     f"received {key.shape}")
+            elif key.dtype.kind in "iu" or key.size == 0:
+                key = _indices_array(key, n, "TensorDataset")
+            else:
+                raise IndexError(f"TensorDataset: index arrays must hold ints or bools, received dtype {key.dtype}")
+        else:
+            key = _check_index(index, n, "TensorDataset")
+        return tuple(Tensor._wrap(t.array[key]) for t in self.tensors)
 
     def get_batch(self, indices):
         idx = _indices_array(indices, len(self), "TensorDataset")
@@ -180,6 +235,12 @@ class Subset(Dataset):
             return [self.dataset[self.indices[int(i)]] for i in index]
         return self.dataset[self.indices[_check_index(index, len(self), "Subset")]]
 
+    def __getitems__(self, indices):
+        """A list of samples; batched through the wrapped dataset's ``__getitems__`` when it has one."""
+        idx = [self.indices[_check_index(i, len(self), "Subset")] for i in indices]
+        inner = getattr(self.dataset, "__getitems__", None)
+        return inner(idx) if callable(inner) else [self.dataset[i] for i in idx]
+
     def __getattr__(self, name):
         # expose get_batch only when the wrapped dataset has it, so that the
         # DataLoader's fast-path detection (hasattr) stays truthful
@@ -199,6 +260,10 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset needs at least one dataset")
+        for k, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise TypeError(f"ConcatDataset: dataset {k} is an IterableDataset ({type(d).__name__}); "
+                                "chain iterable datasets with ChainDataset")
         self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
 
     def __len__(self):
@@ -211,29 +276,104 @@ class ConcatDataset(Dataset):
         return self.datasets[k][i - start]
 
 
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another, chained lazily (``itertools.chain``);
+    ``len`` is the sum of their lengths when they all have one."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+
+    def __iter__(self):
+        for k, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only chains IterableDatasets; dataset {k} is {type(d).__name__}")
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for k, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only chains IterableDatasets; dataset {k} is {type(d).__name__}")
+            total += len(d)
+        return total
+
+
+class StackDataset(Dataset):
+    """Several equal-length datasets side by side: ``StackDataset(a, b)[i] ==
+    (a[i], b[i])`` and ``StackDataset(image=a, text=b)[i] == {"image": a[i],
+    "text": b[i]}``."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: pass datasets positionally (samples are tuples) or by keyword "
+                             "(samples are dicts), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset needs at least one dataset")
+        self.datasets = args if args else dict(kwargs)
+        parts = list(args) if args else list(kwargs.values())
+        lengths = [len(d) for d in parts]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"StackDataset: datasets must have the same length, received lengths {lengths}")
+        self._length = lengths[0]
+
+    def __len__(self):
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices):
+        def column(d):
+            get = getattr(d, "__getitems__", None)
+            items = get(list(indices)) if callable(get) else [d[i] for i in indices]
+            if len(items) != len(indices):
+                raise ValueError(f"StackDataset: a nested dataset returned {len(items)} samples "
+                                 f"for {len(indices)} indices")
+            return items
+        if isinstance(self.datasets, dict):
+            cols = {k: column(d) for k, d in self.datasets.items()}
+            return [{k: cols[k][j] for k in cols} for j in range(len(indices))]
+        cols = [column(d) for d in self.datasets]
+        return [tuple(c[j] for c in cols) for j in range(len(indices))]
+
+
 def random_split(dataset, lengths, generator=None):
     """Split ``dataset`` into non-overlapping random :class:`Subset` s.
 
-    ``lengths``: sizes summing to ``len(dataset)``, or fractions summing to 1
-    (as PyTorch: each gets ``floor(frac * n)`` and the remainder is dealt one
-    by one, round-robin, from the first). ``generator``: a
+    ``lengths``: sizes summing to ``len(dataset)``, or fractions summing to 1.
+    Fractions follow PyTorch's rule: when ``sum(lengths)`` is close to 1 and
+    at most 1, split ``k`` gets ``floor(n * lengths[k])`` samples and the
+    ``n - sum`` left over are dealt one each, round-robin from the first
+    split (``[0.5, 0.5]`` of 11 -> ``[6, 5]``). ``generator``: a
     ``numpy.random.Generator`` or an int seed; by default the draw comes from
     the generator seeded by ``neuronet.manual_seed``.
     """
     n = len(dataset)
     lengths = list(lengths)
-    if lengths and all(0 <= f <= 1 for f in lengths) and math.isclose(sum(lengths), 1.0) \
-            and sum(lengths) != n:
-        sizes = [int(math.floor(n * f)) for f in lengths]
-        for i in range(n - sum(sizes)):
-            sizes[i % len(sizes)] += 1
+    if lengths and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        sizes = []
+        for k, frac in enumerate(lengths):
+            if frac < 0 or frac > 1:
+                raise ValueError(f"random_split: fraction at index {k} is not between 0 and 1, received {frac}")
+            sizes.append(int(math.floor(n * frac)))
+        for k in range(n - sum(sizes)):
+            sizes[k % len(sizes)] += 1
+        for k, size in enumerate(sizes):
+            if size == 0:
+                warnings.warn(f"random_split: length of split at index {k} is 0; that subset will be empty",
+                              stacklevel=2)
         lengths = sizes
-    if any((not isinstance(s, (int, np.integer))) or s < 0 for s in lengths) or sum(lengths) != n:
-        raise ValueError(f"random_split: lengths must be non-negative ints summing to the dataset length "
-                         f"{n} or fractions summing to 1, received {lengths}")
+    if any(not isinstance(s, (numbers.Integral, np.integer)) or isinstance(s, bool) or s < 0 for s in lengths):
+        raise ValueError(f"random_split: lengths must be non-negative ints or fractions summing to 1, "
+                         f"received {lengths}")
+    if sum(lengths) != n:
+        raise ValueError(f"random_split: the sum of input lengths ({sum(lengths)}) does not equal the length "
+                         f"of the input dataset ({n}); pass lengths summing to {n} or fractions summing to 1")
     perm = _random.resolve(generator).permutation(n)
     out, start = [], 0
-    for s in lengths:
-        out.append(Subset(dataset, perm[start:start + s]))
-        start += s
+    for size in lengths:
+        out.append(Subset(dataset, perm[start:start + size]))
+        start += size
     return out

@@ -8,11 +8,18 @@ them) -- or, by default, from the data generator seeded by
 """
 from __future__ import annotations
 
+import numbers
+import typing
+
 import numpy as np
 
+from ..tensor import Tensor
 from . import _random
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler"]
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler"]
+
+T_co = typing.TypeVar("T_co", covariant=True)
 
 
 def _own_generator(generator):
@@ -21,8 +28,12 @@ def _own_generator(generator):
     return _random.resolve(generator)
 
 
-class Sampler:
-    """Yields dataset indices; subclasses implement ``__iter__`` and ``__len__``."""
+class Sampler(typing.Generic[T_co]):
+    """Yields dataset indices; subclasses implement ``__iter__`` and ``__len__``.
+    Generic like PyTorch's (``Sampler[int]`` in type hints)."""
+
+    def __init__(self, data_source=None):
+        pass
 
     def __iter__(self):
         raise NotImplementedError
@@ -45,18 +56,24 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A random permutation of the indices (or, with ``replacement=True``,
-    ``num_samples`` uniform draws), redrawn at each iteration."""
+    """A random permutation of the indices, redrawn at each iteration.
+
+    ``replacement=True``: ``num_samples`` (default ``len(data_source)``)
+    uniform draws with replacement. ``replacement=False`` with ``num_samples``
+    larger than the dataset: whole permutations one after another, the last
+    one cut short (as PyTorch).
+    """
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        if not isinstance(replacement, bool):
+            raise TypeError(f"RandomSampler: replacement should be a boolean value, received {replacement!r}")
         self.data_source = data_source
-        self.replacement = bool(replacement)
+        self.replacement = replacement
         self._num_samples = num_samples
         self.generator = _own_generator(generator)
-        if num_samples is not None and (not isinstance(num_samples, (int, np.integer)) or num_samples <= 0):
-            raise ValueError(f"RandomSampler: num_samples must be a positive int, received {num_samples!r}")
-        if num_samples is not None and not self.replacement:
-            raise ValueError("RandomSampler: num_samples may only be given with replacement=True")
+        if num_samples is not None and (not isinstance(num_samples, (int, np.integer))
+                                        or isinstance(num_samples, bool) or num_samples <= 0):
+            raise ValueError(f"RandomSampler: num_samples should be a positive int, received {num_samples!r}")
 
     @property
     def num_samples(self):
@@ -68,7 +85,8 @@ class RandomSampler(Sampler):
         if self.replacement:
             idx = g.integers(0, n, size=self.num_samples)
         else:
-            idx = g.permutation(n)
+            whole, rest = divmod(self.num_samples, n)
+            idx = np.concatenate([g.permutation(n) for _ in range(whole)] + [g.permutation(n)[:rest]])
         return iter(idx.tolist())
 
     def __len__(self):
@@ -91,15 +109,60 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probability ``weights[i] / sum(weights)``.
+
+    Args:
+        weights: non-negative numbers ``(N,)``, one per sample (need not sum to 1).
+        num_samples: how many indices per iteration.
+        replacement: draw with replacement (default); without, each index at
+            most once, so ``num_samples`` may not exceed the number of non-zero
+            weights.
+        generator: ``numpy.random.Generator`` or int seed (default: the data
+            generator of ``neuronet.manual_seed``).
+
+    Typical use: class balancing, ``weights = 1 / class_count[targets]``.
+    """
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if not isinstance(num_samples, (numbers.Integral, np.integer)) or isinstance(num_samples, bool) \
+                or num_samples <= 0:
+            raise ValueError(f"WeightedRandomSampler: num_samples should be a positive int, received {num_samples!r}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, received {replacement!r}")
+        w = weights.numpy() if isinstance(weights, Tensor) else np.asarray(weights)
+        if w.ndim != 1:
+            raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence, received shape {w.shape}")
+        w = w.astype(np.float64)
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise RuntimeError("WeightedRandomSampler: weights must be finite, non-negative and not all zero")
+        if not replacement and num_samples > np.count_nonzero(w):
+            raise RuntimeError(f"WeightedRandomSampler: cannot draw {num_samples} samples without replacement "
+                               f"from {np.count_nonzero(w)} non-zero weights")
+        self.weights = w
+        self.num_samples = int(num_samples)
+        self.replacement = replacement
+        self.generator = _own_generator(generator)
+
+    def __iter__(self):
+        g = self.generator if self.generator is not None else _random.generator()
+        p = self.weights / self.weights.sum()
+        idx = g.choice(len(p), size=self.num_samples, replace=self.replacement, p=p)
+        return iter(idx.tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
 class BatchSampler(Sampler):
     """Groups the indices of ``sampler`` into lists of ``batch_size``; the last,
     shorter one is dropped when ``drop_last``."""
 
     def __init__(self, sampler, batch_size, drop_last):
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(f"BatchSampler: batch_size must be a positive int, received {batch_size!r}")
+            raise ValueError(f"BatchSampler: batch_size should be a positive int, received {batch_size!r}")
         if not isinstance(drop_last, bool):
-            raise ValueError(f"BatchSampler: drop_last must be a bool, received {drop_last!r}")
+            raise ValueError(f"BatchSampler: drop_last should be a boolean value, received {drop_last!r}")
         self.sampler = sampler
         self.batch_size = int(batch_size)
         self.drop_last = drop_last

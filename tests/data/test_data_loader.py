@@ -175,7 +175,13 @@ def test_samplers():
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(range_ds(3), batch_size=0)
     with pytest.raises(ValueError, match="num_workers"):
-        DataLoader(range_ds(3), num_workers=2)
+        DataLoader(range_ds(3), num_workers=-1)
+    with pytest.raises(ValueError, match="prefetch_factor"):
+        DataLoader(range_ds(3), prefetch_factor=2)
+    with pytest.raises(ValueError, match="persistent_workers"):
+        DataLoader(range_ds(3), persistent_workers=True)
+    with pytest.raises(ValueError, match="timeout"):
+        DataLoader(range_ds(3), timeout=-1)
 
 
 # ------------------------------------------------------------------ combinators

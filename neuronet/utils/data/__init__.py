@@ -1,0 +1,27 @@
+"""``neuronet.utils.data``: PyTorch's ``torch.utils.data`` over :mod:`neuronet.data`.
+
+``from torch.utils.data import DataLoader, Dataset, TensorDataset, random_split``
+becomes ``from neuronet.utils.data import ...`` (or stays as it is after
+``import neuronet as torch``); the classes are :mod:`neuronet.data`'s own.
+
+>>> from neuronet.utils.data import DataLoader, TensorDataset
+>>> ds = TensorDataset(neuronet.randn(100, 3), neuronet.arange(100))
+>>> for x, y in DataLoader(ds, batch_size=32, shuffle=True, num_workers=2):   # x (32, 3), y (32,)
+...     ...
+
+Differences from PyTorch (see :mod:`neuronet.data.dataloader`): ``generator``
+is a ``numpy.random.Generator`` or an int seed; with ``num_workers=0`` the
+loader also prefetches ``prefetch=2`` batches in a thread; ``pin_memory`` has
+no effect.
+"""
+from ...data.dataloader import DataLoader, WorkerInfo, default_collate, default_convert, get_worker_info
+from ...data.dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset,
+                             TensorDataset, random_split)
+from ...data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                             WeightedRandomSampler)
+from . import dataloader, dataset, sampler
+
+__all__ = ["DataLoader", "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
+           "ChainDataset", "StackDataset", "random_split", "Sampler", "SequentialSampler", "RandomSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "default_collate",
+           "default_convert", "get_worker_info", "WorkerInfo"]
