@@ -3,7 +3,8 @@ stateless functions, PyTorch's names, signatures and semantics, NCHW.
 
 One file per op family, each op's forward, backward and equation together:
 
-- ``linear``        linear (the perceptron's weighted sum)
+- ``linear``        linear (the perceptron's weighted sum), bilinear
+- ``attention``     scaled_dot_product_attention, multi_head_attention_forward
 - ``convolution``   conv1d, conv2d, conv_transpose1d/2d (im2col + GEMM; delta rule / chain rule)
 - ``pooling``       max/avg_pool1d/2d, adaptive_*_pool1d/2d, max_unpool2d
 - ``activation``    relu, leaky_relu, elu, selu, celu, gelu, silu, mish, prelu, glu, sigmoid,
@@ -18,6 +19,7 @@ One file per op family, each op's forward, backward and equation together:
 - ``upsampling``    interpolate (nearest, linear, bilinear, bicubic, trilinear, area), pixel_(un)shuffle
 """
 from .activation import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
 from .convolution import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
