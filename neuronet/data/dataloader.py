@@ -710,12 +710,13 @@ class _WorkerPool:
             code = w.exitcode
             how = f"killed by signal {signal.Signals(-code).name}" if code is not None and code < 0 \
                 else f"exit code {code}"
-            self.shutdown()
+            self.shutdown(join_timeout=0.1)
             raise RuntimeError(f"DataLoader worker (pid {w.pid}) exited unexpectedly ({how}). If it was killed "
                                "for memory, lower batch_size, prefetch_factor or num_workers.")
 
-    def shutdown(self):
-        """Ask every worker to stop, wait a little, terminate the stragglers."""
+    def shutdown(self, join_timeout=_SHUTDOWN_JOIN_TIMEOUT):
+        """Ask every worker to stop, wait up to ``join_timeout`` seconds for them
+        to finish their current batch, terminate the stragglers."""
         if self.closed or os.getpid() != self._owner:
             return      # done already, or a forked child collecting its copy of the pool
         self.closed = True
@@ -724,7 +725,7 @@ class _WorkerPool:
                 q.put(None)
             except Exception:  # queue already closed
                 pass
-        deadline = time.monotonic() + _SHUTDOWN_JOIN_TIMEOUT
+        deadline = time.monotonic() + join_timeout
         for w in self.workers:
             w.join(timeout=max(0.0, deadline - time.monotonic()))
         for w in self.workers:
@@ -814,10 +815,15 @@ class _MultiProcessIter:
                 else max(0.0, min(_STATUS_CHECK_INTERVAL, deadline - time.monotonic()))
             try:
                 epoch, idx, payload = self._pool.result_queue.get(timeout=wait)
+            except KeyboardInterrupt:
+                # Ctrl-C while waiting: the caller may catch it and carry on
+                # (save a checkpoint), so the workers go now, not with the traceback
+                self._pool.shutdown(join_timeout=0.1)
+                raise
             except queue.Empty:
                 self._pool.check_alive()
                 if deadline is not None and time.monotonic() >= deadline:
-                    self._pool.shutdown()
+                    self._pool.shutdown(join_timeout=0.1)
                     raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds") from None
                 continue
             if epoch == self._epoch:
