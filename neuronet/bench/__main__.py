@@ -7,8 +7,9 @@
                              [--json] [--save PATH] [--no-torch] [--baseline] [--quick]
     python -m neuronet.bench micro [--ops ...] [--repeats N] [--threads 2] [--json] [--no-torch]
     python -m neuronet.bench profile WORKLOAD [--steps N] [--warmup N] [--cprofile N] [--quick]
+    python -m neuronet.bench data [--workers 2] [--samples 2048] [--repeats 3] [--json] [--quick]
 
-``micro`` and ``profile`` run in a child interpreter whose BLAS/OpenMP thread
+``micro``, ``profile`` and ``data`` (DataLoader throughput, num_workers=0 vs k) run in a child interpreter whose BLAS/OpenMP thread
 count is set before NumPy loads (the parent has already imported it).
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _run_child(module, argv, threads):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("micro", "profile"):
+    if argv and argv[0] in ("micro", "profile", "data"):
         sub = argv.pop(0)
         # Peel --threads off here so the child gets it once, with the env to match.
         p = argparse.ArgumentParser(add_help=False)
@@ -51,7 +52,8 @@ def main(argv=None):
         prog="python -m neuronet.bench",
         description="Throughput (images/s) and peak RSS of neuronet vs PyTorch, each "
                     "workload x framework in its own subprocess. Subcommands: "
-                    "'micro' (per-op timings), 'profile WORKLOAD' (where a step's time goes).")
+                    "'micro' (per-op timings), 'profile WORKLOAD' (where a step's time goes), "
+                    "'data' (DataLoader images/s with and without worker processes).")
     p.add_argument("--workloads", default="all",
                    help=f"comma-separated subset of: {', '.join(WORKLOADS)} (default all)")
     p.add_argument("--repeats", type=int, default=5, help="timed repetitions (default 5)")
