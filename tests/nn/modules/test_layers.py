@@ -28,6 +28,12 @@ def load_from_torch(mod, tmod):
     assert res.missing_keys == [] and res.unexpected_keys == []
 
 
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        return tuple(t for o in out for t in _flat(o))
+    return (out,)
+
+
 def run_both(mod, tmod, inputs, train=True, atol=1e-9, rtol=1e-7):
     """Forward both on float64 copies of ``inputs`` (float arrays get gradients,
     int arrays are targets/indices); compare outputs, then backprop one shared
@@ -43,8 +49,7 @@ def run_both(mod, tmod, inputs, train=True, atol=1e-9, rtol=1e-7):
         nt_in.append(nt.tensor(a, requires_grad=floating))
         th_in.append(torch.tensor(a, requires_grad=floating))
     out, tout = mod(*nt_in), tmod(*th_in)
-    outs = out if isinstance(out, tuple) else (out,)
-    touts = tout if isinstance(tout, tuple) else (tout,)
+    outs, touts = _flat(out), _flat(tout)      # e.g. LSTM's (output, (h_n, c_n))
     for o, t in zip(outs, touts):
         assert o.shape == tuple(t.shape)
         np.testing.assert_allclose(o.numpy(), t.detach().numpy(), atol=atol, rtol=rtol)
@@ -251,6 +256,19 @@ CASES = [
     ("decoder_layer_prenorm", "TransformerDecoderLayer", (8, 2, 16, 0.0), dict(norm_first=True, batch_first=True),
      [x(3, 4, 8), x(3, 5, 8, seed=1)], True),
     ("transformer", "Transformer", (8, 2, 2, 1, 16, 0.0), {}, [x(5, 2, 8), x(4, 2, 8, seed=1)], True),
+    ("rnn", "RNN", (3, 4), {}, [x(5, 2, 3)], True),
+    ("rnn_relu_2layer_bidir", "RNN", (3, 4, 2), dict(nonlinearity="relu", bidirectional=True), [x(5, 2, 3)], True),
+    ("lstm", "LSTM", (3, 4), {}, [x(5, 2, 3)], True),
+    ("lstm_2layer_bidir_batch_first", "LSTM", (3, 4, 2), dict(bidirectional=True, batch_first=True),
+     [x(2, 5, 3)], True),
+    ("lstm_proj_nobias", "LSTM", (3, 5), dict(proj_size=2, bias=False), [x(4, 2, 3)], True),
+    ("lstm_unbatched", "LSTM", (3, 4), {}, [x(5, 3)], True),
+    ("gru", "GRU", (3, 4), {}, [x(5, 2, 3)], True),
+    ("gru_2layer_bidir", "GRU", (3, 4, 2), dict(bidirectional=True), [x(5, 2, 3)], True),
+    ("gru_h0", "GRU", (3, 4, 2), dict(dropout=0.5), [x(5, 2, 3), x(2, 2, 4, seed=1)], False),
+    ("rnn_cell", "RNNCell", (3, 4), {}, [x(2, 3), x(2, 4, seed=1)], True),
+    ("lstm_cell", "LSTMCell", (3, 4), {}, [x(2, 3)], True),
+    ("gru_cell", "GRUCell", (3, 4), dict(bias=False), [x(3), x(4, seed=1)], True),
     ("zeropad1d", "ZeroPad1d", ((1, 2),), {}, [x(2, 3, 4)], True),
     ("constpad1d", "ConstantPad1d", (2, 1.5), {}, [x(3, 4)], True),
     ("reflectpad1d", "ReflectionPad1d", (2,), {}, [x(2, 3, 4)], True),
