@@ -13,7 +13,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  #
 from .backend import Device, device, manual_seed, cupy_available  # noqa: F401
 from ._dtype import *  # noqa: F401,F403  (dtype objects and aliases, Size, finfo/iinfo, default dtype)
 from ._printing import set_printoptions, get_printoptions, printoptions  # noqa: F401
-from . import cuda, accelerator, backends  # noqa: F401
+from . import cuda, accelerator, backends, linalg  # noqa: F401
 from . import backend, autograd  # noqa: F401
 from .nn import functional as _functional  # noqa: F401  (registers relu, softmax, ... as torch.* too)
 from .ops._registry import TORCH_FUNCTIONS as _TORCH_FUNCTIONS

@@ -21,11 +21,9 @@ from .autograd.grad_mode import no_grad
 
 __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty",
            "randn", "rand", "randint", "arange", "linspace", "eye", "zeros_like", "ones_like",
-           "full_like", "empty_like", "cat", "stack", "where",
-           "exp", "log", "sqrt", "abs", "clamp", "tanh", "sigmoid", "maximum", "minimum",
-           "matmul", "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax",
+           "full_like", "empty_like", "cat", "stack", "where", "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax",
            "argmin", "logsumexp", "flatten", "reshape", "permute", "transpose", "squeeze",
-           "unsqueeze", "allclose", "is_tensor", "float32", "float64", "float16", "int64",
+           "unsqueeze", "is_tensor", "float32", "float64", "float16", "int64",
            "int32", "uint8", "bool_", "long", "float", "double"]
 
 # dtypes are neuronet.dtype objects (see _dtype.py): they print as torch.float32 and
@@ -691,7 +689,7 @@ class Tensor:
         return self._arith_(other, lambda a, b: a / b, "div_()", True)
 
     def pow_(self, other):
-        return self._arith_(other, lambda a, b: a ** b, "pow_()", True)
+        return self._arith_(other, _ops_math.pow, "pow_()", True)
 
     def matmul_(self, other):
         return self._arith_(other, lambda a, b: a @ b, "matmul_()", True)
@@ -804,12 +802,10 @@ class Tensor:
         return _ops_el.Div.apply(a, b)
 
     def __pow__(self, o):
-        a, b = _promote(self, o)
-        return _ops_el.Pow.apply(a, b)
+        return _ops_math.pow(self, o)
 
     def __rpow__(self, o):
-        a, b = _promote(o, self)
-        return _ops_el.Pow.apply(a, b)
+        return _ops_math.pow(o, self)
 
     def __matmul__(self, o):
         return _ops_el.MatMul.apply(self, _as_tensor_like(o, self))
@@ -853,94 +849,6 @@ class Tensor:
 
     def __or__(self, o):
         return Tensor._wrap(self.array | _unwrap(o))
-
-    def eq(self, o):
-        return self == o
-
-    def ne(self, o):
-        return self != o
-
-    def lt(self, o):
-        return self < o
-
-    def le(self, o):
-        return self <= o
-
-    def gt(self, o):
-        return self > o
-
-    def ge(self, o):
-        return self >= o
-
-    def add(self, o, alpha=1):
-        return self + (o if alpha == 1 else o * alpha)
-
-    def sub(self, o, alpha=1):
-        return self - (o if alpha == 1 else o * alpha)
-
-    def mul(self, o):
-        return self * o
-
-    def div(self, o):
-        return self / o
-
-    def pow(self, o):
-        return self ** o
-
-    def matmul(self, o):
-        return self @ o
-
-    def neg(self):
-        return -self
-
-    def exp(self):
-        return _ops_el.Exp.apply(self)
-
-    def log(self):
-        return _ops_el.Log.apply(self)
-
-    def sqrt(self):
-        return _ops_el.Sqrt.apply(self)
-
-    def rsqrt(self):
-        return 1 / self.sqrt()
-
-    def abs(self):
-        return _ops_el.Abs.apply(self)
-
-    def clamp(self, min=None, max=None):  # noqa: A002
-        if min is None and max is None:
-            raise ValueError("clamp(): at least one of min and max must be given")
-        return _ops_el.Clamp.apply(self, min, max)
-
-    clip = clamp
-
-    def tanh(self):
-        return _ops_el.Tanh.apply(self)
-
-    def sigmoid(self):
-        return _ops_el.Sigmoid.apply(self)
-
-    def maximum(self, o):
-        return _ops_el.Extremum.apply(self, _as_tensor_like(o, self), True)
-
-    def minimum(self, o):
-        return _ops_el.Extremum.apply(self, _as_tensor_like(o, self), False)
-
-    def sign(self):
-        return Tensor._wrap(backend.array_module(self.array).sign(self.array))
-
-    def isnan(self):
-        return Tensor._wrap(backend.array_module(self.array).isnan(self.array))
-
-    def isfinite(self):
-        return Tensor._wrap(backend.array_module(self.array).isfinite(self.array))
-
-    def all(self):
-        return Tensor._wrap(self.array.all())
-
-    def any(self):
-        return Tensor._wrap(self.array.any())
 
     # ------------------------------------------------------------ reductions
     def sum(self, dim=None, keepdim=False, dtype=None):
@@ -987,13 +895,6 @@ class Tensor:
 
     def logsumexp(self, dim, keepdim=False):
         return _ops_red.LogSumExp.apply(self, dim, keepdim)
-
-    def norm(self, p=2):
-        if p == 2:
-            return (self * self).sum().sqrt()
-        if p == 1:
-            return self.abs().sum()
-        return (self.abs() ** p).sum() ** (1.0 / p)
 
     # ------------------------------------------------------------ shape
     def reshape(self, *shape):
@@ -1104,61 +1005,11 @@ def _operand(o, like):
                         if not hasattr(o, "dtype") else o)
 
 
-# PyTorch's type promotion for a binary op: dtype category first (bool < integer
-# < floating < complex), then priority (tensors with dims over 0-d tensors over
-# Python numbers); a Python float meeting an integer tensor gives the default
-# float dtype (NumPy would give float64), and true division of integers too.
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-
-
-def _category(dt):
-    return _CATEGORY[np.dtype(dt).kind]
-
-
-def _promote_pair(a, b):
-    """torch.promote_types, with None for an empty group."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return _dtypes.promote_types(a, b)
-
-
-def _scalar_dtype(x):
-    if isinstance(x, bool):
-        return np.dtype(bool)
-    if isinstance(x, numbers.Integral):
-        return np.dtype(np.int64)
-    if isinstance(x, numbers.Real):
-        return np.dtype(backend.default_dtype)
-    return np.dtype(np.complex64 if np.dtype(backend.default_dtype) == np.float32 else np.complex128)
-
-
 def result_type(a, b, true_division=False):
-    """The dtype PyTorch gives ``a (op) b`` for tensors and Python numbers."""
-    dims = zero = wrapped = None
-    for x in (a, b):
-        if isinstance(x, Tensor):
-            if x.array.ndim:
-                dims = _promote_pair(dims, x.array.dtype)
-            else:
-                zero = _promote_pair(zero, x.array.dtype)
-        else:
-            wrapped = _promote_pair(wrapped, _scalar_dtype(x))
-    result = dims
-    if zero is not None and (result is None or _category(zero) > _category(result)):
-        result = zero
-    if wrapped is not None:
-        if result is None:
-            result = wrapped
-        elif _category(wrapped) > _category(result):
-            if _category(wrapped) == 2:
-                result = np.dtype(backend.default_dtype)
-            elif _category(wrapped) == 3:
-                result = np.dtype(np.complex128 if np.dtype(result) == np.float64 else np.complex64)
-            else:
-                result = wrapped
-    if true_division and _category(result) < 2:
+    """The dtype PyTorch gives ``a (op) b`` for tensors and Python numbers
+    (``torch.result_type``; true division of integers gives the default float)."""
+    result = _ops_math.result_type(a, b)
+    if true_division and result.kind not in "fc":
         result = np.dtype(backend.default_dtype)
     return _dtypes.as_dtype(result)
 
@@ -1380,16 +1231,6 @@ def where(condition, input=None, other=None):  # noqa: A002
     return _ops_el.Where.apply(cond, input, other)
 
 
-def exp(x): return x.exp()                       # noqa: E704
-def log(x): return x.log()                       # noqa: E704
-def sqrt(x): return x.sqrt()                     # noqa: E704
-def abs(x): return x.abs()                       # noqa: E704,A001
-def tanh(x): return x.tanh()                     # noqa: E704
-def sigmoid(x): return x.sigmoid()               # noqa: E704
-def matmul(a, b): return a @ b                   # noqa: E704
-def maximum(a, b): return a.maximum(b)           # noqa: E704
-def minimum(a, b): return a.minimum(b)           # noqa: E704
-def clamp(x, min=None, max=None): return x.clamp(min, max)  # noqa: E704,A002
 def sum(x, dim=None, keepdim=False): return x.sum(dim, keepdim)  # noqa: E704,A001
 def mean(x, dim=None, keepdim=False): return x.mean(dim, keepdim)  # noqa: E704
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None): return x.var(dim, unbiased, keepdim, correction)  # noqa: E704,E501
@@ -1407,11 +1248,6 @@ def permute(x, dims): return x.permute(dims)     # noqa: E704
 def transpose(x, d0, d1): return x.transpose(d0, d1)  # noqa: E704
 def squeeze(x, dim=None): return x.squeeze(dim)  # noqa: E704
 def unsqueeze(x, dim): return x.unsqueeze(dim)   # noqa: E704
-
-
-def allclose(a, b, rtol=1e-5, atol=1e-8):
-    xp = backend.array_module(_unwrap(a))
-    return bool(xp.allclose(_unwrap(a), _unwrap(b), rtol=rtol, atol=atol))
 
 
 # The ops build Tensors through Function.apply: bind Tensor there, then load them.
