@@ -175,7 +175,6 @@ def data_root():
     raw.mkdir(parents=True)
     for gz in sorted(SAMPLE.glob("*-ubyte.gz")):
         (raw / gz.name[:-3]).write_bytes(gzip.decompress(gz.read_bytes()))
-        (raw / gz.name).write_bytes(gz.read_bytes())
     return str(root)
 
 
