@@ -851,50 +851,82 @@ class Tensor:
         return Tensor._wrap(self.array | _unwrap(o))
 
     # ------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim=False, dtype=None):
+    # ``dim`` may be an int, a tuple of ints or None (all dims); NumPy's ``axis=``
+    # is accepted as PyTorch accepts it. A 0-d tensor reduces over dim 0 / -1
+    # as over nothing.
+    def _dims(self, dim, axis, op):
+        if axis is not None:
+            if dim is not None:
+                raise TypeError(f"{op}(): pass either dim or axis, not both")
+            dim = axis
+        if dim is None:
+            return None
+        n = builtins.max(self.ndim, 1)
+        for d in ((dim,) if isinstance(dim, (int, np.integer)) else dim):
+            if not -n <= d < n:
+                raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                                 f"but got {d})")
+        if self.ndim == 0:
+            return None
+        return dim if isinstance(dim, (int, np.integer)) else tuple(dim)
+
+    def sum(self, dim=None, keepdim=False, dtype=None, *, axis=None):
         x = self if dtype is None else self.to(dtype)
-        return _ops_red.Sum.apply(x, dim, keepdim)
+        return _ops_red.Sum.apply(x, self._dims(dim, axis, "sum"), keepdim)
 
-    def mean(self, dim=None, keepdim=False):
-        if self.dtype.kind not in "fc":
-            raise RuntimeError(f"mean(): expected a floating-point tensor, received dtype {self.dtype}")
-        return _ops_red.Mean.apply(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False, dtype=None, *, axis=None):
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind not in "fc":
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
+                               f"point or complex dtype. Got: {_type_name(x.dtype)}")
+        return _ops_red.Mean.apply(x, self._dims(dim, axis, "mean"), keepdim)
 
-    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+    def var(self, dim=None, unbiased=None, keepdim=False, correction=None, *, axis=None):
         if correction is None:
             correction = 1 if unbiased is None else int(bool(unbiased))
-        return _ops_red.Var.apply(self, dim, correction, keepdim)
+        return _ops_red.Var.apply(self, self._dims(dim, axis, "var"), correction, keepdim)
 
-    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
-        return self.var(dim, unbiased, keepdim, correction).sqrt()
+    def std(self, dim=None, unbiased=None, keepdim=False, correction=None, *, axis=None):
+        return self.var(dim, unbiased, keepdim, correction, axis=axis).sqrt()
 
-    def max(self, dim=None, keepdim=False):
-        """Without ``dim``: the largest element. With ``dim``: ``(values, indices)``."""
+    def max(self, dim=None, keepdim=False, *, axis=None):
+        """Without ``dim``: the largest element. With ``dim``: ``(values, indices)``;
+        with a tensor: the elementwise maximum."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
-        res = _ops_red.MaxMin.apply(self, dim, keepdim, True)
-        return res if dim is None else MaxResult(*res)
+        d = self._dims(dim, axis, "max")
+        if d is None and (dim is not None or axis is not None):      # 0-d with dim=0
+            return MaxResult(self.clone(), Tensor._wrap(backend.array_module(self.array).zeros((), np.int64)))
+        res = _ops_red.MaxMin.apply(self, d, keepdim, True)
+        return res if d is None else MaxResult(*res)
 
-    def min(self, dim=None, keepdim=False):
+    def min(self, dim=None, keepdim=False, *, axis=None):
         if isinstance(dim, Tensor):
             return self.minimum(dim)
-        res = _ops_red.MaxMin.apply(self, dim, keepdim, False)
-        return res if dim is None else MaxResult(*res)
+        d = self._dims(dim, axis, "min")
+        if d is None and (dim is not None or axis is not None):
+            return MaxResult(self.clone(), Tensor._wrap(backend.array_module(self.array).zeros((), np.int64)))
+        res = _ops_red.MaxMin.apply(self, d, keepdim, False)
+        return res if d is None else MaxResult(*res)
 
-    def amax(self, dim=None, keepdim=False):
-        return _ops_red.AMaxMin.apply(self, dim, keepdim, True)
+    def amax(self, dim=None, keepdim=False, *, axis=None):
+        return _ops_red.AMaxMin.apply(self, self._dims(dim, axis, "amax"), keepdim, True)
 
-    def amin(self, dim=None, keepdim=False):
-        return _ops_red.AMaxMin.apply(self, dim, keepdim, False)
+    def amin(self, dim=None, keepdim=False, *, axis=None):
+        return _ops_red.AMaxMin.apply(self, self._dims(dim, axis, "amin"), keepdim, False)
 
-    def argmax(self, dim=None, keepdim=False):
-        return _argext(self, dim, keepdim, True)
+    def argmax(self, dim=None, keepdim=False, *, axis=None):
+        return _argext(self, self._dims(dim, axis, "argmax"), keepdim, True)
 
-    def argmin(self, dim=None, keepdim=False):
-        return _argext(self, dim, keepdim, False)
+    def argmin(self, dim=None, keepdim=False, *, axis=None):
+        return _argext(self, self._dims(dim, axis, "argmin"), keepdim, False)
 
-    def logsumexp(self, dim, keepdim=False):
-        return _ops_red.LogSumExp.apply(self, dim, keepdim)
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None):
+        if dim is None and axis is None:
+            raise TypeError("logsumexp() missing required argument 'dim'")
+        d = self._dims(dim, axis, "logsumexp")
+        return _ops_red.LogSumExp.apply(self if d is not None else self.reshape(1), 0 if d is None else d,
+                                        keepdim and d is not None)
 
     # ------------------------------------------------------------ shape
     def reshape(self, *shape):
@@ -1231,17 +1263,17 @@ def where(condition, input=None, other=None):  # noqa: A002
     return _ops_el.Where.apply(cond, input, other)
 
 
-def sum(x, dim=None, keepdim=False): return x.sum(dim, keepdim)  # noqa: E704,A001
-def mean(x, dim=None, keepdim=False): return x.mean(dim, keepdim)  # noqa: E704
-def var(x, dim=None, unbiased=None, keepdim=False, correction=None): return x.var(dim, unbiased, keepdim, correction)  # noqa: E704,E501
-def std(x, dim=None, unbiased=None, keepdim=False, correction=None): return x.std(dim, unbiased, keepdim, correction)  # noqa: E704,E501
-def max(x, dim=None, keepdim=False): return x.max(dim, keepdim)  # noqa: E704,A001
-def min(x, dim=None, keepdim=False): return x.min(dim, keepdim)  # noqa: E704,A001
-def amax(x, dim=None, keepdim=False): return x.amax(dim, keepdim)  # noqa: E704
-def amin(x, dim=None, keepdim=False): return x.amin(dim, keepdim)  # noqa: E704
-def argmax(x, dim=None, keepdim=False): return x.argmax(dim, keepdim)  # noqa: E704
-def argmin(x, dim=None, keepdim=False): return x.argmin(dim, keepdim)  # noqa: E704
-def logsumexp(x, dim, keepdim=False): return x.logsumexp(dim, keepdim)  # noqa: E704
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None): return input.sum(dim, keepdim, dtype, axis=axis)  # noqa: E704,A001,E501
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None): return input.mean(dim, keepdim, dtype, axis=axis)  # noqa: E704,E501
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None): return input.var(dim, unbiased, keepdim, correction, axis=axis)  # noqa: E704,E501
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None): return input.std(dim, unbiased, keepdim, correction, axis=axis)  # noqa: E704,E501
+def max(input, dim=None, keepdim=False, *, axis=None): return input.max(dim, keepdim, axis=axis)  # noqa: E704,A001
+def min(input, dim=None, keepdim=False, *, axis=None): return input.min(dim, keepdim, axis=axis)  # noqa: E704,A001
+def amax(input, dim=None, keepdim=False, *, axis=None): return input.amax(dim, keepdim, axis=axis)  # noqa: E704
+def amin(input, dim=None, keepdim=False, *, axis=None): return input.amin(dim, keepdim, axis=axis)  # noqa: E704
+def argmax(input, dim=None, keepdim=False, *, axis=None): return input.argmax(dim, keepdim, axis=axis)  # noqa: E704
+def argmin(input, dim=None, keepdim=False, *, axis=None): return input.argmin(dim, keepdim, axis=axis)  # noqa: E704
+def logsumexp(input, dim=None, keepdim=False, *, axis=None): return input.logsumexp(dim, keepdim, axis=axis)  # noqa: E704,E501
 def flatten(x, start_dim=0, end_dim=-1): return x.flatten(start_dim, end_dim)  # noqa: E704
 def reshape(x, shape): return x.reshape(shape)   # noqa: E704
 def permute(x, dims): return x.permute(dims)     # noqa: E704
