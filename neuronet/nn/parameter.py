@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "Buffer"]
 
 
 class Parameter(Tensor):
@@ -47,3 +47,19 @@ def _rebuild_parameter(array, requires_grad, grad):
     p = Parameter(array, requires_grad=requires_grad)
     p.grad = grad
     return p
+
+
+class Buffer(Tensor):
+    """A tensor that a module registers as a buffer when assigned to one of its
+    attributes (``self.mask = nn.Buffer(t)``, PyTorch 2.5's spelling of
+    ``register_buffer``). ``persistent=False`` keeps it out of the state_dict.
+    The module stores a plain Tensor sharing this one's array.
+    """
+
+    def __init__(self, data=None, *, persistent=True):
+        if data is None:
+            data = np.empty((0,), dtype=np.float32)
+        elif isinstance(data, Tensor):
+            data = data.array
+        super().__init__(data)
+        self.persistent = persistent

@@ -12,9 +12,9 @@ import numpy as np
 
 from ...autograd.function import Function
 from ...backend import array_module, scatter_add
-from ...tensor import Tensor
+from ...tensor import Tensor, stack
 
-__all__ = ["embedding", "one_hot"]
+__all__ = ["embedding", "embedding_bag", "one_hot"]
 
 
 def _check_indices(op, input, what="input"):
@@ -111,6 +111,83 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None and idx.size:
         _renorm_(weight, idx, float(max_norm), float(norm_type))
     return Embedding.apply(idx.astype(np.int64, copy=False), weight, padding_idx, bool(scale_grad_by_freq))
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """embedding_bag(input, weight, offsets=None, ..., mode='mean', per_sample_weights=None,
+    include_last_offset=False, padding_idx=None): the sum, mean or max of each
+    bag of embeddings, without building the (n, D) rows per bag.
+
+    Bags: a 2-D ``input`` (B, L) holds B bags of L indices; a 1-D ``input`` is
+    cut into bags at ``offsets`` (B,) (starting positions; with
+    ``include_last_offset`` the last entry is the end). Indices equal to
+    ``padding_idx`` are left out (and not counted by 'mean'); an empty bag
+    gives zeros. ``per_sample_weights`` (shaped like input) scales each row,
+    with mode='sum' only.
+
+    Sum and mean are one product ``A @ rows`` with A (B, n) the bag-membership
+    matrix (weights / counts), so their backward is the matrix product's; max
+    takes each bag's elementwise max.
+
+    Shape: output (B, D).
+    """
+    op = "embedding_bag"
+    _check_indices(op, input)
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"{op}: mode has to be one of sum, mean or max, received {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"{op}: per_sample_weights was not None. per_sample_weights is only supported "
+                                  f"for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
+    xp = array_module(input.array)
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"{op}: if input is 2D, then offsets has to be None, as input is treated is a mini-batch "
+                             "of fixed length sequences.")
+        n_bags, length = input.shape
+        starts = np.arange(n_bags) * length
+        flat = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError(f"{op}: offsets has to be a 1D Tensor but got None")
+        _check_indices(op, offsets, "offsets")
+        starts = np.asarray(backend_to_numpy(offsets.array), dtype=np.int64)
+        if include_last_offset:
+            starts = starts[:-1]
+        flat = input
+    else:
+        raise ValueError(f"{op}: input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    n = flat.shape[0]
+    V = weight.shape[0]
+    if padding_idx is not None:
+        padding_idx = int(padding_idx) % V
+    ends = np.append(starts[1:], n) if not (input.ndim == 1 and include_last_offset) else \
+        np.asarray(backend_to_numpy(offsets.array), dtype=np.int64)[1:]
+    rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq)     # (n, D)
+    keep = np.ones(n, dtype=bool) if padding_idx is None else backend_to_numpy(flat.array) != padding_idx
+    if mode == "max":
+        out = []
+        for a, b in zip(starts, ends):
+            idx = np.nonzero(keep[a:b])[0] + a
+            out.append(rows[xp.asarray(idx)].amax(0) if idx.size else rows[0] * 0)
+        return stack(out, 0)
+    A = np.zeros((len(starts), n), dtype=weight.dtype)
+    for bag, (a, b) in enumerate(zip(starts, ends)):
+        A[bag, a:b] = keep[a:b]
+        if mode == "mean":
+            count = keep[a:b].sum()
+            A[bag, a:b] /= max(count, 1)
+    A = Tensor._wrap(xp.asarray(A))
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    return A @ rows
+
+
+def backend_to_numpy(a):
+    """Host copy of a small index array (offsets, a padding mask) for the bag bookkeeping."""
+    return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
 def one_hot(tensor, num_classes=-1):

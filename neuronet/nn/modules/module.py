@@ -30,7 +30,7 @@ from ... import backend
 from ...tensor import Tensor, _as_dtype
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled, no_grad
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter
 
 __all__ = ["Module"]
 
@@ -353,6 +353,12 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
                                 "(neuronet.nn.Parameter or None expected)")
             self.register_parameter(name, value)
+        elif isinstance(value, Buffer):
+            if params is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            self._remove_from(name, d, self._parameters, self._modules)
+            d["_buffers"].pop(name, None)
+            self.register_buffer(name, Tensor._wrap(value.array), persistent=value.persistent)
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")

@@ -133,3 +133,53 @@ def test_pairwise_distance_naive_gradcheck_torch(p, keepdim):
     check_grad(lambda s, t: F.pairwise_distance(s, t, p, keepdim=keepdim), a, b)
     compare_with_torch(lambda s, t: F.pairwise_distance(s, t, p, keepdim=keepdim),
                        lambda s, t: TF.pairwise_distance(s, t, p, keepdim=keepdim), a, b, atol=1e-10)
+
+
+# ---------------------------------------------------------------- embedding_bag
+def naive_bag(w, inp, starts, ends, mode, pad=None, psw=None):
+    out = []
+    for a, b in zip(starts, ends):
+        rows = [w[inp[i]] * (1.0 if psw is None else psw[i]) for i in range(a, b) if inp[i] != pad]
+        if not rows:
+            out.append(np.zeros(w.shape[1]))
+        elif mode == "sum":
+            out.append(np.sum(rows, 0))
+        elif mode == "mean":
+            out.append(np.mean(rows, 0))
+        else:
+            out.append(np.max(rows, 0))
+    return np.array(out)
+
+
+INP = np.array([1, 2, 4, 5, 4, 3, 2, 9, 0])
+OFF = np.array([0, 4, 4, 7])
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("pad", [None, 4])
+def test_embedding_bag_naive_gradcheck_torch(mode, pad):
+    w = randn(10, 3, seed=10)
+    fn = lambda t: F.embedding_bag(nt.tensor(INP), t, nt.tensor(OFF), mode=mode, padding_idx=pad)   # noqa: E731
+    np.testing.assert_allclose(fn(nt.tensor(w)).numpy(), naive_bag(w, INP, OFF, [4, 4, 7, 9], mode, pad),
+                               atol=1e-12)
+    check_grad(fn, w)
+    compare_with_torch(fn, lambda t: TF.embedding_bag(torch.tensor(INP), t, torch.tensor(OFF), mode=mode,
+                                                      padding_idx=pad), w, atol=1e-12)
+
+
+@requires_torch
+def test_embedding_bag_2d_weights_and_last_offset_match_torch():
+    w, psw = randn(10, 3, seed=11), randn(9, seed=12)
+    compare_with_torch(lambda t, s: F.embedding_bag(nt.tensor(INP), t, nt.tensor(OFF), mode="sum",
+                                                    per_sample_weights=s),
+                       lambda t, s: TF.embedding_bag(torch.tensor(INP), t, torch.tensor(OFF), mode="sum",
+                                                     per_sample_weights=s), w, psw, atol=1e-12)
+    two_d = INP[:8].reshape(2, 4)
+    compare_with_torch(lambda t: F.embedding_bag(nt.tensor(two_d), t),
+                       lambda t: TF.embedding_bag(torch.tensor(two_d), t), w, atol=1e-12)
+    last = np.array([0, 3, 9])
+    compare_with_torch(lambda t: F.embedding_bag(nt.tensor(INP), t, nt.tensor(last), include_last_offset=True),
+                       lambda t: TF.embedding_bag(torch.tensor(INP), t, torch.tensor(last),
+                                                  include_last_offset=True), w, atol=1e-12)
+    with pytest.raises(NotImplementedError, match="per_sample_weights"):
+        F.embedding_bag(nt.tensor(INP), nt.tensor(w), nt.tensor(OFF), per_sample_weights=nt.tensor(psw))

@@ -282,6 +282,7 @@ CASES = [
     ("fold", "Fold", ((5, 6), 3), dict(padding=1, stride=2), [x(2, 27, 9)], True),
     ("fold_dilated", "Fold", ((6, 5), (2, 3)), dict(dilation=2), [x(1, 12, 4)], True),
     ("channel_shuffle", "ChannelShuffle", (3,), {}, [x(2, 6, 2, 2)], True),
+    ("embedding_bag", "EmbeddingBag", (7, 3), dict(mode="max"), [labels(8, 7).reshape(2, 4)], True),
     ("embedding_max_norm", "Embedding", (7, 3), dict(max_norm=0.5, scale_grad_by_freq=True), [labels(6, 7)], True),
 ]
 

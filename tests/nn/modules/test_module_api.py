@@ -192,3 +192,43 @@ def test_modulelist_and_parameterdict_protocols():
     assert pd.pop("a").shape == (2,) and len(pd) == 0
     copy.clear()
     assert len(copy) == 0 and list(copy.parameters()) == []
+
+
+# ---------------------------------------------------------------- in-place layers inside a network
+@requires_torch
+def test_inplace_relu_and_dropout_in_a_residual_block_match_torch():
+    def block(L):
+        class Block(L.Module):
+            def __init__(self):
+                super().__init__()
+                self.c1, self.b1 = L.Conv2d(3, 3, 3, padding=1, bias=False), L.BatchNorm2d(3)
+                self.c2, self.b2 = L.Conv2d(3, 3, 3, padding=1, bias=False), L.BatchNorm2d(3)
+                self.relu, self.drop, self.pool = L.ReLU(inplace=True), L.Dropout(0.0, inplace=True), L.MaxPool2d(2)
+
+            def forward(self, x):
+                out = self.relu(self.b1(self.c1(x)))
+                out = self.b2(self.c2(out))
+                out += x
+                return self.pool(self.drop(self.relu(out)))
+        return Block()
+    tnet, net = block(torch.nn).double(), block(nn).double()
+    net.load_state_dict({k: v.numpy() for k, v in tnet.state_dict().items()})
+    x = randn(2, 3, 6, 6, seed=3)
+    a, t = nt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = net(a), tnet(t)
+    g = randn(*out.shape, seed=4)
+    (out * nt.tensor(g)).sum().backward()
+    (tout * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(net.c1.weight.grad.numpy(), tnet.c1.weight.grad.numpy(), atol=1e-12)
+
+
+def test_buffer_assignment_registers_a_buffer():
+    m = nn.Module()
+    m.scale = nn.Buffer(nt.ones(2))
+    m.mask = nn.Buffer(nt.zeros(3), persistent=False)
+    assert list(m.state_dict()) == ["scale"]
+    assert [n for n, _ in m.named_buffers()] == ["scale", "mask"]
+    m.to(nt.float64)
+    assert m.scale.dtype == nt.float64
