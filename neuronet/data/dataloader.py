@@ -67,6 +67,7 @@ import threading
 import time
 import traceback
 import typing
+import warnings
 import weakref
 from multiprocessing.reduction import ForkingPickler
 
@@ -607,6 +608,8 @@ class _WorkerError:
         cls = self._exc_type()
         if cls is not None and issubclass(cls, KeyError):
             cls = _KeyErrorMessage  # KeyError's str() would print the message as a quoted repr
+        if cls is not None and issubclass(cls, (StopIteration, StopAsyncIteration)):
+            cls = None              # raised from __next__ it would end the epoch silently
         try:
             return cls(self.message) if cls is not None else RuntimeError(self.message)
         except Exception:  # an exception class that does not take one message
@@ -621,11 +624,18 @@ class _KeyErrorMessage(KeyError):
 
 
 def _seed_worker(seed):
-    """Seed every generator a dataset or transform may draw from in this worker."""
+    """Seed every generator a dataset or transform may draw from in this worker,
+    and keep BLAS to one thread (as PyTorch's workers: k workers x n BLAS
+    threads would oversubscribe the cores), when threadpoolctl is installed."""
     random.seed(seed)
     np.random.seed(np.random.SeedSequence(seed).generate_state(4))
     backend.manual_seed(seed)
     _random.forget_thread_generator()
+    try:
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(1)
+    except ImportError:
+        pass
 
 
 def _worker_loop(worker_id, num_workers, fetcher_args, index_queue, result_queue, base_seed, init_fn,
@@ -737,6 +747,14 @@ class _WorkerPool:
             q.close()
 
 
+def _warn_if_too_many_workers(num_workers):
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if cpus and num_workers > cpus:
+        warnings.warn(f"DataLoader: {num_workers} worker processes for {cpus} CPUs available to this process; "
+                      f"more workers than CPUs usually slows loading down (suggested at most {cpus})",
+                      UserWarning, stacklevel=3)
+
+
 def _worker_base_seed(epoch_seed):
     """The workers' base seed: derived from the epoch seed by a separate branch
     of the seed sequence, so it draws nothing more from the loader's generator
@@ -757,6 +775,7 @@ class _MultiProcessIter:
     """
 
     def __init__(self, loader, epoch_seed):
+        _warn_if_too_many_workers(loader.num_workers)
         self._num_workers = loader.num_workers
         self._prefetch = loader.prefetch_factor * loader.num_workers
         self._timeout = loader.timeout
@@ -786,9 +805,6 @@ class _MultiProcessIter:
 
     def __iter__(self):
         return self
-
-    def __len__(self):
-        raise TypeError("len() of a DataLoader iterator: use len(loader)")
 
     def _try_put_task(self):
         if self._sampler_done or not any(self._active):

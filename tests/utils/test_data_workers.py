@@ -24,6 +24,17 @@ from neuronet.utils.data import (DataLoader, Dataset, IterableDataset, Subset, T
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="worker tests use the fork start method")
 
 
+@pytest.fixture(autouse=True)
+def _reap_after_a_failure():
+    """A failing test's traceback can keep its workers alive; stop them so
+    that the next test's process count starts from zero."""
+    yield
+    gc.collect()
+    for p in multiprocessing.active_children():
+        p.terminate()
+        p.join()
+
+
 def no_workers_left():
     """True when this process has no live child processes (multiprocessing's
     view, and the kernel's: /proc/<pid>/task/*/children)."""
@@ -178,6 +189,12 @@ def test_worker_exception_reraised_with_type_and_traceback():
     with pytest.raises(RuntimeError, match="Caught TwoArgError in DataLoader worker process"):
         list(DataLoader(Faulty(TwoArgError(1, 2)), batch_size=4, num_workers=1))
 
+    with pytest.raises(RuntimeError, match="Caught StopIteration"):     # not a silent end of the epoch
+        list(DataLoader(Faulty(StopIteration()), batch_size=4, num_workers=1))
+    unpicklable = lambda samples: (lambda: samples)                     # noqa: E731
+    with pytest.raises(Exception, match="(?s)worker process 0 while sending batch 0.*pickle"):
+        list(DataLoader(Faulty(ValueError()), batch_size=4, num_workers=1, collate_fn=unpicklable))
+
     def bad_init(worker_id):
         raise OSError("cannot open shard")
     with pytest.raises(OSError, match="cannot open shard"):
@@ -240,6 +257,14 @@ def test_timeout_interrupt_while_waiting_and_killed_worker():
     with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid \d+\) exited unexpectedly.*SIGKILL"):
         list(DataLoader(Suicidal(), batch_size=1, num_workers=1))
     assert time.monotonic() - t0 < 8 and no_workers_left()
+
+
+def test_more_workers_than_cpus_warns():
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with pytest.warns(UserWarning, match="more workers than CPUs"):
+        got = [int(x) for x in DataLoader(Shard(3), batch_size=None, num_workers=cpus + 1)]
+    assert got == [0, 1, 2]                       # worker i (of >= 3) yields range(i, 3, workers)
+    assert no_workers_left()
 
 
 def test_persistent_workers_survive_epochs():
