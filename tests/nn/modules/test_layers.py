@@ -288,6 +288,7 @@ CASES = [
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")   # torch's own note
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")   # torch's Transformer note
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_layer_matches_torch(case):
     _, name, args, kwargs, inputs, train = case
