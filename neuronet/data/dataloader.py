@@ -442,9 +442,14 @@ class DataLoader(typing.Generic[T_co]):
             with _random.using(gen):
                 try:
                     index = next(it)
-                    batch = fetcher.fetch(index)
                 except StopIteration:
                     return
+                try:
+                    batch = fetcher.fetch(index)
+                except StopIteration:
+                    if self._iterable:
+                        return
+                    raise      # a map-style dataset's bug: PEP 479 makes it a RuntimeError here
             yield batch
 
     def __iter__(self):
@@ -638,8 +643,7 @@ def _seed_worker(seed):
         pass
 
 
-def _worker_loop(worker_id, num_workers, fetcher_args, index_queue, result_queue, base_seed, init_fn,
-                 parent_pid):
+def _worker_loop(worker_id, num_workers, fetcher_args, index_queue, result_queue, base_seed, init_fn):
     """Body of worker process ``worker_id``: answer each task ``(epoch, idx,
     index)`` with ``(epoch, idx, pickled batch | _Stop | _WorkerError)`` until a
     None task (shutdown) or until the parent process is gone."""
@@ -662,7 +666,8 @@ def _worker_loop(worker_id, num_workers, fetcher_args, index_queue, result_queue
         try:
             task = index_queue.get(timeout=_STATUS_CHECK_INTERVAL)
         except queue.Empty:
-            if os.getppid() != parent_pid:      # orphaned: the main process is gone
+            parent = multiprocessing.parent_process()     # (fork, spawn and forkserver alike)
+            if parent is not None and not parent.is_alive():  # orphaned: the main process is gone
                 break
             continue
         if task is None:
@@ -705,7 +710,7 @@ class _WorkerPool:
                 iq.cancel_join_thread()    # exiting must not wait on a dead worker's queue
                 w = ctx.Process(target=_worker_loop, name=f"neuronet-dataloader-worker-{i}", daemon=True,
                                 args=(i, loader.num_workers, loader._fetcher_args(), iq, self.result_queue,
-                                      base_seed, loader.worker_init_fn, os.getpid()))
+                                      base_seed, loader.worker_init_fn))
                 w.start()
                 self.index_queues.append(iq)
                 self.workers.append(w)
