@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from . import _random
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler"]
+           "BatchSampler", "DistributedSampler"]
 
 T_co = typing.TypeVar("T_co", covariant=True)
 
@@ -180,3 +180,55 @@ class BatchSampler(Sampler):
     def __len__(self):
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class DistributedSampler(Sampler):
+    """The share of ``dataset`` that replica ``rank`` of ``num_replicas`` visits
+    (PyTorch's ``torch.utils.data.distributed.DistributedSampler``).
+
+    Every replica draws the same permutation (seeded ``seed + epoch``; call
+    :meth:`set_epoch` at each epoch for a new one), pads it by wrapping around
+    to a multiple of ``num_replicas`` (or, with ``drop_last``, cuts it down)
+    and takes every ``num_replicas``-th index from ``rank`` on, so the shares
+    are disjoint and equally long. neuronet has no process group: the
+    defaults are ``num_replicas=1, rank=0`` (the whole dataset), which lets
+    single-process runs of distributed scripts work unchanged.
+    """
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        num_replicas = 1 if num_replicas is None else num_replicas
+        rank = 0 if rank is None else rank
+        if not isinstance(num_replicas, (int, np.integer)) or num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas should be a positive int, received {num_replicas!r}")
+        if not isinstance(rank, (int, np.integer)) or not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: invalid rank {rank!r}, rank should be in the interval "
+                             f"[0, {num_replicas - 1}]")
+        self.dataset = dataset
+        self.num_replicas, self.rank = int(num_replicas), int(rank)
+        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
+        self.epoch = 0
+        n = len(dataset)
+        if self.drop_last and n % self.num_replicas:
+            self.num_samples = -((self.num_replicas - n) // self.num_replicas)   # ceil((n - R) / R)
+        else:
+            self.num_samples = -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            idx = np.random.default_rng(self.seed + self.epoch).permutation(n)
+        else:
+            idx = np.arange(n)
+        if self.drop_last:
+            idx = idx[:self.total_size]
+        elif self.total_size > n:
+            idx = np.resize(idx, self.total_size)        # wraps around: idx, idx, ... cut to size
+        return iter(idx[self.rank:self.total_size:self.num_replicas].tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        """Use ``epoch`` in the seed: a new permutation, the same on every replica."""
+        self.epoch = int(epoch)

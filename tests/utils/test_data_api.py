@@ -224,3 +224,40 @@ def test_loader_argument_errors():
         DataLoader(ds, num_workers=1, prefetch=2)
     dl = DataLoader(ds, num_workers=2, pin_memory=True, pin_memory_device="cuda")
     assert dl.prefetch_factor == 2 and dl.pin_memory and not dl.persistent_workers
+
+
+@requires_torch
+@pytest.mark.parametrize("n, replicas, drop_last", [(10, 3, False), (10, 3, True), (9, 3, False), (2, 4, False),
+                                                    (11, 4, True)])
+def test_distributed_sampler_shares_follow_torch(n, replicas, drop_last):
+    from neuronet.utils.data.distributed import DistributedSampler
+    from torch.utils.data.distributed import DistributedSampler as TorchDS
+    ours = [list(DistributedSampler(range(n), replicas, r, shuffle=False, drop_last=drop_last))
+            for r in range(replicas)]
+    theirs = [list(TorchDS(range(n), replicas, r, shuffle=False, drop_last=drop_last)) for r in range(replicas)]
+    assert ours == theirs
+    shuffled = [DistributedSampler(range(n), replicas, r, seed=3, drop_last=drop_last) for r in range(replicas)]
+    e0 = [list(s) for s in shuffled]
+    assert [len(x) for x in e0] == [len(x) for x in theirs]
+    if not drop_last:
+        assert set(sum(e0, [])) == set(range(n))                  # every sample on some replica
+    for s in shuffled:
+        s.set_epoch(1)
+    assert [list(s) for s in shuffled] != e0 or n <= 2
+    assert list(DistributedSampler(range(5), shuffle=False)) == [0, 1, 2, 3, 4]   # no process group: 1 replica
+    with pytest.raises(ValueError, match="rank"):
+        DistributedSampler(range(5), num_replicas=2, rank=2)
+
+
+def test_map_dataset_raising_stop_iteration_is_an_error():
+    class Buggy(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            if i == 2:
+                raise StopIteration
+            return i
+    for prefetch in (0, 2):
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            list(DataLoader(Buggy(), prefetch=prefetch))

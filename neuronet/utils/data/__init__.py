@@ -17,11 +17,11 @@ no effect.
 from ...data.dataloader import DataLoader, WorkerInfo, default_collate, default_convert, get_worker_info
 from ...data.dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset,
                              TensorDataset, random_split)
-from ...data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
-                             WeightedRandomSampler)
-from . import dataloader, dataset, sampler
+from ...data.sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
+                             SubsetRandomSampler, WeightedRandomSampler)
+from . import dataloader, dataset, distributed, sampler
 
 __all__ = ["DataLoader", "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
            "ChainDataset", "StackDataset", "random_split", "Sampler", "SequentialSampler", "RandomSampler",
-           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "default_collate",
+           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "default_collate",
            "default_convert", "get_worker_info", "WorkerInfo"]
