@@ -7,19 +7,25 @@
 ...     ...
 
 Sits below ``neuronet.nn``: imports only the tensor core. Samples come back
-as neuronet tensors (after ``ToTensor`` / collation). No pickle anywhere: the
-file formats are IDX, the CIFAR binary records, PNG/JPEG.
+as neuronet tensors (after ``ToTensor`` / collation). No file format uses
+pickle (IDX, the CIFAR binary records, PNG/JPEG); only the DataLoader's worker
+processes exchange batches over ``multiprocessing``'s pipe, between our own
+processes. ``neuronet.utils.data`` offers the same classes under PyTorch's names.
 """
 from . import datasets, transforms
-from .dataloader import DataLoader, default_collate
-from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .dataloader import DataLoader, WorkerInfo, default_collate, default_convert, get_worker_info
+from .dataset import (ArrayDataset, ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset,
+                      Subset, TensorDataset, random_split)
 from .datasets import CIFAR10, CIFAR100, KMNIST, MNIST, FashionMNIST, ImageFolder, Shapes, mnist_sample
 from .download import cache_dir, download_url
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler
+from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
+                      SubsetRandomSampler, WeightedRandomSampler)
 from .stats import mean_std
 from ._random import generator as random_generator
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "ArrayDataset", "random_split",
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset",
+           "StackDataset", "ArrayDataset", "random_split", "WeightedRandomSampler", "DistributedSampler",
+           "default_convert", "get_worker_info", "WorkerInfo",
            "DataLoader", "default_collate", "Sampler", "SequentialSampler", "RandomSampler",
            "SubsetRandomSampler", "BatchSampler", "datasets", "transforms", "mean_std", "mnist_sample",
            "MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "ImageFolder", "Shapes",
