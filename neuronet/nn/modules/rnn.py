@@ -21,6 +21,7 @@ import math
 from .. import functional as F
 from ..parameter import Parameter
 from ...tensor import cat, stack, zeros
+from ..utils.rnn import PackedSequence
 from .module import Module
 from ._utils import check_tensor, empty_param_array, uniform_
 
@@ -148,21 +149,43 @@ class RNNBase(Module):
                                f"{input.shape[-1]}")
 
     def forward(self, input, hx=None):
-        self._check_input(input, hx)
+        """``input`` (L, N, H_in) / (N, L, H_in) with batch_first / (L, H_in), or a
+        :class:`~neuronet.nn.utils.rnn.PackedSequence` (then the output is packed too,
+        and each sequence's h_n is its state after its own last step)."""
         is_lstm = self.mode == "LSTM"
-        batched = input.ndim == 3
-        if not batched:
-            input = input.unsqueeze(1)
-            if hx is not None:
-                hx = tuple(h.unsqueeze(1) for h in hx) if is_lstm else hx.unsqueeze(1)
-        elif self.batch_first:
-            input = input.transpose(0, 1)
-        L, N = input.shape[0], input.shape[1]
+        packed = isinstance(input, PackedSequence)
+        sorted_idx = unsorted_idx = None
+        if packed:
+            data, batch_sizes, sorted_idx, unsorted_idx = input
+            self._check_input(data, hx)
+            if data.ndim != 2:
+                raise ValueError(f"{type(self).__name__}: expected packed data of shape (sum of lengths, "
+                                 f"{self.input_size}), received {tuple(data.shape)}")
+            sizes = [int(b) for b in batch_sizes.tolist()]
+            L, N = len(sizes), sizes[0]
+            steps, offset = [], 0
+            for b in sizes:
+                steps.append(data[offset:offset + b])
+                offset += b
+            batched, dtype, device = True, data.dtype, data.device
+        else:
+            self._check_input(input, hx)
+            batched = input.ndim == 3
+            if not batched:
+                input = input.unsqueeze(1)
+                if hx is not None:
+                    hx = tuple(h.unsqueeze(1) for h in hx) if is_lstm else hx.unsqueeze(1)
+            elif self.batch_first:
+                input = input.transpose(0, 1)
+            L, N = input.shape[0], input.shape[1]
+            sizes = [N] * L
+            steps = list(input.unbind(0))      # layer 0's inputs, one (N, H_in) tensor per time step
+            dtype, device = input.dtype, input.device
         D = 2 if self.bidirectional else 1
         h_size = self.proj_size if self.proj_size > 0 else self.hidden_size
         if hx is None:
-            h0 = zeros(self.num_layers * D, N, h_size, dtype=input.dtype, device=input.device)
-            c0 = zeros(self.num_layers * D, N, self.hidden_size, dtype=input.dtype, device=input.device)
+            h0 = zeros(self.num_layers * D, N, h_size, dtype=dtype, device=device)
+            c0 = zeros(self.num_layers * D, N, self.hidden_size, dtype=dtype, device=device)
         elif is_lstm:
             h0, c0 = hx
             self._check_hidden(h0, (self.num_layers * D, N, h_size), "h_0")
@@ -170,7 +193,11 @@ class RNNBase(Module):
         else:
             h0 = hx
             self._check_hidden(h0, (self.num_layers * D, N, h_size), "hx")
-        steps = list(input.unbind(0))          # layer 0's inputs, one (N, H_in) tensor per time step
+        if hx is not None and sorted_idx is not None:      # states follow the batch into length order
+            order = sorted_idx.tolist()
+            h0 = h0[:, order]
+            if is_lstm:
+                c0 = c0[:, order]
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outs_per_dir = []
@@ -181,8 +208,7 @@ class RNNBase(Module):
                 order = range(L) if direction == 0 else range(L - 1, -1, -1)
                 outs = [None] * L
                 for t in order:
-                    state = self._step(steps[t], state, weights)
-                    outs[t] = state[0] if is_lstm else state
+                    state, outs[t] = self._advance(steps[t], state, weights, sizes[t], N, is_lstm)
                 outs_per_dir.append(outs)
                 h_n.append(state[0] if is_lstm else state)
                 if is_lstm:
@@ -191,15 +217,34 @@ class RNNBase(Module):
                      for t in range(L)]
             if self.dropout and self.training and layer < self.num_layers - 1:
                 steps = [F.dropout(s, self.dropout, True) for s in steps]
-        output = stack(steps, 0)
         h_n = stack(h_n, 0)
         c_n = stack(c_n, 0) if is_lstm else None
+        if packed:
+            if unsorted_idx is not None:
+                back = unsorted_idx.tolist()
+                h_n = h_n[:, back]
+                c_n = c_n[:, back] if is_lstm else None
+            output = PackedSequence(cat(steps, 0), input.batch_sizes, sorted_idx, unsorted_idx)
+            return output, ((h_n, c_n) if is_lstm else h_n)
+        output = stack(steps, 0)
         if not batched:
             output, h_n = output.squeeze(1), h_n.squeeze(1)
             c_n = c_n.squeeze(1) if is_lstm else None
         elif self.batch_first:
             output = output.transpose(0, 1)
         return output, ((h_n, c_n) if is_lstm else h_n)
+
+    def _advance(self, x, state, weights, active, N, is_lstm):
+        """One time step for the first ``active`` sequences (all N unless packed);
+        the others keep their state. Returns (new state, this step's output rows)."""
+        if active == N:
+            state = self._step(x, state, weights)
+            return state, (state[0] if is_lstm else state)
+        if is_lstm:
+            h, c = self._step(x, (state[0][:active], state[1][:active]), weights)
+            return (cat([h, state[0][active:]], 0), cat([c, state[1][active:]], 0)), h
+        h = self._step(x, state[:active], weights)
+        return cat([h, state[active:]], 0), h
 
     @staticmethod
     def _check_hidden(h, expected, name):
