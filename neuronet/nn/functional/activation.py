@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from ...autograd.function import Function
-from ...backend import array_module
+from ...backend import array_module, generator
 from ...ops import elementwise as _el
 from ...ops._registry import both, torch_function
 from ...tensor import Tensor
@@ -32,7 +32,7 @@ from ...tensor import Tensor
 __all__ = ["relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "elu", "elu_",
            "selu", "selu_", "celu", "celu_", "threshold", "threshold_", "gelu", "sigmoid", "tanh",
            "softplus", "silu", "mish", "hardswish", "hardsigmoid", "logsigmoid", "softsign", "tanhshrink",
-           "hardshrink", "softshrink", "prelu", "glu", "softmax", "softmin", "log_softmax"]
+           "hardshrink", "softshrink", "prelu", "rrelu", "rrelu_", "glu", "softmax", "softmin", "log_softmax"]
 
 
 # ---------------------------------------------------------------- validation
@@ -752,6 +752,50 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return PReLU.apply(input, weight)
 
 
+class RReLU(Function):
+    """Randomized leaky ReLU (Xu et al. 2015): out = x if x >= 0 else a x, with
+    a ~ U(lower, upper) drawn per element in training, a = (lower + upper) / 2 in eval.
+
+    dE/dx = g where x >= 0, g a elsewhere (the drawn slopes are saved, not x).
+    """
+
+    @staticmethod
+    def forward(ctx, x, lower, upper, training):
+        xp = array_module(x)
+        if training:
+            u = generator(xp).random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+            slope = (lower + (upper - lower) * u).astype(x.dtype, copy=False)
+        else:
+            slope = x.dtype.type((lower + upper) / 2)
+        a = xp.where(x >= 0, x.dtype.type(1), slope)
+        ctx.save_for_backward(a)
+        return x * a
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * a, None, None, None
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """rrelu(input, lower=1/8, upper=1/3, training=False, inplace=False): leaky ReLU with a
+    random negative slope from U(lower, upper) per element in training, (lower + upper) / 2 otherwise."""
+    _check_input("rrelu", input)
+    lower = _check_number("rrelu", "lower", lower)
+    upper = _check_number("rrelu", "upper", upper)
+    if lower > upper:
+        raise ValueError(f"rrelu: lower bound must be less than or equal to upper bound, received lower={lower}, "
+                         f"upper={upper}")
+    return _maybe_inplace(input, inplace, lambda s: RReLU.apply(s, lower, upper, bool(training)), "rrelu_",
+                          saves_input=False)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """rrelu_(input, lower, upper, training): RReLU in place."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
 class GLU(Function):
     """GLU(x) = a * sigmoid(b), where a, b are the two halves of x along ``dim``
     (Dauphin et al. 2017).
@@ -937,6 +981,6 @@ def _hardshrink_method(input, lambd=0.5):
 
 
 for _name, _fn in (("selu", selu), ("selu_", selu_), ("celu", celu), ("celu_", celu_),
-                   ("threshold", threshold), ("threshold_", threshold_)):
+                   ("threshold", threshold), ("threshold_", threshold_), ("rrelu", rrelu), ("rrelu_", rrelu_)):
     torch_function(_fn, name=_name)
 del _name, _fn

@@ -23,7 +23,7 @@ from ...autograd.function import Function
 from ...backend import array_module, generator
 from ...tensor import Tensor
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "alpha_dropout"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
 
 # SELU's negative saturation value -lambda * alpha (Klambauer et al. 2017).
 _SELU_SATURATION = 1.7580993408473766
@@ -144,6 +144,34 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         return input
     mask_shape = tuple(input.shape[:-2]) + (1, 1)
     return _apply(input, p, mask_shape, False, inplace, "dropout2d_")
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """dropout3d(input, p=0.5, training=True, inplace=False): zero whole channels of
+    volumes with probability p, scale the rest by 1/(1-p).
+
+    Shape: (N, C, D, H, W) -> mask (N, C, 1, 1, 1); (C, D, H, W) -> mask (C, 1, 1, 1).
+    """
+    p = _check("dropout3d", input, p)
+    if input.ndim not in (4, 5):
+        raise ValueError(f"dropout3d: expected a 4-D (C, D, H, W) or 5-D (N, C, D, H, W) input, received shape "
+                         f"{tuple(input.shape)}")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    return _apply(input, p, tuple(input.shape[:-3]) + (1, 1, 1), False, inplace, "dropout3d_")
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """feature_alpha_dropout(input, p=0.5, training=False, inplace=False): alpha dropout
+    of whole channels (one mask value per (N, C) over the remaining dims)."""
+    p = _check("feature_alpha_dropout", input, p)
+    if input.ndim < 2:
+        raise ValueError(f"feature_alpha_dropout: expected an input with a channel dimension (N, C, *), received "
+                         f"shape {tuple(input.shape)}")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    return _apply(input, p, tuple(input.shape[:2]) + (1,) * (input.ndim - 2), True, inplace,
+                  "feature_alpha_dropout_")
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:

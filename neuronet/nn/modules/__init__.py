@@ -9,8 +9,8 @@ from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPoo
                       AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool2d)
 from .activation import (ReLU, ReLU6, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax, SELU, CELU,
                          Threshold, Hardtanh, SiLU, Mish, Softplus, Hardswish, Hardsigmoid, LogSigmoid, Softsign,
-                         Tanhshrink, Hardshrink, Softshrink, PReLU, GLU, Softmin, Softmax2d)
-from .dropout import Dropout, Dropout1d, Dropout2d, AlphaDropout
+                         Tanhshrink, Hardshrink, Softshrink, PReLU, RReLU, GLU, Softmin, Softmax2d)
+from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout, FeatureAlphaDropout
 from .flatten import Flatten, Unflatten
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, RMSNorm, GroupNorm, InstanceNorm1d,
                             InstanceNorm2d, LocalResponseNorm)
@@ -34,8 +34,8 @@ __all__ = [
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "SELU", "CELU",
     "Threshold", "Hardtanh", "SiLU", "Mish", "Softplus", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign",
-    "Tanhshrink", "Hardshrink", "Softshrink", "PReLU", "GLU", "Softmin", "Softmax2d",
-    "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", "Flatten", "Unflatten",
+    "Tanhshrink", "Hardshrink", "Softshrink", "PReLU", "RReLU", "GLU", "Softmin", "Softmax2d",
+    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "Flatten", "Unflatten",
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
     "LocalResponseNorm",
     "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",

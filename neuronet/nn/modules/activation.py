@@ -13,7 +13,7 @@ from ._utils import check_tensor, empty_param_array
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
            "SELU", "CELU", "Threshold", "Hardtanh", "SiLU", "Mish", "Softplus", "Hardswish", "Hardsigmoid",
-           "LogSigmoid", "Softsign", "Tanhshrink", "Hardshrink", "Softshrink", "PReLU", "GLU", "Softmin",
+           "LogSigmoid", "Softsign", "Tanhshrink", "Hardshrink", "Softshrink", "PReLU", "RReLU", "GLU", "Softmin",
            "Softmax2d"]
 
 
@@ -344,6 +344,24 @@ class PReLU(Module):
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
+
+
+class RReLU(Module):
+    """Leaky ReLU with a random negative slope ~ U(lower, upper) per element in
+    training and (lower + upper) / 2 in eval (Xu et al. 2015)."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
 
 
 class GLU(Module):

@@ -6,7 +6,7 @@ from .. import functional as F
 from .module import Module
 from ._utils import check_tensor
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -56,3 +56,20 @@ class Dropout2d(_DropoutNd):
     def forward(self, input):
         check_tensor(input)
         return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """In training, zero whole channels of volumes with probability ``p``, scaling the
+    rest by ``1/(1-p)``. Input (N, C, D, H, W) or (C, D, H, W)."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels (for SELU networks)."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)

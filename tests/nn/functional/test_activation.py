@@ -395,3 +395,27 @@ def test_functionals_registered_at_top_level_match_torch():
     out, ind = nt.adaptive_max_pool1d(nt.tensor(x[0]), 2)
     tout, tind = torch.adaptive_max_pool1d(torch.tensor(x[0]), 2)
     np.testing.assert_array_equal(ind.numpy(), tind.numpy())
+
+
+# ---------------------------------------------------------------- rrelu
+def test_rrelu_eval_matches_naive_and_torch():
+    x = sample((3, 4), seed=14, kinks=(0,))
+    out = F.rrelu(nt.tensor(x), 0.1, 0.3)
+    np.testing.assert_allclose(out.numpy(), np.where(x >= 0, x, 0.2 * x), rtol=1e-12)
+    check_grad(lambda t: F.rrelu(t, 0.1, 0.3), x)
+    if torch is not None:
+        compare_with_torch(lambda t: F.rrelu(t, 0.1, 0.3), lambda t: TF.rrelu(t, 0.1, 0.3), x, atol=1e-12)
+
+
+def test_rrelu_training_draws_slopes_in_range_and_backprops_them():
+    x = nt.tensor(-np.abs(sample((2000,), seed=15)) - 0.1, requires_grad=True)
+    out = F.rrelu(x, 0.1, 0.3, training=True)
+    slopes = out.numpy() / x.numpy()
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.04
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), slopes, rtol=1e-12)
+
+    def reseeded(t):
+        nt.manual_seed(3)
+        return F.rrelu(t, 0.1, 0.3, training=True)
+    check_grad(reseeded, sample((3, 4), seed=16, kinks=(0,)))

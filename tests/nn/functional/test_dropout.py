@@ -217,3 +217,14 @@ def test_dropout1d_drops_whole_channels():
     with pytest.raises(RuntimeError, match="2D or 3D"):
         F.dropout1d(nt.ones(2, 3, 4, 5))
     assert F.dropout1d(x, 0.5, training=False) is x
+
+
+def test_dropout3d_and_feature_alpha_dropout_drop_whole_channels():
+    x = nt.ones(2, 30, 3, 2, 2)
+    out = F.dropout3d(x, 0.5).numpy().reshape(60, -1)
+    assert all(len(set(row)) == 1 for row in out) and set(np.unique(out)) <= {0.0, 2.0}
+    check_grad(reseeded(lambda t: F.dropout3d(t, 0.3)), randn(2, 3, 2, 2, 2))
+    out = F.feature_alpha_dropout(nt.ones(4, 30, 5), 0.5, training=True).numpy().reshape(120, -1)
+    assert all(len(set(row)) == 1 for row in out) and len(np.unique(out)) == 2
+    with pytest.raises(ValueError, match="5-D"):
+        F.dropout3d(nt.ones(2, 3), 0.5)
