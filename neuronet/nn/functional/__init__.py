@@ -16,6 +16,7 @@ One file per op family, each op's forward, backward and equation together:
 - ``sparse``        embedding, one_hot
 - ``distance``      normalize, cosine_similarity, pairwise_distance
 - ``fold``          unfold (im2col), fold (col2im), channel_shuffle
+- ``vision``        affine_grid, grid_sample (spatial transformers)
 - ``upsampling``    interpolate (nearest, linear, bilinear, bicubic, trilinear, area), pixel_(un)shuffle
 """
 from .activation import *  # noqa: F401,F403
@@ -32,4 +33,5 @@ from .padding import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+from .vision import *  # noqa: F401,F403
 from . import _torch_names  # noqa: F401,E402  (neuronet.conv2d, neuronet.pixel_shuffle, ...)

@@ -1,0 +1,173 @@
+"""Spatial transformers (Jaderberg et al. 2015): ``affine_grid`` builds the
+sampling grid of an affine map, ``grid_sample`` reads the input at the grid's
+points by bilinear (or nearest) interpolation.
+
+Coordinates are normalized: -1 and +1 are the input's edges -- the centres of
+the corner pixels with ``align_corners=True``, their outer edges with False
+(the default). A grid point (x, y) reads input pixel coordinates
+
+    ix = (x + 1) / 2 * (W - 1)           (align_corners=True)
+    ix = ((x + 1) * W - 1) / 2           (align_corners=False), iy likewise.
+
+Bilinear sampling, with x0 = floor(ix), t = ix - x0 (s likewise for y):
+
+    out = v00 (1-t)(1-s) + v01 t (1-s) + v10 (1-t) s + v11 t s
+
+Backward: dE/dinput scatters g times each corner's weight back to the corner
+(the transpose of the gather); dE/dix = g . [(v01 - v00)(1 - s) + (v11 - v10) s]
+(dE/diy likewise), times dix/dx = (W - 1)/2 or W/2. Out-of-range corners read
+0 (padding_mode='zeros'); 'border' clamps ix, iy to the image (zero gradient
+where clamped).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.function import Function
+from ...backend import array_module, scatter_add
+from ...tensor import Tensor
+
+__all__ = ["affine_grid", "grid_sample"]
+
+
+def _base_coords(n, align_corners, xp, dtype):
+    if align_corners:
+        return xp.linspace(-1, 1, n, dtype=dtype) if n > 1 else xp.zeros(1, dtype=dtype)
+    return ((xp.arange(n, dtype=dtype) * 2 + 1) / n - 1).astype(dtype)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """affine_grid(theta, size, align_corners=None): the sampling grid of the affine
+    maps ``theta`` (N, 2, 3) for an output of ``size`` (N, C, H, W): grid[n, i, j] =
+    theta[n] @ (x_j, y_i, 1) with (x_j, y_i) the normalized output pixel centres.
+    Shape: (N, H, W, 2). Differentiable with respect to theta."""
+    op = "affine_grid"
+    if not isinstance(theta, Tensor) or theta.dtype.kind != "f":
+        raise TypeError(f"{op}: Expected theta to have floating point type, received "
+                        f"{type(theta).__name__ if not isinstance(theta, Tensor) else theta.dtype}")
+    size = tuple(int(s) for s in size)
+    if len(size) != 4:
+        raise NotImplementedError(f"{op}: only 4-D sizes (N, C, H, W) with theta (N, 2, 3) are supported by "
+                                  f"neuronet, received size {size}")
+    N, _, H, W = size
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3) or theta.shape[0] != N:
+        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. Got "
+                         f"{list(theta.shape)}.")
+    xp = array_module(theta.array)
+    xs = _base_coords(W, bool(align_corners), xp, theta.dtype)
+    ys = _base_coords(H, bool(align_corners), xp, theta.dtype)
+    base = xp.stack([xp.broadcast_to(xs[None, :], (H, W)), xp.broadcast_to(ys[:, None], (H, W)),
+                     xp.ones((H, W), dtype=theta.dtype)], -1).reshape(1, H * W, 3)
+    grid = Tensor._wrap(base) @ theta.transpose(1, 2)               # (N, H W, 2)
+    return grid.reshape(N, H, W, 2)
+
+
+def _unnormalize(coord, size, align_corners):
+    if align_corners:
+        return (coord + 1) / 2 * (size - 1), (size - 1) / 2
+    return ((coord + 1) * size - 1) / 2, size / 2
+
+
+class GridSample(Function):
+    """out[n, c, i, j] = input[n, c] read at grid[n, i, j] (see the module docstring).
+
+    input (N, C, H, W), grid (N, Ho, Wo, 2) -> out (N, C, Ho, Wo).
+    """
+
+    @staticmethod
+    def forward(ctx, x, grid, mode, padding_mode, align_corners):
+        xp = array_module(x)
+        N, C, H, W = x.shape
+        ix, sx = _unnormalize(grid[..., 0], W, align_corners)
+        iy, sy = _unnormalize(grid[..., 1], H, align_corners)
+        clip_x = clip_y = None
+        if padding_mode == "border":
+            clip_x = (ix >= 0) & (ix <= W - 1)          # gradient passes only where not clamped
+            clip_y = (iy >= 0) & (iy <= H - 1)
+            ix, iy = xp.clip(ix, 0, W - 1), xp.clip(iy, 0, H - 1)
+        n_idx = xp.arange(N).reshape(N, 1, 1)
+
+        def read(yc, xc):
+            valid = (xc >= 0) & (xc < W) & (yc >= 0) & (yc < H)
+            v = x[n_idx, :, xp.clip(yc, 0, H - 1), xp.clip(xc, 0, W - 1)]        # (N, Ho, Wo, C)
+            return v * valid[..., None], valid
+
+        ctx.params = (x.shape, mode, sx, sy)
+        if mode == "nearest":
+            xn, yn = xp.rint(ix).astype(np.int64), xp.rint(iy).astype(np.int64)
+            v, valid = read(yn, xn)
+            ctx.save_for_backward(yn, xn, valid)
+            return xp.ascontiguousarray(v.transpose(0, 3, 1, 2))
+        x0, y0 = xp.floor(ix).astype(np.int64), xp.floor(iy).astype(np.int64)
+        t, s = (ix - x0).astype(x.dtype), (iy - y0).astype(x.dtype)
+        v00, m00 = read(y0, x0)
+        v01, m01 = read(y0, x0 + 1)
+        v10, m10 = read(y0 + 1, x0)
+        v11, m11 = read(y0 + 1, x0 + 1)
+        tt, ss = t[..., None], s[..., None]
+        out = v00 * (1 - tt) * (1 - ss) + v01 * tt * (1 - ss) + v10 * (1 - tt) * ss + v11 * tt * ss
+        ctx.save_for_backward(x0, y0, t, s, m00, m01, m10, m11, v00, v01, v10, v11, clip_x, clip_y)
+        return xp.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+    @staticmethod
+    def backward(ctx, g):
+        (N, C, H, W), mode, sx, sy = ctx.params
+        xp = array_module(g)
+        gl = g.transpose(0, 2, 3, 1)                                       # (N, Ho, Wo, C)
+        n_idx = xp.arange(N).reshape(N, 1, 1)
+        gx = xp.zeros((N, H, W, C), dtype=g.dtype) if ctx.needs_input_grad[0] else None
+
+        def scatter(yc, xc, weight, valid):
+            scatter_add(gx, (n_idx, xp.clip(yc, 0, H - 1), xp.clip(xc, 0, W - 1)),
+                        gl * (weight * valid)[..., None])
+
+        if mode == "nearest":
+            yn, xn, valid = ctx.saved_tensors
+            if gx is not None:
+                scatter(yn, xn, xp.ones(yn.shape, dtype=g.dtype), valid)
+            ggrid = xp.zeros(yn.shape + (2,), dtype=g.dtype) if ctx.needs_input_grad[1] else None
+        else:
+            x0, y0, t, s, m00, m01, m10, m11, v00, v01, v10, v11, clip_x, clip_y = ctx.saved_tensors
+            if gx is not None:
+                scatter(y0, x0, (1 - t) * (1 - s), m00)
+                scatter(y0, x0 + 1, t * (1 - s), m01)
+                scatter(y0 + 1, x0, (1 - t) * s, m10)
+                scatter(y0 + 1, x0 + 1, t * s, m11)
+            ggrid = None
+            if ctx.needs_input_grad[1]:
+                tt, ss = t[..., None], s[..., None]
+                d_ix = (gl * ((v01 - v00) * (1 - ss) + (v11 - v10) * ss)).sum(-1) * sx
+                d_iy = (gl * ((v10 - v00) * (1 - tt) + (v11 - v01) * tt)).sum(-1) * sy
+                if clip_x is not None:
+                    d_ix, d_iy = d_ix * clip_x, d_iy * clip_y
+                ggrid = xp.stack([d_ix, d_iy], -1).astype(g.dtype, copy=False)
+        if gx is not None:
+            gx = xp.ascontiguousarray(gx.transpose(0, 3, 1, 2))
+        return gx, ggrid, None, None, None
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):
+    the input read at the normalized points of ``grid`` (see the module docstring).
+
+    input (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) in [-1, 1] -> (N, C, Ho, Wo).
+    mode: 'bilinear' or 'nearest'; padding_mode: 'zeros' or 'border'.
+    Differentiable with respect to input and grid (bilinear).
+    """
+    op = "grid_sample"
+    for name, t in (("input", input), ("grid", grid)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a neuronet Tensor, received {type(t).__name__}")
+    if mode not in ("bilinear", "nearest"):
+        raise ValueError(f"{op}: mode must be 'bilinear' or 'nearest' (bicubic is not supported by neuronet), "
+                         f"received {mode!r}")
+    if padding_mode not in ("zeros", "border"):
+        raise ValueError(f"{op}: padding_mode must be 'zeros' or 'border' (reflection is not supported by "
+                         f"neuronet), received {padding_mode!r}")
+    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(f"{op}: expected input (N, C, H, W) and grid (N, H_out, W_out, 2) with the same N, "
+                           f"received input {tuple(input.shape)} and grid {tuple(grid.shape)}")
+    if input.dtype != grid.dtype:
+        raise RuntimeError(f"{op}: expected input and grid to have the same dtype, received {input.dtype} and "
+                           f"{grid.dtype}")
+    return GridSample.apply(input, grid, mode, padding_mode, bool(align_corners))
