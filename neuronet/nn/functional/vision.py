@@ -21,6 +21,8 @@ where clamped).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...autograd.function import Function
@@ -50,6 +52,7 @@ def affine_grid(theta, size, align_corners=None):
         raise NotImplementedError(f"{op}: only 4-D sizes (N, C, H, W) with theta (N, 2, 3) are supported by "
                                   f"neuronet, received size {size}")
     N, _, H, W = size
+    align_corners = _default_align(align_corners, op)
     if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3) or theta.shape[0] != N:
         raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. Got "
                          f"{list(theta.shape)}.")
@@ -60,6 +63,16 @@ def affine_grid(theta, size, align_corners=None):
                      xp.ones((H, W), dtype=theta.dtype)], -1).reshape(1, H * W, 3)
     grid = Tensor._wrap(base) @ theta.transpose(1, 2)               # (N, H W, 2)
     return grid.reshape(N, H, W, 2)
+
+
+def _default_align(align_corners, op):
+    if align_corners is None:
+        # PyTorch's warning for the default, which changed in its version 1.3.0
+        warnings.warn(f"Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+                      f"1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+                      f"documentation of {op} for details.", UserWarning, stacklevel=3)
+        return False
+    return bool(align_corners)
 
 
 def _unnormalize(coord, size, align_corners):
@@ -170,4 +183,4 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if input.dtype != grid.dtype:
         raise RuntimeError(f"{op}: expected input and grid to have the same dtype, received {input.dtype} and "
                            f"{grid.dtype}")
-    return GridSample.apply(input, grid, mode, padding_mode, bool(align_corners))
+    return GridSample.apply(input, grid, mode, padding_mode, _default_align(align_corners, op))

@@ -51,8 +51,10 @@ def test_grid_sample_naive_gradcheck_torch(align_corners, padding_mode):
 def test_grid_sample_nearest_matches_torch():
     x = randn(1, 3, 5, 5, seed=3)
     grid = np.random.default_rng(4).uniform(-1.1, 1.1, (1, 4, 4, 2))
-    compare_with_torch(lambda a, g: F.grid_sample(a, g, "nearest"), lambda a, g: TF.grid_sample(a, g, "nearest"),
-                       x, grid)
+    compare_with_torch(lambda a, g: F.grid_sample(a, g, "nearest", align_corners=False),
+                       lambda a, g: TF.grid_sample(a, g, "nearest", align_corners=False), x, grid)
+    with pytest.warns(UserWarning, match="align_corners=False"):
+        F.grid_sample(nt.tensor(x), nt.tensor(grid))
 
 
 @pytest.mark.parametrize("align_corners", [False, True])
