@@ -94,8 +94,10 @@ class _ImageArrayDataset(VisionDataset):
     def _images(self):
         return _numpy(self.data)
 
-    def _targets(self):
-        return _numpy(self.targets).astype(np.int64)
+    def _targets(self, idx):
+        if isinstance(self.targets, list):      # CIFAR's list: convert only the batch's entries
+            return np.array([int(self.targets[i]) for i in idx], dtype=np.int64)
+        return _numpy(self.targets)[idx].astype(np.int64)
 
     def __len__(self):
         return len(self.data)
@@ -119,7 +121,7 @@ class _ImageArrayDataset(VisionDataset):
                 (self.target_transform is None or batch_exact(self.target_transform)):
             x = self.transform.apply_batch(self._images()[idx])
             if isinstance(x, Tensor):
-                y = self._targets()[idx]
+                y = self._targets(idx)
                 y = Tensor._wrap(y) if self.target_transform is None else self.target_transform.apply_batch(y)
                 return [x, y]
         return default_collate([self[int(i)] for i in idx])
