@@ -87,7 +87,7 @@ class _Deterministic(_Transform):
 
     batch_exact = True
 
-    def _nchw_op(self, x):
+    def _nchw_op(self, x, is_tensor):
         raise NotImplementedError
 
     def __call__(self, img):

@@ -459,12 +459,6 @@ def vflip(img):
     return restore(x[..., ::-1, :].copy())
 
 
-def _fill_value(fill, C):
-    if fill is None:
-        return 0
-    return fill
-
-
 def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, center=None, fill=None):
     """Rotate ``angle`` degrees counter-clockwise about the centre, the output
     the input's size; uncovered corners read ``fill``. PIL images use Pillow's
@@ -513,7 +507,7 @@ def affine(img, angle, translate, scale, shear, interpolation=InterpolationMode.
     A = _affine_linear(angle, scale, shear[0], shear[1])[None]
     t = np.array([[translate[0], translate[1]]], dtype=np.float64)
     x, restore = _nchw(img, "affine")
-    return restore(_dt._warp_affine(x, A, t, mode.value, _fill_value(fill, x.shape[1])))
+    return restore(_dt._warp_affine(x, A, t, mode.value, 0 if fill is None else fill))
 
 
 # ============================================================ colour
