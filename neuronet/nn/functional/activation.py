@@ -32,7 +32,7 @@ from ...tensor import Tensor
 __all__ = ["relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "elu", "elu_",
            "selu", "selu_", "celu", "celu_", "threshold", "threshold_", "gelu", "sigmoid", "tanh",
            "softplus", "silu", "mish", "hardswish", "hardsigmoid", "logsigmoid", "softsign", "tanhshrink",
-           "hardshrink", "softshrink", "prelu", "rrelu", "rrelu_", "glu", "softmax", "softmin", "log_softmax"]
+           "hardshrink", "softshrink", "prelu", "rrelu", "rrelu_", "glu", "gumbel_softmax", "softmax", "softmin", "log_softmax"]
 
 
 # ---------------------------------------------------------------- validation
@@ -945,6 +945,31 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     """softmin(input, dim=None, dtype=None): softmax(-x) along ``dim`` (small values weigh most)."""
     input, dim = _prepare_softmax("softmin", input, dim, dtype, _stacklevel)
     return _along(Softmax, -input, dim)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """gumbel_softmax(logits, tau=1, hard=False, dim=-1): a differentiable sample of a
+    categorical distribution (Jang et al. 2017; Maddison et al. 2017):
+    softmax((logits + G) / tau) with G ~ Gumbel(0, 1) = -log(-log U).
+
+    ``hard=True`` returns the one-hot of the sample's argmax in the forward pass
+    and the soft sample's gradient in the backward pass (straight-through).
+    """
+    _check_input("gumbel_softmax", logits)
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    xp = array_module(logits.array)
+    u = generator(xp).random(logits.shape, dtype=np.float64 if logits.dtype == np.float64 else np.float32)
+    # -log(Exp(1)) draws: E = -log(1 - U) > 0 (U in [0, 1)), so G = -log(E) is finite
+    gumbels = Tensor._wrap((-xp.log(-xp.log1p(-u))).astype(logits.dtype, copy=False))
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    d = dim % max(logits.ndim, 1)
+    idx = xp.expand_dims(y_soft.array.argmax(axis=d), d)
+    hard_arr = xp.zeros(y_soft.shape, dtype=y_soft.dtype)
+    xp.put_along_axis(hard_arr, idx, 1, axis=d)
+    return Tensor._wrap(hard_arr) - y_soft.detach() + y_soft
 
 
 # ---------------------------------------------------------------- neuronet.<name> and Tensor.<name>

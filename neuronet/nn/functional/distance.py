@@ -11,7 +11,7 @@ from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
 
-__all__ = ["normalize", "cosine_similarity", "pairwise_distance"]
+__all__ = ["normalize", "cosine_similarity", "pairwise_distance", "pdist"]
 
 
 class VectorNorm(Function):
@@ -125,3 +125,18 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     if diff.ndim == 0:
         return _norm(diff.reshape(1), p, 0, False).reshape(())
     return _norm(diff, p, diff.ndim - 1, keepdim)
+
+
+def pdist(input, p=2.0):
+    """pdist(input, p=2): the p-norm distance between every pair of rows i < j of
+    ``input`` (N, M), in row-major order of the pairs. Shape: (N (N - 1) / 2,)."""
+    op = "pdist"
+    _check(op, "input", input)
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    if i.size == 0:
+        return input[:0, 0] * 0
+    diff = input[i.tolist()] - input[j.tolist()]
+    return _norm(diff, p, 1, False)

@@ -17,7 +17,7 @@ from ...tensor import Tensor
 from .convolution import conv2d, conv_transpose2d
 from .padding import pad
 
-__all__ = ["unfold", "fold", "channel_shuffle"]
+__all__ = ["unfold", "fold", "channel_shuffle", "native_channel_shuffle"]
 
 
 def _pair(op, name, v, minimum):
@@ -126,3 +126,6 @@ def channel_shuffle(input, groups):
                            f"{groups} groups.")
     x = input.reshape(n, groups, c // groups, *rest)
     return x.transpose(1, 2).reshape(n, c, *rest)
+
+
+native_channel_shuffle = channel_shuffle

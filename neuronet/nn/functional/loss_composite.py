@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ...tensor import Tensor, where
 from .activation import logsigmoid, relu, softplus
 from .distance import pairwise_distance
 from .loss import _check_reduction
 
 __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss",
-           "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "multilabel_soft_margin_loss"]
+           "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "multilabel_soft_margin_loss"]
 
 
 def _check(name, **tensors):
@@ -99,6 +101,52 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
         d_swap = pairwise_distance(positive, negative, p, eps)
         d_neg = where(d_swap < d_neg, d_swap, d_neg)
     return _reduced(relu(d_pos - d_neg + margin), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """L_i = max(d(a_i, p_i) - d(a_i, n_i) + margin, 0) with any ``distance_function``
+    (default :func:`pairwise_distance`); ``swap`` as :func:`triplet_margin_loss`."""
+    name = "triplet_margin_with_distance_loss"
+    _check(name, anchor=anchor, positive=positive, negative=negative)
+    reduction = _check_reduction(name, reduction)
+    if not margin > 0:
+        raise ValueError(f"{name}: margin must be greater than 0, got {margin}")
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_swap = dist(positive, negative)
+        d_neg = where(d_swap < d_neg, d_swap, d_neg)
+    return _reduced(relu(d_pos - d_neg + margin), reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """Multi-class hinge loss (Weston & Watkins 1999 style, PyTorch's): per sample n with class y,
+    L_n = sum_{i != y} w_y max(0, margin - x_y + x_i)^p / C.  input (N, C) or (C,), target (N,) or ()."""
+    name = "multi_margin_loss"
+    _check(name, input=input, target=target)
+    reduction = _check_reduction(name, reduction, size_average, reduce)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    y = target.reshape(-1)
+    n, c = x.shape
+    rows = list(range(n))
+    cols = [int(v) for v in y.tolist()]
+    if any(not 0 <= v < c for v in cols):
+        raise IndexError(f"{name}: target values must be in [0, {c}), received {cols}")
+    x_y = x[rows, cols].reshape(n, 1)
+    terms = relu(margin - x_y + x)
+    if p == 2:
+        terms = terms * terms
+    if weight is not None:
+        terms = terms * weight[cols].reshape(n, 1)
+    not_target = Tensor._wrap((np.arange(c)[None, :] != np.asarray(cols)[:, None]).astype(x.dtype))
+    loss = (terms * not_target.to(x.device)).sum(1) / c
+    if input.ndim != 2:
+        loss = loss.reshape(())
+    return _reduced(loss, reduction)
 
 
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,

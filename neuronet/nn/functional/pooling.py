@@ -36,12 +36,14 @@ from ... import _kernels
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
+from .activation import relu
 
 __all__ = [
     "max_pool2d", "max_pool2d_with_indices", "avg_pool2d",
     "adaptive_max_pool2d", "adaptive_max_pool2d_with_indices", "adaptive_avg_pool2d",
     "max_unpool2d",
-    "max_pool1d", "avg_pool1d", "adaptive_max_pool1d", "adaptive_avg_pool1d",
+    "max_pool1d", "max_pool1d_with_indices", "avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool1d_with_indices",
+    "adaptive_avg_pool1d", "max_unpool1d", "lp_pool1d", "lp_pool2d",
 ]
 
 
@@ -901,3 +903,43 @@ def adaptive_avg_pool1d(input, output_size):
     :func:`adaptive_avg_pool2d`)."""
     op = "adaptive_avg_pool1d"
     return _as_sequence(adaptive_avg_pool2d(_as_image(op, input), (1, _single(output_size, "output_size", op))))
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    """:func:`max_pool1d` returning ``(output, indices)`` (PyTorch's name)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    """:func:`adaptive_max_pool1d` returning ``(output, indices)`` (PyTorch's name)."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of :func:`max_pool1d`: :func:`max_unpool2d` on height-1 images.
+    ``(N, C, L) -> (N, C, L_out)``, ``L_out = (L - 1) s - 2 p + k`` by default."""
+    op = "max_unpool1d"
+    k = _single(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
+        else _single(stride, "stride", op)
+    if output_size is not None:
+        output_size = (1, int(tuple(output_size)[-1]))
+    return _as_sequence(max_unpool2d(_as_image(op, input), _as_image(op, indices), (1, k), (1, s),
+                                     (0, _single(padding, "padding", op)), output_size))
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling: ``(sum over the window of x^p)^(1/p)`` (p = ``norm_type``;
+    p = 1 is sum pooling, p -> inf max pooling), computed as
+    ``(avg_pool2d(x^p) * k_h k_w)^(1/p)`` with negative sums clamped to 0, as PyTorch."""
+    kh, kw = _pair(kernel_size, "kernel_size", "lp_pool2d")
+    out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    return (out.sign() * relu(out.abs())).mul(kh * kw).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """1-D :func:`lp_pool2d`: ``(sum over the window of x^p)^(1/p)`` over ``(N, C, L)``."""
+    k = _single(kernel_size, "kernel_size", "lp_pool1d")
+    out = avg_pool1d(input.pow(norm_type), k, stride, 0, ceil_mode)
+    return (out.sign() * relu(out.abs())).mul(k).pow(1.0 / norm_type)

@@ -6,7 +6,7 @@ from .container import Sequential, ModuleList, ModuleDict, ParameterList, Parame
 from .linear import Identity, Linear, Bilinear
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d,
-                      AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool2d)
+                      AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool1d, MaxUnpool2d, LPPool1d, LPPool2d)
 from .activation import (ReLU, ReLU6, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax, SELU, CELU,
                          Threshold, Hardtanh, SiLU, Mish, Softplus, Hardswish, Hardsigmoid, LogSigmoid, Softsign,
                          Tanhshrink, Hardshrink, Softshrink, PReLU, RReLU, GLU, Softmin, Softmax2d)
@@ -22,7 +22,7 @@ from .transformer import (MultiheadAttention, TransformerEncoderLayer, Transform
                           TransformerDecoder, Transformer)
 from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, KLDivLoss, BCELoss,
                    BCEWithLogitsLoss, MarginRankingLoss, HingeEmbeddingLoss, SoftMarginLoss, CosineEmbeddingLoss,
-                   TripletMarginLoss, PoissonNLLLoss, GaussianNLLLoss, MultiLabelSoftMarginLoss)
+                   TripletMarginLoss, TripletMarginWithDistanceLoss, MultiMarginLoss, PoissonNLLLoss, GaussianNLLLoss, MultiLabelSoftMarginLoss)
 from .sparse import Embedding, EmbeddingBag
 from .upsampling import (Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle,
                          CosineSimilarity, PairwiseDistance)
@@ -31,7 +31,7 @@ __all__ = [
     "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "SELU", "CELU",
     "Threshold", "Hardtanh", "SiLU", "Mish", "Softplus", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign",
     "Tanhshrink", "Hardshrink", "Softshrink", "PReLU", "RReLU", "GLU", "Softmin", "Softmax2d",
@@ -42,7 +42,7 @@ __all__ = [
     "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unfold", "Fold", "ChannelShuffle",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
     "BCEWithLogitsLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "CosineEmbeddingLoss",
-    "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MultiLabelSoftMarginLoss", "Embedding", "EmbeddingBag",
+    "TripletMarginLoss", "TripletMarginWithDistanceLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MultiLabelSoftMarginLoss", "Embedding", "EmbeddingBag",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
     "CosineSimilarity", "PairwiseDistance", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "TransformerDecoderLayer", "TransformerDecoder", "Transformer",

@@ -11,7 +11,7 @@ from ._utils import _ntuple, _pair, check_spatial_input, check_tensor, run_unbat
 _single = _ntuple(1)
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d"]
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d"]
 
 
 class MaxPool2d(Module):
@@ -195,3 +195,49 @@ class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     def forward(self, input):
         check_tensor(input)
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class MaxUnpool1d(Module):
+    """Partial inverse of :class:`MaxPool1d`: ``forward(input, indices, output_size=None)``;
+    ``L_out = (L - 1) s - 2 p + k`` by default."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if stride is not None else kernel_size)
+        self.padding = _single(padding)
+
+    def forward(self, input, indices, output_size=None):
+        check_tensor(input)
+        check_tensor(indices, "indices")
+        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class LPPool2d(Module):
+    """Power-average pooling ``(sum over the window of x^p)^(1/p)``, p = ``norm_type``."""
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(LPPool2d):
+    """1-D power-average pooling over ``(N, C, L)``."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)

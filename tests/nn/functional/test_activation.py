@@ -419,3 +419,17 @@ def test_rrelu_training_draws_slopes_in_range_and_backprops_them():
         nt.manual_seed(3)
         return F.rrelu(t, 0.1, 0.3, training=True)
     check_grad(reseeded, sample((3, 4), seed=16, kinks=(0,)))
+
+
+def test_gumbel_softmax_soft_and_hard():
+    nt.manual_seed(0)
+    logits = nt.tensor(np.log(np.array([[0.7, 0.2, 0.1]] * 4000)), requires_grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(soft.numpy().sum(-1), 1.0, rtol=1e-12)
+    hard = F.gumbel_softmax(logits, tau=0.5, hard=True)
+    h = hard.numpy()
+    assert set(np.unique(h)) == {0.0, 1.0} and (h.sum(-1) == 1).all()
+    freq = h.mean(0)                     # Gumbel-max: argmax is a sample of softmax(logits)
+    np.testing.assert_allclose(freq, [0.7, 0.2, 0.1], atol=0.03)
+    (hard * nt.tensor(np.arange(3.0))).sum().backward()      # straight-through: the soft sample's gradient
+    assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0

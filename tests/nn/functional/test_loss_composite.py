@@ -90,3 +90,27 @@ def test_loss_argument_errors():
         F.gaussian_nll_loss(nt.randn(3, 2), nt.randn(3, 2), nt.ones(2, 3))
     with pytest.raises(ValueError, match="reduction"):
         F.soft_margin_loss(nt.randn(3), nt.ones(3), reduction="avg")
+
+
+def test_multi_margin_naive_gradcheck_torch():
+    x, y, w = randn(5, 4, seed=5), np.array([0, 3, 1, 1, 2]), np.array([0.5, 1.0, 2.0, 1.5])
+    for p in (1, 2):
+        out = F.multi_margin_loss(nt.tensor(x), nt.tensor(y), p, 0.8, nt.tensor(w), reduction="none").numpy()
+        ref = [sum(w[yn] * max(0.0, 0.8 - row[yn] + row[i]) ** p for i in range(4) if i != yn) / 4
+               for row, yn in zip(x, y)]
+        np.testing.assert_allclose(out, ref, rtol=1e-12)
+        check_grad(lambda t: F.multi_margin_loss(t, nt.tensor(y), p, 0.8, nt.tensor(w)), x)
+        compare_with_torch(lambda t: F.multi_margin_loss(t, nt.tensor(y), p, 0.8, nt.tensor(w)),
+                           lambda t: TF.multi_margin_loss(t, torch.tensor(y), p, 0.8, torch.tensor(w)), x,
+                           atol=1e-12)
+
+
+def test_triplet_with_distance_function_matches_torch():
+    a, p_, n_ = randn(4, 5, seed=6), randn(4, 5, seed=7), randn(4, 5, seed=8)
+    cos_nt = lambda u, v: 1 - F.cosine_similarity(u, v)      # noqa: E731
+    cos_th = lambda u, v: 1 - TF.cosine_similarity(u, v)     # noqa: E731
+    check_grad(lambda s, t, u: F.triplet_margin_with_distance_loss(s, t, u, distance_function=cos_nt), a, p_, n_)
+    compare_with_torch(
+        lambda s, t, u: F.triplet_margin_with_distance_loss(s, t, u, distance_function=cos_nt, swap=True),
+        lambda s, t, u: TF.triplet_margin_with_distance_loss(s, t, u, distance_function=cos_th, swap=True),
+        a, p_, n_, atol=1e-12)

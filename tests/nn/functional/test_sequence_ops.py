@@ -114,3 +114,23 @@ def test_pool1d_matches_torch_and_gradcheck(name, shape):
 def test_pool1d_rejects_images():
     with pytest.raises(ValueError, match=r"\(N, C, L\)"):
         F.max_pool1d(nt.randn(1, 2, 3, 4), 2)
+
+
+def test_max_unpool1d_lp_pool_and_with_indices_names():
+    x = randn(2, 3, 8, seed=11)
+    out, idx = F.max_pool1d_with_indices(nt.tensor(x), 2)
+    un = F.max_unpool1d(out, idx, 2).numpy()
+    ref = np.zeros_like(x)
+    for n in range(2):
+        for c in range(3):
+            for t in range(4):
+                ref[n, c, idx.numpy()[n, c, t]] = out.numpy()[n, c, t]
+    np.testing.assert_array_equal(un, ref)
+    lp = F.lp_pool1d(nt.tensor(np.abs(x)), 3.0, 2).numpy()
+    np.testing.assert_allclose(lp, ((np.abs(x) ** 3).reshape(2, 3, 4, 2).sum(-1)) ** (1 / 3), rtol=1e-12)
+    check_grad(lambda t: F.lp_pool2d(t, 2.0, 2), np.abs(randn(1, 2, 4, 4, seed=12)) + 0.1)
+    if torch is not None:
+        compare_with_torch(lambda t: F.lp_pool2d(t, 2.0, 2), lambda t: TF.lp_pool2d(t, 2.0, 2),
+                           np.abs(randn(1, 2, 4, 4, seed=12)) + 0.1, atol=1e-12)
+        compare_with_torch(lambda t: F.adaptive_max_pool1d_with_indices(t, 3),
+                           lambda t: TF.adaptive_max_pool1d_with_indices(t, 3), x)

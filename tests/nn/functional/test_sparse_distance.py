@@ -183,3 +183,13 @@ def test_embedding_bag_2d_weights_and_last_offset_match_torch():
                                                   include_last_offset=True), w, atol=1e-12)
     with pytest.raises(NotImplementedError, match="per_sample_weights"):
         F.embedding_bag(nt.tensor(INP), nt.tensor(w), nt.tensor(OFF), per_sample_weights=nt.tensor(psw))
+
+
+def test_pdist_naive_gradcheck_torch():
+    x = randn(5, 3, seed=13)
+    for p in (1.0, 2.0, math.inf):
+        out = F.pdist(nt.tensor(x), p).numpy()
+        ref = [naive_norm(x[i] - x[j], p) for i in range(5) for j in range(i + 1, 5)]
+        np.testing.assert_allclose(out, ref, rtol=1e-12)
+        check_grad(lambda t: F.pdist(t, p), x)
+        compare_with_torch(lambda t: F.pdist(t, p), lambda t: TF.pdist(t, p), x, atol=1e-12)
