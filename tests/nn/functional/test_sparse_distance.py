@@ -193,3 +193,19 @@ def test_pdist_naive_gradcheck_torch():
         np.testing.assert_allclose(out, ref, rtol=1e-12)
         check_grad(lambda t: F.pdist(t, p), x)
         compare_with_torch(lambda t: F.pdist(t, p), lambda t: TF.pdist(t, p), x, atol=1e-12)
+
+
+def test_embedding_module_from_pretrained_and_padding_row():
+    import neuronet.nn as nn
+    w = nt.tensor(randn(4, 3, seed=14))
+    frozen = nn.Embedding.from_pretrained(w)
+    assert not frozen.weight.requires_grad and frozen.weight.array is w.array      # shared, as PyTorch
+    trainable = nn.Embedding.from_pretrained(w, freeze=False, padding_idx=1)
+    out = trainable(nt.tensor([[1, 2], [1, 3]]))
+    out.sum().backward()
+    np.testing.assert_array_equal(trainable.weight.grad.numpy()[1], 0)            # padding row: no gradient
+    np.testing.assert_array_equal(trainable.weight.grad.numpy()[2], 1)
+    fresh = nn.Embedding(5, 2, padding_idx=-1)
+    assert fresh.padding_idx == 4 and (fresh.weight.numpy()[4] == 0).all()
+    with pytest.raises(ValueError, match="2-dimensional"):
+        nn.Embedding.from_pretrained(nt.ones(3))
