@@ -382,3 +382,20 @@ def test_make_grid_and_save_image(tmp_path):
             np.testing.assert_allclose(make_grid(nt.tensor(x), **kw).numpy(),
                                        tv.utils.make_grid(torch.from_numpy(x), **kw).numpy(), atol=1e-6,
                                        err_msg=str(kw))
+
+
+def test_v2_to_image_to_dtype_chain():
+    from neuronet.vision.transforms import v2
+    a = rgb()
+    tf = v2.Compose([v2.ToImage(), v2.ToDtype(nt.float32, scale=True), v2.Normalize((0.5,) * 3, (0.25,) * 3)])
+    out = tf(Image.fromarray(a)).numpy()
+    np.testing.assert_allclose(out, (a.transpose(2, 0, 1) / 255.0 - 0.5) / 0.25, atol=1e-5)
+    assert v2.ToImage()(a).dtype == np.uint8 and v2.ToDtype(nt.float32)(v2.ToImage()(a)).numpy().max() > 1
+    assert T.batch_exact(tf)
+    imgs = np.stack([rgb(seed=s) for s in range(3)])
+    np.testing.assert_array_equal(tf.apply_batch(imgs).numpy(), np.stack([tf(Image.fromarray(i)).numpy() for i in imgs]))
+    if tv is not None:
+        from torchvision.transforms import v2 as tv2
+        ref = tv2.Compose([tv2.ToImage(), tv2.ToDtype(torch.float32, scale=True),
+                           tv2.Normalize((0.5,) * 3, (0.25,) * 3)])(Image.fromarray(a))
+        np.testing.assert_allclose(out, ref.numpy(), atol=1e-6)
