@@ -151,6 +151,8 @@ def to_tensor(pic):
         raise TypeError(f"to_tensor: pic should be a PIL Image or an ndarray, received {type(pic).__name__}")
     if isinstance(pic, np.ndarray) and pic.ndim not in (2, 3):
         raise ValueError(f"to_tensor: pic should be 2 or 3 dimensional, received {pic.ndim} dimensions")
+    if _is_pil(pic) and pic.mode == "I;16":     # torchvision reads 16-bit grey as int16
+        pic = np.asarray(pic).astype(np.int16)
     return _dt.to_tensor(pic)
 
 
