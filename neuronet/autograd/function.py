@@ -178,7 +178,11 @@ class Function:
             node = out._node = node_type(cls, ctx, inputs, shapes)
             node.saved_versions = _saved_versions(ctx, args, out)
         if aux:
-            return (out, *(Tensor._wrap(x) for x in aux))
+            aux = tuple(Tensor._wrap(x) for x in aux)
+        if tracer is not None:
+            tracer(cls, args, kwargs, out, aux)
+        if aux:
+            return (out, *aux)
         return out
 
 
@@ -336,6 +340,11 @@ def run_backward(roots, seeds, retain_graph=False, capture=None):
             node.saved_versions = ()
     return captured
 
+
+# When set (by an exporter such as neuronet.onnx), called after every op as
+# ``tracer(fn, args, kwargs, out, aux)`` with the op's Function class, its
+# arguments (Tensors and constants), its output tensor and its auxiliary outputs.
+tracer = None
 
 # Set by neuronet.tensor once the Tensor class exists (the two modules need
 # each other; this keeps the import order one-way).
