@@ -36,8 +36,15 @@ def register_model(fn):
             raise TypeError(f"{name}: {e}. Signature: {name}{signature}") from None
         bound.apply_defaults()
         model = fn(*bound.args, **bound.kwargs)
-        # Only keyword form is stored: every builder argument has a name.
-        model.config = {"name": name, "kwargs": dict(bound.arguments)}
+        # Only keyword form is stored: every builder argument has a name. The
+        # config describes the architecture: where pretrained weights came from
+        # (``weights``, ``progress``) is left out, so rebuilding from a
+        # checkpoint never downloads -- its state_dict holds the weights.
+        # A builder that resolves an argument left at None (GoogLeNet's
+        # ``transform_input``) records the value it used in ``_resolved_kwargs``.
+        kwargs = {k: v for k, v in bound.arguments.items() if k not in ("weights", "progress")}
+        kwargs.update(model.__dict__.pop("_resolved_kwargs", {}))
+        model.config = {"name": name, "kwargs": kwargs}
         return model
 
     _MODELS[name] = builder

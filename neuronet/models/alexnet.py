@@ -4,6 +4,7 @@ form and in the paper's two-GPU form."""
 from .. import nn
 from ..nn import init
 from ._registry import check_choice, check_input, check_positive_int, check_probability, register_model
+from .weights import AlexNet_Weights, WeightsError, load_pretrained, resolve
 
 __all__ = ["alexnet", "AlexNet", "AlexNetOriginal"]
 
@@ -151,7 +152,7 @@ class AlexNetOriginal(nn.Module):
 
 
 @register_model
-def alexnet(num_classes=1000, variant="torchvision", dropout=0.5, in_channels=3):
+def alexnet(num_classes=1000, variant="torchvision", dropout=0.5, in_channels=3, weights=None, progress=None):
     """AlexNet (Krizhevsky et al. 2012).
 
     Args:
@@ -161,10 +162,18 @@ def alexnet(num_classes=1000, variant="torchvision", dropout=0.5, in_channels=3)
             the paper's grouped two-GPU network with LRN, 60,965,224 parameters).
         dropout: dropout probability in the classifier.
         in_channels: input channels.
+        weights: None, an :class:`AlexNet_Weights` entry or its name
+            (``"IMAGENET1K_V1"``, ``"DEFAULT"``: ImageNet top-1 56.5%), or a
+            path to a state_dict file (see :mod:`neuronet.models.weights`).
+        progress: show a download progress bar (None: when stderr is a terminal).
     """
+    weights = resolve(weights, AlexNet_Weights, "alexnet", num_classes)
     num_classes = check_positive_int("alexnet", "num_classes", num_classes)
     in_channels = check_positive_int("alexnet", "in_channels", in_channels)
     dropout = check_probability("alexnet", "dropout", dropout)
     check_choice("alexnet", "variant", variant, ("torchvision", "original"))
+    if variant == "original" and isinstance(weights, AlexNet_Weights):
+        raise WeightsError("alexnet: torchvision's pretrained weights are for variant='torchvision', "
+                           "received variant='original'")
     cls = AlexNet if variant == "torchvision" else AlexNetOriginal
-    return cls(num_classes, dropout, in_channels)
+    return load_pretrained(cls(num_classes, dropout, in_channels), weights, "alexnet", progress)

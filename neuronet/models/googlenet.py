@@ -8,6 +8,7 @@ from .. import nn
 from ..nn import functional as F
 from ..nn import init
 from ._registry import check_input, check_positive_int, check_probability, register_model
+from .weights import GoogLeNet_Weights, load_pretrained, resolve
 
 __all__ = ["googlenet", "GoogLeNet", "GoogLeNetOutputs", "BasicConv2d", "Inception", "InceptionAux"]
 
@@ -179,21 +180,38 @@ class GoogLeNet(nn.Module):
 
 
 @register_model
-def googlenet(num_classes=1000, aux_logits=False, transform_input=False, init_weights=True,
-              dropout=0.2, dropout_aux=0.7, in_channels=3):
+def googlenet(num_classes=1000, aux_logits=False, transform_input=None, init_weights=True,
+              dropout=0.2, dropout_aux=0.7, in_channels=3, weights=None, progress=None):
     """GoogLeNet / Inception v1 (see :class:`GoogLeNet`).
 
     Args as torchvision's ``GoogLeNet`` (``init_weights=None`` is read as True,
     which is what torchvision does after warning), plus ``in_channels``.
-    ``transform_input`` needs 3 input channels.
+    ``transform_input`` needs 3 input channels; None means True with
+    pretrained weights (they were trained on inputs in [-1, 1]), else False.
+
+    ``weights``: None, a :class:`GoogLeNet_Weights` entry or its name
+    (``"IMAGENET1K_V1"``, ``"DEFAULT"``: ImageNet top-1 69.8%), or a path to a
+    state_dict file. torchvision's file holds the auxiliary heads: they are
+    built to load it and then dropped unless ``aux_logits=True``.
     """
+    weights = resolve(weights, GoogLeNet_Weights, "googlenet", num_classes)
     num_classes = check_positive_int("googlenet", "num_classes", num_classes)
     in_channels = check_positive_int("googlenet", "in_channels", in_channels)
     dropout = check_probability("googlenet", "dropout", dropout)
     dropout_aux = check_probability("googlenet", "dropout_aux", dropout_aux)
+    pretrained = isinstance(weights, GoogLeNet_Weights)
+    if transform_input is None:
+        transform_input = pretrained
     if transform_input and in_channels != 3:
         raise ValueError(f"googlenet: transform_input needs 3 input channels, received in_channels={in_channels}")
     if init_weights is None:
         init_weights = True
-    return GoogLeNet(num_classes, bool(aux_logits), bool(transform_input), bool(init_weights),
-                     dropout, dropout_aux, in_channels)
+    model = GoogLeNet(num_classes, bool(aux_logits) or pretrained, bool(transform_input),
+                      bool(init_weights) and not pretrained, dropout, dropout_aux, in_channels)
+    model._resolved_kwargs = {"transform_input": bool(transform_input)}
+    load_pretrained(model, weights, "googlenet", progress)
+    if pretrained and not aux_logits:
+        model.aux_logits = False
+        model.aux1 = None
+        model.aux2 = None
+    return model

@@ -1,5 +1,5 @@
 """Residual networks (He, Zhang, Ren & Sun 2016, "Deep residual learning for
-image recognition", CVPR): the ImageNet ResNet-18/34/50 in torchvision's
+image recognition", CVPR): the ImageNet ResNet-18/34/50/101/152 in torchvision's
 layout, and the CIFAR-10 ResNet-20/32/44/56/110 of the paper's Section 4.2."""
 import neuronet as nt
 from .. import nn
@@ -7,8 +7,10 @@ from ..nn import functional as F
 from ..nn import init
 from ..nn.functional.normalization import batch_norm_relu
 from ._registry import check_choice, check_input, check_positive_int, register_model
+from .weights import (ResNet18_Weights, ResNet34_Weights, ResNet50_Weights, ResNet101_Weights, ResNet152_Weights,
+                      load_pretrained, resolve)
 
-__all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
+__all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
            "CifarResNet", "CifarBasicBlock", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
 
 
@@ -148,28 +150,55 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
-def _resnet(name, block, layers, num_classes, zero_init_residual, in_channels):
+def _resnet(name, block, layers, num_classes, zero_init_residual, in_channels, weights, weights_enum, progress):
+    weights = resolve(weights, weights_enum, name, num_classes)
     num_classes = check_positive_int(name, "num_classes", num_classes)
     in_channels = check_positive_int(name, "in_channels", in_channels)
-    return ResNet(block, layers, num_classes, bool(zero_init_residual), in_channels, name)
+    model = ResNet(block, layers, num_classes, bool(zero_init_residual), in_channels, name)
+    return load_pretrained(model, weights, name, progress)
+
+
+# ``weights``: None, a ``ResNet*_Weights`` entry or its name ("IMAGENET1K_V1",
+# "DEFAULT"), or a path to a state_dict file (see :mod:`neuronet.models.weights`).
+
+@register_model
+def resnet18(num_classes=1000, zero_init_residual=False, in_channels=3, weights=None, progress=None):
+    """ResNet-18: BasicBlock x (2, 2, 2, 2); 11,689,512 parameters.
+    Pretrained: :class:`ResNet18_Weights` (ImageNet top-1 69.8%)."""
+    return _resnet("resnet18", BasicBlock, (2, 2, 2, 2), num_classes, zero_init_residual, in_channels,
+                   weights, ResNet18_Weights, progress)
 
 
 @register_model
-def resnet18(num_classes=1000, zero_init_residual=False, in_channels=3):
-    """ResNet-18: BasicBlock x (2, 2, 2, 2); 11,689,512 parameters."""
-    return _resnet("resnet18", BasicBlock, (2, 2, 2, 2), num_classes, zero_init_residual, in_channels)
+def resnet34(num_classes=1000, zero_init_residual=False, in_channels=3, weights=None, progress=None):
+    """ResNet-34: BasicBlock x (3, 4, 6, 3); 21,797,672 parameters.
+    Pretrained: :class:`ResNet34_Weights` (ImageNet top-1 73.3%)."""
+    return _resnet("resnet34", BasicBlock, (3, 4, 6, 3), num_classes, zero_init_residual, in_channels,
+                   weights, ResNet34_Weights, progress)
 
 
 @register_model
-def resnet34(num_classes=1000, zero_init_residual=False, in_channels=3):
-    """ResNet-34: BasicBlock x (3, 4, 6, 3); 21,797,672 parameters."""
-    return _resnet("resnet34", BasicBlock, (3, 4, 6, 3), num_classes, zero_init_residual, in_channels)
+def resnet50(num_classes=1000, zero_init_residual=False, in_channels=3, weights=None, progress=None):
+    """ResNet-50: Bottleneck x (3, 4, 6, 3); 25,557,032 parameters.
+    Pretrained: :class:`ResNet50_Weights` (ImageNet top-1 76.1% V1, 80.9% V2)."""
+    return _resnet("resnet50", Bottleneck, (3, 4, 6, 3), num_classes, zero_init_residual, in_channels,
+                   weights, ResNet50_Weights, progress)
 
 
 @register_model
-def resnet50(num_classes=1000, zero_init_residual=False, in_channels=3):
-    """ResNet-50: Bottleneck x (3, 4, 6, 3); 25,557,032 parameters."""
-    return _resnet("resnet50", Bottleneck, (3, 4, 6, 3), num_classes, zero_init_residual, in_channels)
+def resnet101(num_classes=1000, zero_init_residual=False, in_channels=3, weights=None, progress=None):
+    """ResNet-101: Bottleneck x (3, 4, 23, 3); 44,549,160 parameters.
+    Pretrained: :class:`ResNet101_Weights` (ImageNet top-1 77.4% V1, 81.9% V2)."""
+    return _resnet("resnet101", Bottleneck, (3, 4, 23, 3), num_classes, zero_init_residual, in_channels,
+                   weights, ResNet101_Weights, progress)
+
+
+@register_model
+def resnet152(num_classes=1000, zero_init_residual=False, in_channels=3, weights=None, progress=None):
+    """ResNet-152: Bottleneck x (3, 8, 36, 3); 60,192,808 parameters.
+    Pretrained: :class:`ResNet152_Weights` (ImageNet top-1 78.3% V1, 82.3% V2)."""
+    return _resnet("resnet152", Bottleneck, (3, 8, 36, 3), num_classes, zero_init_residual, in_channels,
+                   weights, ResNet152_Weights, progress)
 
 
 # ----------------------------------------------------------------------------- CIFAR (Section 4.2)

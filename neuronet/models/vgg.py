@@ -5,6 +5,8 @@ and 19 weight layers), with and without batch normalization (Ioffe & Szegedy
 from .. import nn
 from ..nn import init
 from ._registry import check_input, check_positive_int, check_probability, register_model
+from .weights import (VGG11_BN_Weights, VGG11_Weights, VGG13_BN_Weights, VGG13_Weights, VGG16_BN_Weights,
+                      VGG16_Weights, VGG19_BN_Weights, VGG19_Weights, load_pretrained, resolve)
 
 __all__ = ["VGG", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
            "VGG_CONFIGS"]
@@ -83,57 +85,82 @@ class VGG(nn.Module):
         return self.classifier(x.flatten(1))
 
 
-def _vgg(name, config, batch_norm, num_classes, dropout, init_weights, in_channels):
+def _vgg(name, config, batch_norm, num_classes, dropout, init_weights, in_channels, weights, weights_enum,
+         progress):
+    weights = resolve(weights, weights_enum, name, num_classes)
+    if weights is not None:
+        init_weights = False      # every value is about to be overwritten
     num_classes = check_positive_int(name, "num_classes", num_classes)
     in_channels = check_positive_int(name, "in_channels", in_channels)
     dropout = check_probability(name, "dropout", dropout)
     features = make_layers(VGG_CONFIGS[config], batch_norm=batch_norm, in_channels=in_channels)
-    return VGG(features, num_classes, dropout, bool(init_weights), name)
+    model = VGG(features, num_classes, dropout, bool(init_weights), name)
+    return load_pretrained(model, weights, name, progress)
+
+
+# ``weights``: None, a ``VGG*_Weights`` entry or its name ("IMAGENET1K_V1",
+# "DEFAULT"), or a path to a state_dict file (see :mod:`neuronet.models.weights`).
 
 
 @register_model
-def vgg11(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3):
+def vgg11(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3, weights=None,
+          progress=None):
     """VGG configuration A (11 weight layers): 132,863,336 parameters."""
-    return _vgg("vgg11", "A", False, num_classes, dropout, init_weights, in_channels)
+    return _vgg("vgg11", "A", False, num_classes, dropout, init_weights, in_channels,
+                weights, VGG11_Weights, progress)
 
 
 @register_model
-def vgg11_bn(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3):
+def vgg11_bn(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3, weights=None,
+             progress=None):
     """VGG-11 with batch normalization: 132,868,840 parameters."""
-    return _vgg("vgg11_bn", "A", True, num_classes, dropout, init_weights, in_channels)
+    return _vgg("vgg11_bn", "A", True, num_classes, dropout, init_weights, in_channels,
+                weights, VGG11_BN_Weights, progress)
 
 
 @register_model
-def vgg13(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3):
+def vgg13(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3, weights=None,
+          progress=None):
     """VGG configuration B (13 weight layers): 133,047,848 parameters."""
-    return _vgg("vgg13", "B", False, num_classes, dropout, init_weights, in_channels)
+    return _vgg("vgg13", "B", False, num_classes, dropout, init_weights, in_channels,
+                weights, VGG13_Weights, progress)
 
 
 @register_model
-def vgg13_bn(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3):
+def vgg13_bn(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3, weights=None,
+             progress=None):
     """VGG-13 with batch normalization: 133,053,736 parameters."""
-    return _vgg("vgg13_bn", "B", True, num_classes, dropout, init_weights, in_channels)
+    return _vgg("vgg13_bn", "B", True, num_classes, dropout, init_weights, in_channels,
+                weights, VGG13_BN_Weights, progress)
 
 
 @register_model
-def vgg16(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3):
+def vgg16(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3, weights=None,
+          progress=None):
     """VGG configuration D (16 weight layers): 138,357,544 parameters."""
-    return _vgg("vgg16", "D", False, num_classes, dropout, init_weights, in_channels)
+    return _vgg("vgg16", "D", False, num_classes, dropout, init_weights, in_channels,
+                weights, VGG16_Weights, progress)
 
 
 @register_model
-def vgg16_bn(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3):
+def vgg16_bn(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3, weights=None,
+             progress=None):
     """VGG-16 with batch normalization: 138,365,992 parameters."""
-    return _vgg("vgg16_bn", "D", True, num_classes, dropout, init_weights, in_channels)
+    return _vgg("vgg16_bn", "D", True, num_classes, dropout, init_weights, in_channels,
+                weights, VGG16_BN_Weights, progress)
 
 
 @register_model
-def vgg19(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3):
+def vgg19(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3, weights=None,
+          progress=None):
     """VGG configuration E (19 weight layers): 143,667,240 parameters."""
-    return _vgg("vgg19", "E", False, num_classes, dropout, init_weights, in_channels)
+    return _vgg("vgg19", "E", False, num_classes, dropout, init_weights, in_channels,
+                weights, VGG19_Weights, progress)
 
 
 @register_model
-def vgg19_bn(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3):
+def vgg19_bn(num_classes=1000, dropout=0.5, init_weights=True, in_channels=3, weights=None,
+             progress=None):
     """VGG-19 with batch normalization: 143,678,248 parameters."""
-    return _vgg("vgg19_bn", "E", True, num_classes, dropout, init_weights, in_channels)
+    return _vgg("vgg19_bn", "E", True, num_classes, dropout, init_weights, in_channels,
+                weights, VGG19_BN_Weights, progress)
