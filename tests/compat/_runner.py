@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,6 +128,7 @@ class Run:
     stderr: str
     results: dict
     reprs: dict
+    seconds: float = 0.0
 
     def failure(self):
         tail = "\n".join(self.stderr.strip().splitlines()[-25:])
@@ -220,6 +222,7 @@ def _run_script(name, framework):
     workdir = Path(tempfile.mkdtemp(prefix=f"compat-{framework}-"))
     script = workdir / name
     script.write_text(source)
+    start = time.perf_counter()
     try:
         r = subprocess.run([sys.executable, str(script)], cwd=workdir, env=_env(), capture_output=True,
                            text=True, timeout=spec.timeout)
@@ -230,7 +233,7 @@ def _run_script(name, framework):
         err = (e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")) + \
             f"\nTIMEOUT after {spec.timeout} s"
     results, reprs = parse_output(out)
-    return Run(framework, code, out, err, results, reprs)
+    return Run(framework, code, out, err, results, reprs, time.perf_counter() - start)
 
 
 _OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">=": lambda a, b: a >= b,
