@@ -60,3 +60,23 @@ def test_pad_sequence(batch_first, side):
                            *seqs)
     with pytest.raises(RuntimeError, match="every sequence"):
         pad_sequence([nt.zeros(2, 3), nt.zeros(2, 4)])
+
+
+@requires_torch
+def test_get_total_norm_and_clip_grads_with_norm_match_torch():
+    from neuronet.nn.utils import clip_grads_with_norm_, get_total_norm
+    tnet = torch.nn.Linear(4, 3)
+    net = nn.Linear(4, 3)
+    net.load_state_dict({k: v.numpy() for k, v in tnet.state_dict().items()})
+    x = randn(5, 4, seed=9).astype(np.float32)
+    (net(nt.tensor(x)) ** 2).sum().backward()
+    (tnet(torch.tensor(x)) ** 2).sum().backward()
+    for p in (2.0, 1.0, float("inf")):
+        ours = get_total_norm([q.grad for q in net.parameters()], p)
+        theirs = torch.nn.utils.get_total_norm([q.grad for q in tnet.parameters()], p)
+        np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-5)
+    total = get_total_norm([q.grad for q in net.parameters()])
+    clip_grads_with_norm_(net.parameters(), 0.5, total, foreach=None)
+    torch.nn.utils.clip_grads_with_norm_(tnet.parameters(), 0.5,
+                                         torch.nn.utils.get_total_norm([q.grad for q in tnet.parameters()]))
+    np.testing.assert_allclose(net.weight.grad.numpy(), tnet.weight.grad.numpy(), rtol=1e-5, atol=1e-7)

@@ -12,7 +12,7 @@ import math
 from ... import backend
 from ...tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
 
 
 def _grads(parameters, who):
@@ -39,7 +39,7 @@ def _norm(xp, g, norm_type):
     return (xp.abs(g) ** norm_type).sum() ** (1.0 / norm_type)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     r"""Scale the gradients of ``parameters`` in place so that their total norm is at
     most ``max_norm``.
 
@@ -54,6 +54,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         norm_type (float): p > 0, or ``inf``.
         error_if_nonfinite (bool): raise when the total norm is NaN or inf
             (otherwise the gradients are scaled by the non-finite factor, as PyTorch).
+        foreach: PyTorch's kernel choice; accepted, no effect here.
 
     Returns:
         The total norm *before* clipping, a 0-d tensor (log it: a spiking gradient
@@ -82,7 +83,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return Tensor._wrap(total)
 
 
-def clip_grad_value_(parameters, clip_value):
+def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient entry of ``parameters`` to ``[-clip_value, clip_value]``, in place.
 
     Unlike norm clipping this changes the update's direction; use it to bound
@@ -95,3 +96,35 @@ def clip_grad_value_(parameters, clip_value):
     for g in _grads(parameters, who):
         backend.array_module(g).clip(g, -clip_value, clip_value, out=g)
     return None
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The ``norm_type``-norm of all ``tensors`` concatenated (the norm of their
+    norms), a 0-d tensor -- what :func:`clip_grad_norm_` measures, for tensors
+    given directly (e.g. ``[p.grad for p in model.parameters()]``). None entries are skipped."""
+    who = "get_total_norm"
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    arrays = [t.array for t in tensors if t is not None]
+    norm_type = float(norm_type)
+    if not arrays:
+        return Tensor._wrap(backend.array_module().zeros((), dtype="float32"))
+    xp = backend.array_module(arrays[0])
+    dev = backend.device_of(arrays[0])
+    total = _norm(xp, xp.stack([backend.to_device(_norm(backend.array_module(a), a, norm_type), dev)
+                                for a in arrays]), norm_type)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise RuntimeError(f"{who}: The total norm of order {norm_type} for gradients from `parameters` is "
+                           "non-finite, so it cannot be clipped.")
+    return Tensor._wrap(total)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients of ``parameters`` in place by ``min(1, max_norm / (total_norm + 1e-6))``
+    (the second half of :func:`clip_grad_norm_`, with a norm from :func:`get_total_norm`)."""
+    grads = _grads(parameters, "clip_grads_with_norm_")
+    total = total_norm.array if isinstance(total_norm, Tensor) else total_norm
+    for g in grads:
+        xp = backend.array_module(g)
+        coef = xp.minimum(float(max_norm) / (backend.to_device(xp.asarray(total), backend.device_of(g)) + 1e-6), 1.0)
+        g *= coef.astype(g.dtype)
