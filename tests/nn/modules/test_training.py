@@ -78,3 +78,42 @@ def test_gradients_through_a_small_network_pass_gradcheck():
     x = nt.tensor(np.random.default_rng(0).standard_normal((3, 2, 4, 4)), requires_grad=True)
     params = list(net.parameters())
     assert gradcheck(lambda inp, *ps: net(inp), [x, *params])
+
+
+def test_transformer_encoder_classifier_learns_which_token_occurs_most():
+    nt.manual_seed(0)
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, 3, (64, 6))
+    labels = np.array([np.bincount(row, minlength=3).argmax() for row in tokens])
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(3, 16)
+            layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 1)
+            self.head = nn.Linear(16, 3)
+
+        def forward(self, x):
+            return self.head(self.encoder(self.embed(x)).mean(1))
+    losses = fit(Classifier(), nt.tensor(tokens), nt.tensor(labels), nn.CrossEntropyLoss(), steps=60, lr=0.05)
+    assert losses[-1] < losses[0] / 3, (losses[0], losses[-1])
+
+
+def test_lstm_learns_to_sum_a_sequence():
+    nt.manual_seed(0)
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, (32, 5, 1)).astype(np.float32)
+    y = x.sum(1)
+
+    class Summer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(1, 16, batch_first=True)
+            self.out = nn.Linear(16, 1)
+
+        def forward(self, seq):
+            output, (h, c) = self.lstm(seq)
+            return self.out(output[:, -1])
+    losses = fit(Summer(), nt.tensor(x), nt.tensor(y), nn.MSELoss(), steps=80, lr=0.05)
+    assert losses[-1] < losses[0] / 5, (losses[0], losses[-1])
