@@ -966,9 +966,9 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     if not hard:
         return y_soft
     d = dim % max(logits.ndim, 1)
-    idx = xp.expand_dims(y_soft.array.argmax(axis=d), d)
-    hard_arr = xp.zeros(y_soft.shape, dtype=y_soft.dtype)
-    xp.put_along_axis(hard_arr, idx, 1, axis=d)
+    winner = xp.expand_dims(y_soft.array.argmax(axis=d), d)
+    positions = xp.arange(y_soft.shape[d]).reshape([-1 if i == d else 1 for i in range(y_soft.ndim)])
+    hard_arr = (positions == winner).astype(y_soft.dtype)
     return Tensor._wrap(hard_arr) - y_soft.detach() + y_soft
 
 
