@@ -97,6 +97,30 @@ def _decode(obj, arrays, as_tensor):
 
 def atomic_write_bytes(path, data: bytes):
     """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
+    atomic_write(path, lambda f: f.write(data))
+
+
+def _umask():
+    # Linux reports it in /proc; elsewhere os.umask can only be read by
+    # setting it, so put it straight back.
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path, write):
+    """Call ``write(f)`` on a temporary binary file next to ``path``, fsync
+    it, then rename it over ``path``: readers see the old file or the whole
+    new one, never part of one. If ``write`` raises, ``path`` is untouched and
+    the temporary file is removed. The new file gets the permissions any new
+    file gets (0666 less the umask), not the temporary file's 0600."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     try:
@@ -106,9 +130,10 @@ def atomic_write_bytes(path, data: bytes):
         raise OSError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:
