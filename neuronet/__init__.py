@@ -39,33 +39,62 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
          _disable_byteorder_record=False):
     """``torch.save``'s signature: save a state_dict, a checkpoint dict, or any
     nested dict/list/tuple of tensors, arrays, numbers, strings and None to
-    ``f`` (a path or a binary file object), as ``.npz`` + JSON: atomic, never
-    pickle. ``pickle_module``/``pickle_protocol`` are accepted for PyTorch code
-    and ignored (nothing is pickled)."""
-    from .serialization import save as _save
+    ``f`` (a path or a binary file object). The format follows the suffix:
+
+    - ``.npz``: neuronet's own (``.npz`` arrays + JSON; training checkpoints);
+    - ``.safetensors``: safetensors (a flat dict of tensors; string metadata
+      under the key ``"__metadata__"``; needs the ``safetensors`` package);
+    - anything else (``.pt``, ``.pth``, ``.bin``, no suffix, file objects):
+      PyTorch's zip format, readable by ``torch.load(f, weights_only=True)``
+      without neuronet. Tensors that are views of one array share a storage.
+
+    Writes to a path are atomic (temporary file + rename). Nothing neuronet
+    writes contains code. ``pickle_module``/``pickle_protocol`` and the other
+    flags are accepted for PyTorch code and ignored (the pickle is always
+    protocol 2 data, the zip format always used)."""
+    from .formats import save as _save
     _save(obj, f)
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
-    """``torch.load``'s signature: load what :func:`save` wrote to ``f`` (a path
-    or a binary file object).
+    """``torch.load``'s signature: read a model file, whatever its name says.
 
-    ``map_location``: None (tensors come back where saved: neuronet saves host
-    arrays, so on the CPU), a device or device string (``'cpu'``, ``'cuda'``),
-    a dict ``{'cuda:0': 'cpu'}``, or a callable ``(tensor, location) -> tensor``.
-    ``weights_only`` is accepted either way: neuronet's files hold data only and
-    loading never runs code. A training checkpoint (``Trainer``/``neuronet
-    train`` output) gives back the model, rebuilt and in eval mode.
+    Recognised from the content: PyTorch's zip format (``torch.save`` since
+    1.6), PyTorch's legacy format (before 1.6), safetensors, and neuronet's
+    ``.npz``. The pickle inside PyTorch files goes through an allow-list
+    that can only rebuild tensors, storages, OrderedDicts and plain
+    containers (what ``weights_only=True`` allows in PyTorch); anything else
+    is refused with an error naming it and the file, and nothing runs.
+    ``weights_only=False`` is refused: neuronet never executes pickled code.
+
+    Tensors sharing a storage in the file share memory after loading.
+    bfloat16 tensors come back as float32 (NumPy has no bfloat16; the
+    widening is exact). Parameters come back as tensors with
+    ``requires_grad=True``.
+
+    ``map_location``: None (tensors go where they were saved: ``'cpu'``, or
+    the GPU for tensors saved from ``'cuda'``), a device or device string
+    (``'cpu'``, ``'cuda'``), a dict ``{'cuda:0': 'cpu'}``, or a callable
+    ``(tensor, location) -> tensor`` (None keeps the tensor). A training
+    checkpoint (``Trainer``/``neuronet train`` output) gives back the model,
+    rebuilt and in eval mode.
+
+    Raises :class:`neuronet.serialization.CheckpointError` naming the file
+    for missing, truncated, corrupt or refused files.
     """
-    from .serialization import load_file
-    obj, meta = load_file(f)
+    from .serialization import CheckpointError
+    if weights_only is False:
+        raise CheckpointError(f"{getattr(f, 'name', f)}: load(weights_only=False) is refused: neuronet never "
+                              "executes pickled code. It reads tensors, storages and plain containers "
+                              "from PyTorch files with weights_only=True semantics (the default).")
+    from .formats import load as _load
+    obj, meta = _load(f, map_location)
     if meta.get("kind") == "checkpoint":
         from .train.checkpoint import load_checkpoint
-        device = _map_device(map_location)
-        return load_checkpoint(f).build_model(device=device)
-    if map_location is None:
-        return obj
-    return _map_tensors(obj, map_location)
+        if hasattr(f, "seek"):
+            f.seek(0)
+        return load_checkpoint(f).build_model(device=_map_device(map_location))
+    return obj
 
 
 def _map_device(map_location):
@@ -74,20 +103,6 @@ def _map_device(map_location):
     if isinstance(map_location, dict):
         return map_location.get("cpu")
     return map_location
-
-
-def _map_tensors(obj, map_location):
-    if isinstance(obj, Tensor):
-        if callable(map_location) and not isinstance(map_location, (str, Device)):
-            out = map_location(obj, "cpu")
-            return obj if out is None else out
-        target = _map_device(map_location)
-        return obj if target is None else obj.to(target)
-    if isinstance(obj, dict):
-        return type(obj)((k, _map_tensors(v, map_location)) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_map_tensors(v, map_location) for v in obj)
-    return obj
 
 
 def set_num_threads(n):
