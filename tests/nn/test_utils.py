@@ -80,3 +80,46 @@ def test_get_total_norm_and_clip_grads_with_norm_match_torch():
     torch.nn.utils.clip_grads_with_norm_(tnet.parameters(), 0.5,
                                          torch.nn.utils.get_total_norm([q.grad for q in tnet.parameters()]))
     np.testing.assert_allclose(net.weight.grad.numpy(), tnet.weight.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+# ---------------------------------------------------------------- weight_norm / spectral_norm
+@requires_torch
+@pytest.mark.filterwarnings("ignore:.*weight_norm. is deprecated")
+@pytest.mark.parametrize("kind, dim", [("weight", 0), ("weight", 1), ("weight", None), ("spectral", None)])
+def test_weight_and_spectral_norm_match_torch(kind, dim):
+    from neuronet.nn.utils import spectral_norm, weight_norm
+    torch.manual_seed(0)
+    tl, l = torch.nn.Conv2d(3, 4, 3).double(), nn.Conv2d(3, 4, 3).double()
+    if kind == "weight":
+        tl, l = torch.nn.utils.weight_norm(tl, dim=dim), weight_norm(l, dim=dim)
+    else:
+        tl, l = torch.nn.utils.spectral_norm(tl), spectral_norm(l)
+    assert list(l.state_dict()) == list(tl.state_dict())
+    l.load_state_dict({k: v.numpy() for k, v in tl.state_dict().items()})
+    for step in range(2):                    # spectral norm: two power-iteration steps in a row
+        x = randn(2, 3, 5, 5, seed=step)
+        compare_with_torch(l, tl, x, atol=1e-10)
+    tparams = dict(tl.named_parameters())
+    for name, p in l.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), atol=1e-10, err_msg=name)
+    for name, b in tl.named_buffers():
+        np.testing.assert_allclose(dict(l.named_buffers())[name].numpy(), b.numpy(), atol=1e-12)
+
+
+def test_weight_norm_naive_and_remove():
+    from neuronet.nn.utils import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
+    lin = nn.Linear(3, 2).double()
+    w = lin.weight.numpy().copy()
+    with pytest.warns(FutureWarning):
+        weight_norm(lin)
+    np.testing.assert_allclose(lin.weight_g.numpy(), np.sqrt((w ** 2).sum(1, keepdims=True)), rtol=1e-12)
+    lin(nt.ones(1, 3, dtype=nt.float64))
+    np.testing.assert_allclose(lin.weight.numpy(), w, rtol=1e-12)          # g v / ||v|| reproduces w
+    remove_weight_norm(lin)
+    assert [n for n, _ in lin.named_parameters()] == ["bias", "weight"]
+    spectral_norm(lin)
+    for _ in range(30):
+        lin(nt.ones(1, 3, dtype=nt.float64))
+    np.testing.assert_allclose(np.linalg.svd(lin.weight.numpy(), compute_uv=False)[0], 1.0, rtol=1e-6)
+    remove_spectral_norm(lin)
+    assert "weight" in lin._parameters and not lin._forward_pre_hooks
