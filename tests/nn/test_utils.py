@@ -84,7 +84,7 @@ def test_get_total_norm_and_clip_grads_with_norm_match_torch():
 
 # ---------------------------------------------------------------- weight_norm / spectral_norm
 @requires_torch
-@pytest.mark.filterwarnings("ignore:.*weight_norm. is deprecated")
+@pytest.mark.filterwarnings("ignore:.*weight_norm.? is deprecated")
 @pytest.mark.parametrize("kind, dim", [("weight", 0), ("weight", 1), ("weight", None), ("spectral", None)])
 def test_weight_and_spectral_norm_match_torch(kind, dim):
     from neuronet.nn.utils import spectral_norm, weight_norm
