@@ -194,12 +194,12 @@ class _BackwardHookState:
 
     def output_callback(self, k):
         def callback(g):
-            self.grad_outputs[k] = self._wrap(g)
+            self.grad_outputs[k] = Tensor._wrap(g)
             self.outputs_pending.discard(k)
             if self.outputs_pending:
                 return g
             grad_outputs = tuple(self.grad_outputs)
-            for hook in list(self.module._backward_pre_hooks.values()):
+            for hook in list(self.module.__dict__.get("_backward_pre_hooks", {}).values()):
                 res = hook(self.module, grad_outputs)
                 if res is not None:
                     grad_outputs = self._check_replacement(res, grad_outputs, "backward pre-hook", "grad_output")
@@ -212,7 +212,7 @@ class _BackwardHookState:
 
     def input_callback(self, k):
         def callback(g):
-            self.grad_inputs[k] = self._wrap(g)
+            self.grad_inputs[k] = Tensor._wrap(g)
             self.inputs_pending.discard(k)
             if self.inputs_pending:
                 return g
@@ -229,15 +229,11 @@ class _BackwardHookState:
 
     def _run_hooks(self):
         grad_inputs, grad_outputs = tuple(self.grad_inputs), tuple(self.grad_outputs)
-        for hook in list(self.module._backward_hooks.values()):
+        for hook in list(self.module.__dict__.get("_backward_hooks", {}).values()):
             res = hook(self.module, grad_inputs, grad_outputs)
             if res is not None:
                 grad_inputs = self._check_replacement(res, grad_inputs, "backward hook", "grad_input")
         self.grad_inputs = list(grad_inputs)
-
-    @staticmethod
-    def _wrap(g):
-        return Tensor._wrap(g)
 
     @staticmethod
     def _check_replacement(res, old, what, name):
