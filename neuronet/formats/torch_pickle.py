@@ -187,6 +187,8 @@ class AllowListUnpickler:
         return allowed
 
     def find_global(self, module, qualname):
+        # Protocol 2 spells Python 3's builtins with Python 2's module name.
+        module = {"__builtin__": "builtins"}.get(module, module)
         full = f"{module}.{qualname}"
         hit = self._allowed.get(full)
         if hit is None:
