@@ -601,6 +601,12 @@ def _build(self):
                 "OrderedDict)")
 
 
+def _inst(self):
+    module = self._readline().decode("utf-8", "replace")
+    name = self._readline().decode("utf-8", "replace")
+    self.refuse(f"the pickle creates an object of '{module}.{name}' with the opcode INST")
+
+
 def _persid_text(self):
     self.refuse("the pickle uses a text persistent id (PERSID); PyTorch writes only BINPERSID")
 
@@ -652,10 +658,10 @@ _DISPATCH = {
     ord("p"): _put_text, ord("q"): lambda self: self.memo.__setitem__(_r_u1(self), self._top()),
     ord("r"): lambda self: self.memo.__setitem__(_r_u4(self), self._top()), 0x94: _memoize,
     ord("c"): _global, 0x93: _stack_global, ord("R"): _reduce, 0x81: _newobj, ord("b"): _build,
-    ord("P"): _persid_text, ord("Q"): _binpersid,
+    ord("P"): _persid_text, ord("Q"): _binpersid, ord("i"): _inst,
 }
 # Opcodes that exist but that no data-only pickle needs: refused by name.
-_OPCODE_NAMES = {ord("i"): "INST", ord("o"): "OBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4",
+_OPCODE_NAMES = {ord("o"): "OBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4",
                  0x92: "NEWOBJ_EX", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER"}
 
 
