@@ -123,3 +123,46 @@ def test_weight_norm_naive_and_remove():
     np.testing.assert_allclose(np.linalg.svd(lin.weight.numpy(), compute_uv=False)[0], 1.0, rtol=1e-6)
     remove_spectral_norm(lin)
     assert "weight" in lin._parameters and not lin._forward_pre_hooks
+
+
+# ---------------------------------------------------------------- parametrizations
+@requires_torch
+@pytest.mark.parametrize("kind", ["weight_norm", "spectral_norm"])
+def test_parametrizations_match_torch(kind):
+    from neuronet.nn.utils import parametrizations as P
+    from torch.nn.utils import parametrizations as TP
+    torch.manual_seed(0)
+    tl, l = torch.nn.Conv2d(3, 4, 3).double(), nn.Conv2d(3, 4, 3).double()
+    tl, l = getattr(TP, kind)(tl), getattr(P, kind)(l)
+    assert type(l).__name__ == "ParametrizedConv2d" and repr(l) == repr(tl)
+    assert list(l.state_dict()) == list(tl.state_dict())
+    l.load_state_dict({k: v.numpy() for k, v in tl.state_dict().items()})
+    for step in range(2):
+        compare_with_torch(l, tl, randn(2, 3, 5, 5, seed=step), atol=1e-10)
+    tparams = dict(tl.named_parameters())
+    for name, p in l.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), atol=1e-10, err_msg=name)
+
+
+def test_register_and_remove_a_custom_parametrization():
+    from neuronet.nn.utils import parametrize
+
+    class Symmetric(nn.Module):
+        def forward(self, x):
+            return x.triu() + x.triu(1).transpose(-1, -2)
+
+    lin = nn.Linear(3, 3)
+    original = lin.weight
+    parametrize.register_parametrization(lin, "weight", Symmetric())
+    assert parametrize.is_parametrized(lin, "weight") and lin.parametrizations.weight.original is original
+    w = lin.weight.numpy()
+    np.testing.assert_array_equal(w, w.T)
+    lin(nt.ones(2, 3)).sum().backward()
+    g = original.grad.numpy()
+    assert np.allclose(np.tril(g, -1), 0)             # only the upper triangle is a free parameter
+    with parametrize.cached():
+        assert lin.weight is lin.weight
+    parametrize.remove_parametrizations(lin, "weight")
+    assert type(lin) is nn.Linear and not parametrize.is_parametrized(lin)
+    np.testing.assert_array_equal(lin.weight.numpy(), w)
+    assert [n for n, _ in lin.named_parameters()] == ["bias", "weight"]
