@@ -448,7 +448,7 @@ def shrink(g, args, kw, out, aux):
 def prelu(g, args, kw, out, aux):
     x, w = args
     slope = g.name(w)
-    if x.ndim > 2 and w.size > 1:
+    if x.ndim > 2 and w.array.size > 1:
         slope = g.op("Reshape", [slope, g.ints([-1] + [1] * (x.ndim - 2))])
     return g.op("PRelu", [g.name(x), slope])
 
@@ -506,6 +506,7 @@ HANDLERS[E.Sub] = _binary("Sub")
 HANDLERS[E.Mul] = _binary("Mul")
 HANDLERS[E.Div] = _binary("Div")
 HANDLERS[E.Pow] = _binary("Pow")
+HANDLERS[M.PowFn] = _binary("Pow")
 
 
 @handles(E.MatMul)

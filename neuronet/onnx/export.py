@@ -88,7 +88,7 @@ class GraphBuilder:
         self.initializers = {}          # name -> ndarray
         self.param_names = set()        # initializers that are module parameters/buffers
         self._values = {}               # id(Tensor) -> (name, version)
-        self._arrays = {}               # id(ndarray) -> name (arrays of produced tensors)
+        self._arrays = {}               # id(ndarray) -> (name, version counter, version) of produced tensors
         self._keep = []                 # keeps traced tensors alive so ids stay unique
         self._produced = []             # (name, tensor) in order, for in-place lookups
         self._param_tensors = {}        # id(Tensor) -> key
@@ -106,7 +106,7 @@ class GraphBuilder:
 
     def register(self, tensor, name):
         self._values[id(tensor)] = (name, tensor._vc[0])
-        self._arrays[id(tensor.array)] = name
+        self._arrays[id(tensor.array)] = (name, tensor._vc, tensor._vc[0])
         self._keep.append(tensor)
         self._produced.append((name, tensor))
 
@@ -144,9 +144,12 @@ class GraphBuilder:
         hit = self._param_arrays.get(id(arr))
         if hit is not None:
             return self._initializer(*hit)
-        name = self._arrays.get(id(arr))
-        if name is not None:
-            return name
+        hit = self._arrays.get(id(arr))
+        if hit is not None:
+            name, counter, version = hit
+            if counter[0] == version:
+                return name
+            return self._after_inplace(x if isinstance(x, Tensor) else Tensor._wrap(arr), name)
         return self.const(_to_numpy(arr), "Constant")
 
     def _after_inplace(self, x, old):
@@ -159,6 +162,7 @@ class GraphBuilder:
                 break
             if t.shape == x.shape and t.dtype == x.dtype and np.array_equal(_to_numpy(t.array), value):
                 self._values[id(x)] = (name, x._vc[0])
+                self._arrays[id(x.array)] = (name, x._vc, x._vc[0])
                 return name
         raise Unsupported(f"a tensor changed in place ({old}) whose new value the exporter cannot "
                           "follow; use the out-of-place op")

@@ -1,0 +1,271 @@
+"""neuronet.onnx.export: every zoo model, written as ONNX and run by onnxruntime
+(the oracle), gives neuronet's eval-mode outputs to 1e-4 relative, at the
+traced batch size and at another one through the dynamic batch axis. Plus the
+functional ops one by one, naming, modes, errors, and ``neuronet export``."""
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import neuronet as nt
+from neuronet import models, nn
+from neuronet.nn import functional as F
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from neuronet.onnx import ExportError, export  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DYNAMIC = {"input": {0: "batch"}, "output": {0: "batch"}}
+
+# model name -> (builder kwargs, input shape without the batch); small inputs
+# where the model allows (adaptive pooling), narrow U-Net / SegNet.
+ZOO = {
+    "mlp": ({}, (1, 28, 28)),
+    "lenet5": ({}, (1, 28, 28)),
+    "alexnet": ({"num_classes": 10}, (3, 63, 63)),
+    "googlenet": ({"num_classes": 10}, (3, 32, 32)),
+    "unet": ({"base_channels": 4}, (1, 32, 32)),
+    "segnet": ({"base_channels": 4}, (3, 32, 32)),
+}
+VARIANTS = {
+    "lenet5-classic": ("lenet5", {"variant": "classic"}, (1, 32, 32)),
+    "alexnet-original": ("alexnet", {"num_classes": 10, "variant": "original"}, (3, 67, 67)),
+    "googlenet-transform-aux": ("googlenet", {"num_classes": 10, "transform_input": True, "aux_logits": True},
+                                (3, 32, 32)),
+    "resnet20-B": ("resnet20", {"shortcut": "B"}, (3, 32, 32)),
+    "unet-bilinear-bn": ("unet", {"base_channels": 4, "bilinear": True, "batch_norm": True}, (1, 32, 32)),
+    "mlp-tanh-dropout": ("mlp", {"activation": "tanh", "dropout": 0.5}, (784,)),
+}
+
+
+def _spec(name):
+    return ZOO.get(name, ({"num_classes": 10}, (3, 32, 32)))      # resnet*, vgg*
+
+
+def _random_stats(model):
+    """Batch norm running statistics away from (0, 1), so using them (and in the
+    right order) is visible in the outputs."""
+    rng = np.random.default_rng(1)
+    for key, b in model.named_buffers():
+        if key.endswith("running_mean"):
+            b.array[...] = rng.normal(0, 0.2, b.shape)
+        elif key.endswith("running_var"):
+            b.array[...] = rng.uniform(0.5, 1.5, b.shape)
+
+
+def _session(data):
+    return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+
+
+def _rel(got, want):
+    return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-12))
+
+
+def _export_bytes(model, x, **kw):
+    buf = io.BytesIO()
+    export(model, x, buf, **kw)
+    return buf.getvalue()
+
+
+def check_against_onnxruntime(model, shape, batches=(2, 3), tol=1e-4):
+    """Export at batch ``batches[0]`` with a dynamic batch, run every batch size
+    in onnxruntime and in neuronet (eval mode), return the worst relative error."""
+    x = nt.randn(batches[0], *shape)
+    data = _export_bytes(model, x, dynamic_axes=DYNAMIC)
+    onnx.checker.check_model(onnx.load_from_string(data))
+    sess = _session(data)
+    model.eval()
+    worst = 0.0
+    for n in batches:
+        xn = x if n == batches[0] else nt.randn(n, *shape)
+        with nt.no_grad():
+            want = model(xn).numpy()
+        (got,) = sess.run(None, {"input": xn.numpy()})
+        assert got.shape == want.shape
+        worst = max(worst, _rel(got, want))
+    assert worst < tol, worst
+    return worst
+
+
+@pytest.mark.parametrize("name", models.list_models())
+def test_every_zoo_model_matches_onnxruntime(name, cheap_draws):
+    kw, shape = _spec(name)
+    model = models.get_model(name, **kw)
+    _random_stats(model)
+    check_against_onnxruntime(model, shape)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_zoo_variants_match_onnxruntime(variant, cheap_draws):
+    name, kw, shape = VARIANTS[variant]
+    model = models.get_model(name, **kw)
+    _random_stats(model)
+    check_against_onnxruntime(model, shape)
+
+
+def test_initializers_are_named_by_state_dict_keys_and_eval_semantics():
+    model = models.get_model("resnet20", shortcut="B")
+    model.train()
+    data = _export_bytes(model, nt.randn(2, 3, 32, 32))
+    assert model.training and all(m.training for m in model.modules())     # mode restored
+    proto = onnx.load_from_string(data)
+    names = {i.name for i in proto.graph.initializer}
+    state = set(model.state_dict())
+    used = {k for k in state if not k.endswith("num_batches_tracked")}
+    assert used <= names
+    ops = {n.op_type for n in proto.graph.node}
+    assert "BatchNormalization" in ops and "Conv" in ops and "Gemm" in ops
+    assert not any(n.op_type == "Dropout" for n in proto.graph.node)
+
+
+def test_dropout_disappears_and_batch_norm_uses_running_stats():
+    model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3))
+    _random_stats(model)
+    model.train()
+    x = nt.randn(4, 6)
+    (got,) = _session(_export_bytes(model, x)).run(None, {"input": x.numpy()})
+    model.eval()
+    with nt.no_grad():
+        want = model(x).numpy()
+    assert _rel(got, want) < 1e-5
+
+
+class _Everything(nn.Module):
+    """One module calling many functional ops, for one export."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2, padding=(1, 2), dilation=1, bias=True)
+        self.dconv = nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2)
+        self.up = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+        self.ln = nn.LayerNorm([3, 8])
+        self.gn = nn.GroupNorm(3, 3)
+        self.prelu = nn.PReLU(3)
+        self.lrn = nn.LocalResponseNorm(4)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        y = self.conv(x)                                            # (N, 4, 8, 8)
+        y = F.leaky_relu(self.dconv(y), 0.1) + F.gelu(y) - F.silu(y) * F.elu(y)
+        y = self.lrn(y)
+        y = F.max_pool2d(y, 3, stride=2, padding=1, ceil_mode=True)
+        y = F.avg_pool2d(y, 2, stride=2, ceil_mode=True, count_include_pad=False)
+        y = F.interpolate(y, size=(4, 4), mode="bilinear", align_corners=False)
+        y = self.up(y)                                              # (N, 3, 8, 8)
+        y = self.gn(self.prelu(y))
+        y = self.ln(y.mean(dim=2) + y[:, :, 1, :]
+                    + y.permute(0, 1, 3, 2)[:, :, ::2, 0:1].expand(-1, 3, 4, 2).reshape(-1, 3, 8))   # (N, 3, 8)
+        z = F.pad(y, (1, 1), mode="reflect")[:, :, 1:9]           # (N, 3, 8)
+        z = F.softmax(z, dim=-1) + F.log_softmax(z, dim=1).exp() + F.hardtanh(z, -0.5, 0.5)
+        z = z.clamp(min=-1.0) + nt.tanh(z) * nt.sigmoid(z) + z.abs().sqrt() - (z * z).pow(2.0)
+        z = F.adaptive_avg_pool2d(z.unsqueeze(1), (2, 3))            # (N, 1, 2, 3), uneven bins
+        out = self.fc(nt.cat([z.flatten(1), z.flatten(1)[:, ::3]], 1)[:, None][:, 0, :8])
+        return out, F.interpolate(x, scale_factor=2, mode="nearest")
+
+
+def test_functional_ops_match_onnxruntime():
+    model = _Everything()
+    x = nt.randn(2, 3, 16, 16)
+    data = _export_bytes(model, x, input_names=["input"], output_names=["output", "image"],
+                         dynamic_axes={"input": {0: "batch"}, "output": [0], "image": {0: "batch"}})
+    onnx.checker.check_model(onnx.load_from_string(data))
+    sess = _session(data)
+    for n in (2, 5):
+        xn = x if n == 2 else nt.randn(n, 3, 16, 16)
+        with nt.no_grad():
+            want = [t.numpy() for t in model(xn)]
+        got = sess.run(None, {"input": xn.numpy()})
+        for a, b in zip(got, want):
+            assert a.shape == b.shape and _rel(a, b) < 1e-4
+
+
+def test_in_place_ops_are_followed():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+            self.act = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            y = self.act(self.a(x))
+            y += x
+            y.mul_(2.0)
+            return y
+
+    model = M()
+    x = nt.randn(3, 4)
+    (got,) = _session(_export_bytes(model, x)).run(None, {"input": x.numpy()})
+    with nt.no_grad():
+        want = model(x).numpy()
+    assert _rel(got, want) < 1e-6
+
+
+class _Rolls(nn.Module):
+    def forward(self, x):
+        return nt.roll(x, 1, dims=1)
+
+
+def test_an_op_without_mapping_is_one_error_naming_it_and_the_module():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.ReLU(), _Rolls()))
+    with pytest.raises(ExportError, match=r"Roll \(neuronet\.ops\.arrange\.Roll\) in module '1\.1' \(_Rolls\)"):
+        _export_bytes(model, nt.randn(2, 4))
+
+
+def test_an_unused_op_without_mapping_does_not_matter():
+    class M(nn.Module):
+        def forward(self, x):
+            nt.roll(x, 1, dims=1)            # computed, never used
+            return x * 2.0
+
+    x = nt.randn(2, 4)
+    (got,) = _session(_export_bytes(M(), x)).run(None, {"input": x.numpy()})
+    assert np.allclose(got, x.numpy() * 2)
+
+
+def test_path_file_object_params_as_inputs_and_argument_errors(tmp_path):
+    model = models.get_model("lenet5")
+    x = nt.randn(1, 1, 28, 28)
+    path = tmp_path / "lenet.onnx"
+    export(model, x, str(path))
+    buf = io.BytesIO()
+    export(model, x, buf)
+    assert path.read_bytes() == buf.getvalue()
+    proto = onnx.load_from_string(_export_bytes(model, x, export_params=False))
+    assert not proto.graph.initializer or all(i.name not in model.state_dict() for i in proto.graph.initializer)
+    assert {"input", "features.0.weight"} <= {i.name for i in proto.graph.input}
+    with pytest.raises(ValueError, match="dynamic_axes names 'images'"):
+        export(model, x, io.BytesIO(), dynamic_axes={"images": {0: "batch"}})
+    with pytest.raises(ValueError, match="opset_version must be between 17 and 21, received 9"):
+        export(model, x, io.BytesIO(), opset_version=9)
+    with pytest.raises(ValueError, match="only eval-mode export"):
+        export(model, x, io.BytesIO(), training="TRAINING")
+
+
+def _run(*args, timeout=300):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("NEURONET_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "neuronet", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT)
+
+
+def test_cli_export_of_a_trained_checkpoint(tmp_path):
+    r = _run("train", "lenet5", "--data", "mnist-sample", "--subset", "128", "--epochs", "1",
+             "--scheduler", "none", "--batch-size", "64", "--out", str(tmp_path), "--no-report", "--quiet")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "lenet.onnx"
+    r = _run("export", str(tmp_path / "last.npz"), str(out))
+    assert r.returncode == 0, r.stderr
+    assert "lenet5" in r.stdout and out.exists()
+    from neuronet.train import load_checkpoint
+    model = load_checkpoint(str(tmp_path / "last.npz")).build_model()
+    x = nt.randn(5, 1, 28, 28)
+    (got,) = _session(out.read_bytes()).run(None, {"input": x.numpy()})
+    with nt.no_grad():
+        assert _rel(got, model(x).numpy()) < 1e-5
+    r = _run("export", str(tmp_path / "missing.npz"), str(tmp_path / "x.onnx"))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "missing.npz" in r.stderr
