@@ -13,7 +13,7 @@ opcode outside the data-only set stops the load with one
 from it.
 
 Writing: :func:`dumps` emits protocol 2 opcodes for dicts, lists, tuples,
-numbers, strings, None and tensors; a tensor becomes
+numbers, strings, None, dtypes, devices and tensors; a tensor becomes
 ``torch._utils._rebuild_tensor_v2(<storage>, offset, size, stride,
 requires_grad, OrderedDict())`` with the storage as the persistent id
 ``('storage', torch.<Type>Storage, key, 'cpu', numel)``, exactly what
@@ -27,6 +27,7 @@ import struct
 import numpy as np
 
 from .. import backend
+from .._dtype import dtype as _nt_dtype
 from ..serialization import CheckpointError
 
 
@@ -734,6 +735,12 @@ class _Writer:
                 out += b"e"
         elif isinstance(obj, tuple):
             self.tuple_(obj, where)
+        elif isinstance(obj, _nt_dtype):
+            self.global_("torch", obj._torch_name)          # torch.float32 etc. are allowed globals
+        elif isinstance(obj, backend.Device):
+            self.global_("torch", "device")
+            self.str_(str(obj))
+            out += b"\x85R"
         else:
             spec = self.storage_of(obj, where)
             if spec is None:

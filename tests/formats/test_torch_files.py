@@ -54,7 +54,8 @@ def test_neuronet_pt_is_read_by_torch_weights_only(tmp_path):
         i8=nt.tensor([-3, 4], dtype=nt.int8), f64=nt.randn(2, dtype=nt.float64),
         nested={"list": [1, 2.5, "s", None, (True, -7, 2 ** 40)], "empty": {}, "t": (a,)},
         rows=nt.Tensor._wrap(a.array[1:3]), cols=nt.Tensor._wrap(a.array[:, ::2]), T=nt.Tensor._wrap(a.array.T),
-        scalar=nt.tensor(3.5), arr=np.arange(6, dtype=np.int32).reshape(2, 3))
+        scalar=nt.tensor(3.5), arr=np.arange(6, dtype=np.int32).reshape(2, 3),
+        meta={"dtype": nt.float16, "device": nt.device("cpu"), "shape": nt.Size([2, 3])})
     obj["optim"] = {"state": {0: {"step": 3}}, "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999)}]}
     path = tmp_path / "model.pt"
     nt.save(obj, path)
@@ -75,6 +76,8 @@ def test_neuronet_pt_is_read_by_torch_weights_only(tmp_path):
     got["w"][1, 0] = 123.0
     assert got["rows"][0, 0] == 123.0 and got["T"][0, 1] == 123.0
     assert got["cols"].stride() == (5, 2)
+    assert got["meta"] == {"dtype": torch.float16, "device": torch.device("cpu"), "shape": (2, 3)}
+    assert nt.load(path)["meta"] == {"dtype": nt.float16, "device": nt.device("cpu"), "shape": (2, 3)}
 
 
 def test_file_layout_is_torchs(tmp_path):
@@ -148,6 +151,25 @@ def test_map_location(tmp_path):
     assert seen == ["cpu", "cpu"] and got["a"].tolist() == [2.0, 2.0]
     assert nt.load(path, map_location="cpu")["b"].device == "cpu"
     assert nt.load(path, map_location={"cuda:0": "cpu"})["a"].device == "cpu"
+    # a file saved from the GPU: torch's rule -- it goes back to the GPU unless mapped
+    with zipfile.ZipFile(path) as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    gpu = tmp_path / "gpu.pt"
+    with zipfile.ZipFile(gpu, "w") as zf:
+        for n, v in entries.items():
+            zf.writestr(n, v.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+                        if n.endswith("data.pkl") else v)
+    assert torch.load(gpu, map_location="cpu", weights_only=True)["a"].tolist() == [1.0, 1.0]
+    got = nt.load(gpu, map_location={"cuda:0": "cpu"})
+    assert got["a"].device == "cpu" and got["a"].tolist() == [1.0, 1.0]
+    seen = []
+    nt.load(gpu, map_location=lambda t, loc: seen.append(loc))
+    assert seen == ["cuda:0", "cuda:0"]
+    if nt.cuda.is_available():
+        assert nt.load(gpu)["a"].device == "cuda"
+    else:
+        with pytest.raises(nt.serialization.CheckpointError, match="gpu.pt.*'cuda:0'.*map_location='cpu'"):
+            nt.load(gpu)
 
 
 @pytest.mark.skipif(tv is None, reason="torchvision cannot be imported")
