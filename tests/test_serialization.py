@@ -107,3 +107,42 @@ def test_unwritable_directory_is_reported(tmp_path):
         target = str(d / "x.npz")
     with pytest.raises(OSError, match="cannot write"):
         save({"w": nt.ones(1)}, target)
+
+
+def test_suffix_chooses_the_format(tmp_path):
+    w = {"w": nt.randn(2, 3)}
+    nt.save(w, tmp_path / "a.npz")
+    nt.save(w, tmp_path / "a.pt")
+    nt.save(w, tmp_path / "a")
+    nt.save(w, tmp_path / "a.safetensors")
+    assert load_file(tmp_path / "a.npz")[1]["format"] == "neuronet"
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "a.pt") as zf:
+        assert "a/data.pkl" in zf.namelist()
+    with zipfile.ZipFile(tmp_path / "a") as zf:
+        assert "a/data.pkl" in zf.namelist()
+    assert (tmp_path / "a.safetensors").read_bytes()[8:9] == b"{"
+    for name in ("a.npz", "a.pt", "a", "a.safetensors"):     # read back by content
+        np.testing.assert_array_equal(nt.load(tmp_path / name)["w"].numpy(), w["w"].numpy())
+    # the content decides, not the name
+    (tmp_path / "a.pt").replace(tmp_path / "renamed.npz")
+    np.testing.assert_array_equal(nt.load(tmp_path / "renamed.npz")["w"].numpy(), w["w"].numpy())
+
+
+def test_npz_map_location_callable(tmp_path):
+    nt.save({"w": nt.ones(2)}, tmp_path / "a.npz")
+    got = nt.load(tmp_path / "a.npz", map_location=lambda t, loc: t * 3)
+    assert got["w"].tolist() == [3.0, 3.0]
+    assert nt.load(tmp_path / "a.npz", map_location="cpu")["w"].device == "cpu"
+
+
+def test_new_files_get_umask_permissions(tmp_path):
+    old = os.umask(0o077)
+    try:
+        save({"w": nt.ones(1)}, tmp_path / "private.npz")
+        os.umask(0o022)
+        save({"w": nt.ones(1)}, tmp_path / "shared.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "private.npz").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "shared.npz").stat().st_mode & 0o777 == 0o644

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..serialization import CheckpointError
-from .torch_pickle import Storage, TorchDtype
+from .torch_pickle import Storage, TorchDtype, _Global, _StorageType
 
 
 def file_label(f):
@@ -60,19 +60,23 @@ class Placement:
     def finish(self, obj):
         """Apply a callable ``map_location`` and turn torch dtypes into
         neuronet's; returns the final object."""
-        if not self.is_callable:
-            return _translate(obj, None)
         moved = {}
-        for t, loc in self.tensors:
+        for t, loc in self.tensors if self.is_callable else ():
             out = self.map_location(t, loc)
             moved[id(t)] = t if out is None else out
-        return _translate(obj, moved)
+        try:
+            return _translate(obj, moved)
+        except CheckpointError as e:
+            raise CheckpointError(f"{self.label}: {e}") from None
 
 
 def _translate(obj, moved):
     from ..tensor import Tensor
     if isinstance(obj, Tensor):
         return moved.get(id(obj), obj) if moved else obj
+    if isinstance(obj, (Storage, _Global, _StorageType)):
+        raise CheckpointError(f"a bare {obj!r} in the file's object: only tensors built from storages "
+                              "are loaded")
     if isinstance(obj, TorchDtype):
         from .._dtype import from_numpy_dtype
         return from_numpy_dtype(np.dtype("float32" if obj.name == "bfloat16" else obj.name))

@@ -173,3 +173,10 @@ def test_not_a_model_file(tmp_path):
         nt.load(tmp_path / "missing.pt")
     with pytest.raises(CheckpointError, match="binary mode"):
         nt.load(io.StringIO("x"))
+
+
+def test_bare_internals_do_not_leak(tmp_path):
+    path = tmp_path / "x.pt"
+    _torch_zip_with_pickle(path, b"\x80\x02ctorch\nTensor\n.")
+    with pytest.raises(CheckpointError, match=r"x\.pt: a bare torch\.Tensor"):
+        nt.load(path)
