@@ -179,3 +179,19 @@ def test_bare_internals_do_not_leak(tmp_path):
     _torch_zip_with_pickle(path, b"\x80\x02ctorch\nTensor\n.")
     with pytest.raises(CheckpointError, match=r"x\.pt: a bare torch\.Tensor"):
         nt.load(path)
+
+
+def test_tensor_views_outside_their_storage_are_refused(tmp_path):
+    path = tmp_path / "v.pt"
+    nt.save({"w": nt.ones(4)}, path)
+    with zipfile.ZipFile(path) as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    pkl = entries["v/data.pkl"]
+    # size (4,) -> (40,): reads past the 4-element storage
+    bad = pkl.replace(b"K\x00(K\x04t(K\x01t", b"K\x00(K(t(K\x01t")
+    assert bad != pkl
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, v in entries.items():
+            zf.writestr(n, bad if n.endswith("data.pkl") else v)
+    with pytest.raises(CheckpointError, match=r"v\.pt.*reaches element 39.*holds 4"):
+        nt.load(path)
