@@ -32,7 +32,8 @@ from ...tensor import Tensor
 __all__ = ["relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "elu", "elu_",
            "selu", "selu_", "celu", "celu_", "threshold", "threshold_", "gelu", "sigmoid", "tanh",
            "softplus", "silu", "mish", "hardswish", "hardsigmoid", "logsigmoid", "softsign", "tanhshrink",
-           "hardshrink", "softshrink", "prelu", "rrelu", "rrelu_", "glu", "gumbel_softmax", "softmax", "softmin", "log_softmax"]
+           "hardshrink", "softshrink", "prelu", "rrelu", "rrelu_", "glu", "gumbel_softmax", "softmax", "softmin",
+           "log_softmax"]
 
 
 # ---------------------------------------------------------------- validation

@@ -18,7 +18,8 @@ from .distance import pairwise_distance
 from .loss import _check_reduction
 
 __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss",
-           "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "multilabel_soft_margin_loss"]
+           "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss", "poisson_nll_loss",
+           "gaussian_nll_loss", "multilabel_soft_margin_loss"]
 
 
 def _check(name, **tensors):

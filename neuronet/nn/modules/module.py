@@ -14,9 +14,11 @@ the same architecture, so weights move between the two through NumPy arrays.
 Calling a module (``module(x)``) runs the forward pre-hooks, ``forward``, then
 the forward hooks. With full backward (pre-)hooks registered, the call also
 routes its tensor inputs and outputs through identity nodes whose backward
-hands the boundary gradients to the hooks (PyTorch's BackwardHook). When ``forward`` fails with a ValueError/RuntimeError/
-TypeError/IndexError, the message is prefixed with the failing layer, and each
-enclosing module adds its child's name, so a user sees
+hands the boundary gradients to the hooks (PyTorch's BackwardHook).
+
+When ``forward`` fails with a ValueError/RuntimeError/TypeError/IndexError,
+the message is prefixed with the failing layer, and each enclosing module adds
+its child's name, so a user sees
 ``features.3 (Conv2d(6, 16, kernel_size=(5, 5), stride=(1, 1))): expected ...``.
 """
 from __future__ import annotations

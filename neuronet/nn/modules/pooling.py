@@ -135,7 +135,8 @@ class MaxUnpool2d(Module):
         check_spatial_input(input)
         check_tensor(indices, "indices")
         if indices.shape != input.shape:
-            raise ValueError(f"expected indices of the input's shape {tuple(input.shape)}, received {tuple(indices.shape)}")
+            raise ValueError(f"expected indices of the input's shape {tuple(input.shape)}, "
+                             f"received {tuple(indices.shape)}")
         if input.ndim == 3:
             if output_size is not None and len(output_size) == 3:
                 output_size = tuple(output_size)[-2:]
