@@ -20,6 +20,7 @@ One file per op family, each op's forward, backward and equation together:
 - ``distance``      normalize, cosine_similarity, pairwise_distance, pdist
 - ``fold``          unfold (im2col), fold (col2im), channel_shuffle
 - ``vision``        affine_grid, grid_sample (spatial transformers)
+- ``volumetric``    conv3d, max_pool3d, avg_pool3d, adaptive_avg_pool3d (window views, plain formulas)
 - ``upsampling``    interpolate (nearest, linear, bilinear, bicubic, trilinear, area), pixel_(un)shuffle
 """
 from .activation import *  # noqa: F401,F403
@@ -37,4 +38,5 @@ from .pooling import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
+from .volumetric import *  # noqa: F401,F403
 from . import _torch_names  # noqa: F401,E402  (neuronet.conv2d, neuronet.pixel_shuffle, ...)

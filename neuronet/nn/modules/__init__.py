@@ -4,9 +4,10 @@ parameter/buffer names and shapes, and reprs."""
 from .module import Module
 from .container import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
 from .linear import Identity, Linear, Bilinear
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d,
-                      AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool1d, MaxUnpool2d, LPPool1d, LPPool2d)
+                      AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool1d, MaxUnpool2d, LPPool1d, LPPool2d,
+                      MaxPool3d, AvgPool3d, AdaptiveAvgPool3d)
 from .activation import (ReLU, ReLU6, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax, SELU, CELU,
                          Threshold, Hardtanh, SiLU, Mish, Softplus, Hardswish, Hardsigmoid, LogSigmoid, Softsign,
                          Tanhshrink, Hardshrink, Softshrink, PReLU, RReLU, GLU, Softmin, Softmax2d)
@@ -30,9 +31,10 @@ from .upsampling import (Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, Pi
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
-    "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "MaxPool3d",
+    "AvgPool3d", "AdaptiveAvgPool3d",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "SELU", "CELU",
     "Threshold", "Hardtanh", "SiLU", "Mish", "Softplus", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign",
     "Tanhshrink", "Hardshrink", "Softshrink", "PReLU", "RReLU", "GLU", "Softmin", "Softmax2d",

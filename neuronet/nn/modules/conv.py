@@ -9,9 +9,10 @@ from .module import Module
 from ._utils import _ntuple, _pair, _reverse_repeat_tuple, check_spatial_input, check_tensor, default_init_, \
     empty_param_array, run_unbatched
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _single = _ntuple(1)
+_triple = _ntuple(3)
 
 
 def _check_sequence_input(x, channels):
@@ -308,3 +309,29 @@ class ConvTranspose1d(_ConvNd):
             output_padding = (size - lo,)
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
                                   self.groups, self.dilation)
+
+
+class Conv3d(_ConvNd):
+    r"""3-D convolution over volumes (video clips, scans):
+    :math:`y[n, o, d, h, w] = b[o] + \sum_{c, i, j, k} W[o, c, i, j, k]\, x_{pad}[n, c, d s_d + i d_d, \dots]`.
+
+    Arguments as :class:`Conv2d` with ints or triples. Shape: ``(N, C_in, D, H, W)`` or
+    ``(C_in, D, H, W)`` -> ``(N, C_out, D_out, H_out, W_out)``.
+    Attributes: weight ``(C_out, C_in/groups, kd, kh, kw)``, bias ``(C_out,)``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, _triple(kernel_size), _triple(stride),
+                         padding if isinstance(padding, str) else _triple(padding), _triple(dilation),
+                         False, _triple(0), groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input):
+        check_tensor(input)
+        if input.ndim not in (4, 5) or input.shape[-4] != self.in_channels:
+            raise ValueError(f"expected input of shape (N, {self.in_channels}, D, H, W) or ({self.in_channels}, "
+                             f"D, H, W), received {tuple(input.shape)}")
+        if self.padding_mode != "zeros":
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv3d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

@@ -11,7 +11,8 @@ from ._utils import _ntuple, _pair, check_spatial_input, check_tensor, run_unbat
 _single = _ntuple(1)
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d"]
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d",
+           "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d"]
 
 
 class MaxPool2d(Module):
@@ -242,3 +243,29 @@ class LPPool1d(LPPool2d):
     def forward(self, input):
         check_tensor(input)
         return F.lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+class MaxPool3d(MaxPool2d):
+    """Max over each ``kernel_size`` window of a volume: ``(N, C, D, H, W) -> (N, C, D_out, H_out, W_out)``."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over each ``kernel_size`` window of a volume: ``(N, C, D, H, W) -> (N, C, D_out, H_out, W_out)``."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """Average pooling of a volume to ``output_size`` (int or 3 ints, None = keep)."""
+
+    def forward(self, input):
+        check_tensor(input)
+        return F.adaptive_avg_pool3d(input, self.output_size)
