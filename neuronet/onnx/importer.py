@@ -254,7 +254,9 @@ class _Scope(nn.Module):
 
 
 def _roles(nodes, inits):
-    """initializer name -> 'param' | 'buffer' | 'const'."""
+    """initializer name -> 'param' (trained), 'stat' (running statistics: a
+    state_dict buffer), 'buffer' (another float constant: moves with ``.to``,
+    stays out of the state_dict) or 'const' (integer data: host array)."""
     roles = {}
     producers = {o: n.op for n in nodes for o in n.outputs}
     for n in nodes:
@@ -263,7 +265,7 @@ def _roles(nodes, inits):
                 roles[n.inputs[i]] = "param"
         for i in _BUFFER_SLOTS.get(n.op, ()):
             if i < len(n.inputs) and n.inputs[i] in inits:
-                roles.setdefault(n.inputs[i], "buffer")
+                roles.setdefault(n.inputs[i], "stat")
         # a Linear layer on >2-D input is exported as MatMul + Add(bias)
         if n.op == "Add" and len(n.inputs) == 2:
             for a, b in (n.inputs, n.inputs[::-1]):
@@ -293,8 +295,9 @@ class OnnxModule(nn.Module):
         super().__init__()
         self.opset_version = opset
         self.source = source
-        self.input_names = [name for name, _ in inputs]
-        self._input_shapes = dict(inputs)
+        self.input_names = [name for name, _, _ in inputs]
+        self._input_shapes = {name: shape for name, shape, _ in inputs}
+        self._input_dtypes = {name: dtype for name, _, dtype in inputs}
         self.output_names = list(outputs)
         self._nodes = nodes
         self._constants = {}       # integer / shape data: host arrays
@@ -338,7 +341,7 @@ class OnnxModule(nn.Module):
         if role == "param":
             owner.register_parameter(leaf, nn.Parameter(t))
         else:
-            owner.register_buffer(leaf, t)
+            owner.register_buffer(leaf, t, persistent=role == "stat")
         return leaf if owner is self else name
 
     def _initial_env(self):
@@ -366,8 +369,12 @@ class OnnxModule(nn.Module):
 
     def _check_input(self, name, x):
         if not isinstance(x, Tensor):
-            if isinstance(x, (np.ndarray, list, tuple, float, int)):
-                x = ops.as_tensor(np.asarray(x), None)
+            if isinstance(x, (np.ndarray, np.generic, list, tuple, float, int)):
+                x = np.asarray(x)
+                want = self._input_dtypes.get(name)
+                if want is not None and x.dtype.kind in "fiub" and x.dtype != want:
+                    x = x.astype(want)      # arrays take the graph's declared element type
+                x = ops.as_tensor(x, None)
             else:
                 raise TypeError(f"{self._label()}: input {name!r} must be a Tensor or array, "
                                 f"received {type(x).__name__}")
@@ -386,6 +393,14 @@ class OnnxModule(nn.Module):
     def extra_repr(self):
         return (f"source={self.source!r}, opset={self.opset_version}, inputs={self.input_names}, "
                 f"outputs={self.output_names}, nodes={len(self._nodes)}")
+
+
+def _value_dtype(vi):
+    t = vi.type
+    if not t.HasField("tensor_type"):
+        return None
+    code = t.tensor_type.elem_type
+    return np.dtype(ops._DTYPES[code][0]) if code in ops._DTYPES else None
 
 
 def _value_shape(vi):
@@ -427,9 +442,9 @@ def load(f):
     inits = {t.name: _to_array(t, where) for t in g.initializer}
     nodes = _convert_nodes(g, where)
     _check_supported(nodes, where)
-    inputs = [(vi.name, _value_shape(vi)) for vi in g.input if vi.name not in inits]
+    inputs = [(vi.name, _value_shape(vi), _value_dtype(vi)) for vi in g.input if vi.name not in inits]
     outputs = [o.name for o in g.output]
-    _check_wiring(nodes, list(inits) + [n for n, _ in inputs], outputs, where)
+    _check_wiring(nodes, list(inits) + [i[0] for i in inputs], outputs, where)
     nodes = _split_shared_identities(nodes, inits)
     return OnnxModule(nodes, inits, inputs, outputs, opset, where)
 

@@ -335,7 +335,8 @@ def test_neuronet_export_roundtrip(name):
     (Concat, ConvTranspose): exported by neuronet, imported back."""
     from neuronet import models
     nt.manual_seed(0)
-    model, shape = (models.segnet(), (3, 32, 32)) if name == "segnet" else (models.unet(), (1, 16, 16))
+    model, shape = ((models.segnet(base_channels=16), (3, 32, 32)) if name == "segnet"
+                    else (models.unet(base_channels=8, bilinear=True, batch_norm=True), (1, 32, 32)))
     model.eval()
     m = _neuronet_roundtrip(model, nt.randn(1, *shape))
     worst = 0.0
@@ -560,14 +561,15 @@ def test_state_dict_round_trip_and_dropout_in_train_mode():
                          N("Dropout", ["h", "ratio"], ["y"])], {"x": [None, 4]}, ["y"],
                         {"fc.weight": w, "fc.bias": np.zeros(5, np.float32), "ratio": np.array(0.5, np.float32)})
     m = load(io.BytesIO(data))
-    assert set(m.state_dict()) == {"fc.weight", "fc.bias", "ratio"}
+    assert set(m.state_dict()) == {"fc.weight", "fc.bias"}     # the ratio is a constant, not state
+    assert [k for k, _ in m.named_buffers()] == ["ratio"]
     x = nt.ones(64, 4)
     np.testing.assert_allclose(m(x).numpy(), np.ones((64, 4)) @ w.T, rtol=1e-6)   # eval: no dropout
+    np.testing.assert_allclose(m(np.ones((64, 4))).numpy(), m(x).numpy())        # float64 array -> float32
     m.train()
     y = m(x).numpy()
     assert 0.2 < (y == 0).mean() < 0.8          # train: dropout with the file's ratio
-    m.load_state_dict({"fc.weight": np.zeros((5, 4), np.float32), "fc.bias": np.ones(5, np.float32),
-                       "ratio": np.array(0.5, np.float32)})
+    m.load_state_dict({"fc.weight": np.zeros((5, 4), np.float32), "fc.bias": np.ones(5, np.float32)})
     m.eval()
     np.testing.assert_array_equal(m(x).numpy(), np.ones((64, 5)))
 
