@@ -9,6 +9,7 @@ distribution: the statistics (mean, std, range) the init tests check hold,
 and construction takes a fraction of the time.
 """
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -56,3 +57,17 @@ def cheap_draws(monkeypatch):
 
     monkeypatch.setattr(backend, "generator", generator)
     yield
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """PyTorch (the oracle of some model tests) on one thread: its speed does
+    not matter, and on a shared machine extra threads only contend."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -20,15 +20,6 @@ from ._torchvision import numpy_state_dict, random_torchvision, relative_error, 
 
 pytestmark = pytest.mark.skipif(tv is None, reason="torchvision cannot be imported")
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # the oracle's speed does not matter; on a shared machine extra threads only contend
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 # name: input side (AlexNet needs 63, VGG 32; the deep ResNets run at 32 to stay fast)
 MODELS = {
     "alexnet": 64,
