@@ -70,15 +70,15 @@ def _rel(got, want):
     return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-12))
 
 
-def _torch_export(model, x, path, **kw):
+def _torch_export(model, x, path, opset=17, **kw):
     """PyTorch's TorchScript-based exporter (dynamo=False: the dynamo one needs
-    onnxscript), opset 17, dynamic batch."""
+    onnxscript), opset 17 unless told, dynamic batch."""
     outputs = kw.pop("output_names", ["output"])
     axes = {"input": {0: "batch"}}
     axes.update({o: {0: "batch"} for o in outputs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=17, input_names=["input"],
+        torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=opset, input_names=["input"],
                           output_names=outputs, dynamic_axes=axes, **kw)
     return str(path)
 
@@ -275,10 +275,12 @@ class _OpsNet(torch.nn.Module if torch is not None else object):
 
 
 @requires_torch
-def test_operator_mix_from_pytorch_outputs_and_input_gradient(tmp_path):
+@pytest.mark.parametrize("opset", [11, 17, 18])
+def test_operator_mix_from_pytorch_outputs_and_input_gradient(tmp_path, opset):
+    """Opsets 11 (axes as attributes), 17 and 18 (Reduce* axes as inputs)."""
     torch.manual_seed(0)
     model = _OpsNet().eval()
-    path = _torch_export(model, torch.randn(2, 3, 16, 16), tmp_path / "ops.onnx", output_names=["a", "b"])
+    path = _torch_export(model, torch.randn(2, 3, 16, 16), tmp_path / "ops.onnx", opset, output_names=["a", "b"])
     ops_ = {n.op_type for n in onnx.load(path).graph.node}
     assert {"If", "Resize", "ConvTranspose", "Slice", "Pad", "AveragePool", "ReduceMean", "Clip"} <= ops_
     m = load(path)
@@ -295,7 +297,7 @@ def test_operator_mix_from_pytorch_outputs_and_input_gradient(tmp_path):
         (ta * torch.from_numpy(w)).sum().backward()
         (a * nt.tensor(w)).sum().backward()
         worst = max(worst, _rel(xx.grad, tx.grad))
-    MEASURED["operator mix (torch export)"] = worst
+    MEASURED[f"operator mix (torch export, opset {opset})"] = worst
     assert worst < RTOL, worst
 
 
