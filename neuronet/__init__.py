@@ -138,3 +138,20 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     if model is None:
         return lambda m: m
     return model
+
+
+_matmul_precision = "highest"
+
+
+def set_float32_matmul_precision(precision):
+    """Accepted for PyTorch code: neuronet's float32 products always run in full
+    float32 precision (BLAS), which is PyTorch's "highest"; the value is kept."""
+    global _matmul_precision
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"set_float32_matmul_precision: expected 'highest', 'high' or 'medium', "
+                           f"received {precision!r}")
+    _matmul_precision = precision
+
+
+def get_float32_matmul_precision():
+    return _matmul_precision

@@ -163,7 +163,12 @@ class Function:
                 needs.append(False)
         ctx = Context()
         ctx.needs_input_grad = tuple(needs)
-        result = cls.forward(ctx, *raw, **kwargs)
+        try:
+            result = cls.forward(ctx, *raw, **kwargs)
+        except ValueError as e:
+            if "broadcast" not in str(e):
+                raise
+            raise RuntimeError(_broadcast_message(cls, raw) or str(e)) from None
         aux = ()
         if isinstance(result, tuple):
             result, *aux = result
@@ -190,6 +195,21 @@ class Function:
     def _backward_arrays(cls, ctx, grad):
         """What the backward walk calls: ndarray gradients in and out."""
         return cls.backward(ctx, grad)
+
+
+def _broadcast_message(fn, arrays):
+    """PyTorch's wording for operands whose shapes do not broadcast."""
+    shapes = [tuple(a.shape) for a in arrays if hasattr(a, "shape")]
+    if len(shapes) < 2:
+        return None
+    a, b = shapes[0], shapes[1]
+    n = max(len(a), len(b))
+    pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    for d in range(n - 1, -1, -1):
+        if pa[d] != pb[d] and pa[d] != 1 and pb[d] != 1:
+            return (f"{fn.__name__}: the size of tensor a ({pa[d]}) must match the size of tensor b "
+                    f"({pb[d]}) at non-singleton dimension {d} (shapes {list(a)} and {list(b)})")
+    return None
 
 
 def _node_type(fn):
