@@ -3,7 +3,9 @@
     neuronet train [MODEL] [--data mnist-sample] [--epochs N] ...   (no arguments: the main job)
     neuronet eval CHECKPOINT --data NAME [--split test] [--json]
     neuronet predict CHECKPOINT IMAGE... [--topk 3]
+    neuronet predict MODEL IMAGE... [--weights DEFAULT|NAME|PATH]   (ImageNet: resnet50, vgg16, ...)
     neuronet info CHECKPOINT [--json]
+    neuronet export CHECKPOINT OUT.onnx [--batch-size 1] [--opset 17] [--static-batch]
     neuronet show RUN_DIR|CHECKPOINT
     neuronet lab NAME [--quick]
     neuronet models | datasets
@@ -80,13 +82,23 @@ def _parser():
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--device", default="cpu")
 
-    pr = sub.add_parser("predict", help="classify image files with a checkpoint")
-    pr.add_argument("checkpoint")
+    pr = sub.add_parser("predict", help="classify image files with a checkpoint or a pretrained ImageNet model")
+    pr.add_argument("checkpoint", help="a checkpoint file, or a model with ImageNet weights (resnet50, vgg16, ...)")
     pr.add_argument("images", nargs="+")
-    pr.add_argument("--topk", type=int, default=3)
+    pr.add_argument("--weights", default=None, metavar="NAME|PATH",
+                    help="with a model name: IMAGENET1K_V1, DEFAULT (default) or a state_dict file")
+    pr.add_argument("--topk", type=int, default=None, help="classes shown per image (default 5 for ImageNet "
+                                                           "models, 3 for checkpoints)")
     pr.add_argument("--json", action="store_true")
     pr.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
                     help="invert grey levels (MNIST digits are light on dark; 'auto' inverts light backgrounds)")
+
+    x = sub.add_parser("export", help="write a checkpoint's model as an ONNX file (needs the onnx package)")
+    x.add_argument("checkpoint")
+    x.add_argument("output", help="the .onnx file to write")
+    x.add_argument("--batch-size", type=int, default=1, help="batch size of the example input traced")
+    x.add_argument("--opset", type=int, default=17, help="ONNX opset version (17 to 21)")
+    x.add_argument("--static-batch", action="store_true", help="fix the batch size instead of a dynamic 'batch' axis")
 
     i = sub.add_parser("info", help="describe a checkpoint")
     i.add_argument("checkpoint")
@@ -244,7 +256,7 @@ def _check_compatible(ck, data, path):
         raise UserError(f"{path}: the model predicts {nc} classes but {data.name} has {data.num_classes}")
 
 
-def _read_image(path, channels, size, invert):
+def _open_image(path):
     try:
         from PIL import Image
     except ImportError:
@@ -256,7 +268,12 @@ def _read_image(path, channels, size, invert):
         img.load()
     except Exception as e:  # PIL raises many types for bad files
         raise UserError(f"{path}: cannot read the image ({type(e).__name__}: {e})") from None
-    img = img.convert("L" if channels == 1 else "RGB")
+    return img
+
+
+def _read_image(path, channels, size, invert):
+    from PIL import Image
+    img = _open_image(path).convert("L" if channels == 1 else "RGB")
     if tuple(img.size) != (size[1], size[0]):
         img = img.resize((size[1], size[0]), Image.BILINEAR)
     arr = np.asarray(img, dtype=np.float32) / 255.0
@@ -269,17 +286,47 @@ def _read_image(path, channels, size, invert):
     return arr
 
 
+def _pretrained(name, weights):
+    """``neuronet predict resnet50 photo.jpg``: the zoo model with ImageNet
+    weights (an entry name, or a local state_dict file), its preprocessing
+    and its class names."""
+    from neuronet.models import get_model
+    from neuronet.models.weights import MODEL_WEIGHTS, WeightsEnum, resolve
+    key = name.lower()
+    if key not in MODEL_WEIGHTS:
+        raise UserError(f"{name}: no such checkpoint file, and not a model with pretrained ImageNet weights "
+                        f"({', '.join(MODEL_WEIGHTS)})")
+    enum = MODEL_WEIGHTS[key]
+    chosen = resolve(weights or "DEFAULT", enum, key)
+    entry = chosen if isinstance(chosen, WeightsEnum) else enum.DEFAULT
+    if not entry.meta.get("categories"):
+        raise UserError(f"{entry!r}: these weights are for feature extraction, not classification")
+    model = get_model(key, weights=chosen)
+    model.eval()
+    return model, entry.transforms(), list(entry.meta["categories"])
+
+
 def cmd_predict(a):
     import neuronet
-    ck = _load(a.checkpoint)
-    model = ck.build_model()
-    pre = ck.preprocessing or {}
-    channels = pre.get("in_channels", 1)
-    size = tuple(pre.get("input_size") or (28, 28))
-    mean = np.asarray(pre.get("mean") or [0.0] * channels, np.float32).reshape(-1, 1, 1)
-    std = np.asarray(pre.get("std") or [1.0] * channels, np.float32).reshape(-1, 1, 1)
-    classes = pre.get("classes") or []
-    batch = np.stack([(_read_image(p, channels, size, a.invert) - mean) / std for p in a.images])
+    if a.topk is not None and a.topk < 1:
+        raise UserError(f"--topk must be >= 1, received {a.topk}")
+    if os.path.exists(a.checkpoint) or a.checkpoint.endswith(".npz"):
+        if a.weights is not None:
+            raise UserError("--weights goes with a model name (e.g. resnet50), not with a checkpoint file")
+        ck = _load(a.checkpoint)
+        model = ck.build_model()
+        pre = ck.preprocessing or {}
+        channels = pre.get("in_channels", 1)
+        size = tuple(pre.get("input_size") or (28, 28))
+        mean = np.asarray(pre.get("mean") or [0.0] * channels, np.float32).reshape(-1, 1, 1)
+        std = np.asarray(pre.get("std") or [1.0] * channels, np.float32).reshape(-1, 1, 1)
+        classes = pre.get("classes") or []
+        batch = np.stack([(_read_image(p, channels, size, a.invert) - mean) / std for p in a.images])
+        topk = 3 if a.topk is None else a.topk
+    else:
+        model, preprocess, classes = _pretrained(a.checkpoint, a.weights)
+        batch = np.stack([preprocess(_open_image(p).convert("RGB")).numpy() for p in a.images])
+        topk = 5 if a.topk is None else a.topk
     with neuronet.no_grad():
         logits = model(neuronet.tensor(batch))
     if logits.ndim != 2:
@@ -287,7 +334,7 @@ def cmd_predict(a):
     z = logits.numpy().astype(np.float64)
     prob = np.exp(z - z.max(axis=1, keepdims=True))
     prob /= prob.sum(axis=1, keepdims=True)
-    k = min(a.topk, prob.shape[1])
+    k = min(topk, prob.shape[1])
     results = []
     for path, p in zip(a.images, prob):
         top = np.argsort(-p)[:k]
@@ -298,6 +345,29 @@ def cmd_predict(a):
     else:
         for r in results:
             print(r["image"] + ": " + ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in r["top"]))
+    return 0
+
+
+def cmd_export(a):
+    import neuronet
+    from neuronet.onnx import export
+    ck = _load(a.checkpoint)
+    model = ck.build_model()
+    pre = ck.preprocessing or {}
+    channels = pre.get("in_channels", 1)
+    size = tuple(pre.get("input_size") or (28, 28))
+    if a.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, received {a.batch_size}")
+    # the example input only fixes the shapes; its values do not matter
+    x = neuronet.tensor(np.random.default_rng(0).standard_normal((a.batch_size, channels, *size)).astype(np.float32))
+    axes = None if a.static_batch else {"input": {0: "batch"}, "output": {0: "batch"}}
+    try:
+        export(model, x, a.output, input_names=["input"], output_names=["output"], dynamic_axes=axes,
+               opset_version=a.opset)
+    except ImportError as e:
+        raise UserError(str(e)) from None
+    print(f"{a.output}: {(ck.model or {}).get('name', ck.model_class)}, input 'input' "
+          f"({'batch' if axes else a.batch_size}, {channels}, {size[0]}, {size[1]}), opset {a.opset}")
     return 0
 
 
@@ -356,7 +426,8 @@ def cmd_bench(a):
     return bench_main(a.args)
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "info": cmd_info, "show": cmd_show,
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "export": cmd_export, "info": cmd_info,
+            "show": cmd_show,
             "lab": cmd_lab, "models": cmd_models, "datasets": cmd_datasets, "bench": cmd_bench}
 
 

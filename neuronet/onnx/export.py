@@ -459,17 +459,24 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
             dims[0] = batch_syms[0][1]
         outputs_vi.append(helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(t.array.dtype), dims))
 
-    initializers = []
     extra_inputs = []
+    stored = []
     for name, value in g.initializers.items():
         if name not in used:
             continue
         if not export_params and name in g.param_names:
             extra_inputs.append(helper.make_tensor_value_info(
                 name, helper.np_dtype_to_tensor_dtype(value.dtype), list(value.shape)))
-            continue
-        initializers.append(onnx.numpy_helper.from_array(value, name))
-    graph = helper.make_graph(nodes, type(model).__name__, inputs_vi + extra_inputs, outputs_vi, initializers)
+        else:
+            stored.append((name, value))
+    graph = helper.make_graph(nodes, type(model).__name__, inputs_vi + extra_inputs, outputs_vi)
+    for name, value in stored:
+        # written straight into the graph: one copy of the weights, not three
+        t = graph.initializer.add()
+        t.name = name
+        t.data_type = helper.np_dtype_to_tensor_dtype(value.dtype)
+        t.dims.extend(value.shape)
+        t.raw_data = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes()
     opsets = [helper.make_opsetid("", opset_version)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="neuronet",
                               producer_version=_version())

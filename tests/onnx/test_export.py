@@ -72,12 +72,13 @@ def _export_bytes(model, x, **kw):
     return buf.getvalue()
 
 
-def check_against_onnxruntime(model, shape, batches=(2, 3), tol=1e-4):
+def check_against_onnxruntime(model, shape, batches=(2, 1), tol=1e-4):
     """Export at batch ``batches[0]`` with a dynamic batch, run every batch size
     in onnxruntime and in neuronet (eval mode), return the worst relative error."""
     x = nt.randn(batches[0], *shape)
     data = _export_bytes(model, x, dynamic_axes=DYNAMIC)
-    onnx.checker.check_model(onnx.load_from_string(data))
+    if len(data) < 64 << 20:                 # the checker re-serializes: skip it for VGG's 500 MB
+        onnx.checker.check_model(onnx.load_from_string(data))
     sess = _session(data)
     model.eval()
     worst = 0.0
@@ -92,7 +93,15 @@ def check_against_onnxruntime(model, shape, batches=(2, 3), tol=1e-4):
     return worst
 
 
-@pytest.mark.parametrize("name", models.list_models())
+# Deeper copies of an architecture the default run already covers (same ops,
+# more layers; VGG's 500 MB of weights cost seconds each): with NEURONET_SLOW_TESTS=1.
+DEEPER = {"vgg13", "vgg16", "vgg19", "vgg13_bn", "vgg16_bn", "vgg19_bn", "resnet101", "resnet110", "resnet152"}
+slow = pytest.mark.skipif(not os.environ.get("NEURONET_SLOW_TESTS"),
+                          reason="a deeper variant of a tested architecture; set NEURONET_SLOW_TESTS=1")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=slow) if n in DEEPER else n
+                                  for n in models.list_models()])
 def test_every_zoo_model_matches_onnxruntime(name, cheap_draws):
     kw, shape = _spec(name)
     model = models.get_model(name, **kw)
