@@ -131,3 +131,78 @@ def test_train_on_an_image_folder_and_shapes(tmp_path):
     summary = json.loads((out2 / "summary.json").read_text())
     assert 0.0 <= summary["test_mean_iou"] <= 1.0 and 0.0 <= summary["test_pixel_accuracy"] <= 1.0
     _one_line_error(run("train", "--model-arg", "oops"), "KEY=VALUE")
+
+
+# ------------------------------------------------------------------ predict with pretrained ImageNet weights
+
+def _imagenet_cache(tmp_path, monkeypatch):
+    """NEURONET_HOME with a torchvision-layout ResNet-18 file (random weights)
+    under the published name, as if downloaded; returns the weights entry."""
+    from neuronet import models
+    from neuronet.models.weights import ResNet18_Weights
+    home = tmp_path / "home"
+    monkeypatch.setenv("NEURONET_HOME", str(home))
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")    # any download fails at once: offline
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    entry = ResNet18_Weights.IMAGENET1K_V1
+    import neuronet
+    neuronet.manual_seed(0)
+    state = models.resnet18().state_dict()          # torchvision's keys and shapes
+    os.makedirs(os.path.dirname(entry.path))
+    neuronet.save(state, entry.path)
+    return entry
+
+
+def test_predict_with_a_pretrained_imagenet_model(tmp_path, monkeypatch):
+    PIL = pytest.importorskip("PIL.Image")
+    import neuronet
+    from neuronet import models
+    entry = _imagenet_cache(tmp_path, monkeypatch)
+    rng = np.random.default_rng(0)
+    photo = tmp_path / "photo.jpg"
+    PIL.fromarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)).save(photo)
+    grey = tmp_path / "grey.png"
+    PIL.fromarray(rng.integers(0, 256, (100, 90), dtype=np.uint8)).save(grey)   # converted to RGB
+
+    r = run("predict", "resnet18", str(photo), str(grey), "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert [x["image"] for x in res] == [str(photo), str(grey)]
+    top = res[0]["top"]
+    assert len(top) == 5                                         # top-5 by default
+    names = entry.meta["categories"]
+    assert all(t["class"] == names[t["index"]] for t in top)
+    probs = [t["probability"] for t in top]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+
+    # the same numbers in-process: weights entry, its transforms, softmax
+    model = models.resnet18(weights="DEFAULT").eval()
+    x = entry.transforms()(PIL.open(photo).convert("RGB")).unsqueeze(0)
+    with neuronet.no_grad():
+        p = neuronet.softmax(model(x), dim=1).numpy()[0]
+    assert [t["index"] for t in top] == list(np.argsort(-p)[:5])
+    assert np.allclose(probs, np.sort(p)[::-1][:5], rtol=1e-4)
+
+    r = run("predict", "resnet18", str(photo), "--weights", "IMAGENET1K_V1", "--topk", "2")
+    assert r.returncode == 0, r.stderr
+    line = r.stdout.strip()
+    assert line.startswith(f"{photo}: {top[0]['class']} ") and line.count("%") == 2
+
+    r = run("predict", "resnet18", str(photo), "--weights", entry.path, "--topk", "1", "--json")   # a local file
+    assert r.returncode == 0 and json.loads(r.stdout)[0]["top"][0]["index"] == top[0]["index"]
+
+
+def test_predict_pretrained_user_errors(tmp_path, monkeypatch):
+    PIL = pytest.importorskip("PIL.Image")
+    entry = _imagenet_cache(tmp_path, monkeypatch)
+    photo = tmp_path / "photo.png"
+    PIL.new("RGB", (64, 64), (120, 30, 200)).save(photo)
+    # offline, nothing cached for ResNet-50: which URL, and where to put the file
+    r = run("predict", "resnet50", str(photo))
+    _one_line_error(r, "https://download.pytorch.org/models/resnet50-11ad3fa6.pth")
+    assert os.path.join(os.path.dirname(entry.path), "resnet50-11ad3fa6.pth") in r.stderr
+    _one_line_error(run("predict", "resnet18", str(photo), "--weights", "IMAGENET1K_V7"),
+                    "resnet18: unknown weights 'IMAGENET1K_V7'")
+    _one_line_error(run("predict", "lenet5", str(photo)), "not a model with pretrained ImageNet weights")
+    _one_line_error(run("predict", "resnet18", str(tmp_path / "none.jpg")), "no such file")

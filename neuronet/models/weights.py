@@ -211,7 +211,8 @@ def _download(url, path, sha256_prefix, what, progress):
     try:
         download_url(url, staging, progress=progress)
     except DownloadError as e:
-        reason = str(e).split(": ", 1)[-1] if str(e).startswith("downloading") else str(e)
+        cause = e.__cause__
+        reason = getattr(cause, "reason", None) or cause or e      # URLError's reason: the socket's error
         raise WeightsError(f"{what}: could not download {url} ({reason}). Without internet access, "
                            f"download that file elsewhere and put it at {path}") from None
     except ChecksumError as e:   # pragma: no cover - no full checksum is passed

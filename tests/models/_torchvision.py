@@ -58,6 +58,8 @@ def random_torchvision(name, seed=0, **kwargs):
     """torchvision's ``name`` with random weights, fast: built on the meta
     device (no initialization work), then filled with He-scaled normal
     weights, small biases and randomized BatchNorm statistics. Eval mode."""
+    if name == "googlenet":
+        kwargs.setdefault("init_weights", False)    # else torchvision warns; the values are ours anyway
     with torch.device("meta"):
         model = getattr(tv.models, name)(weights=None, **kwargs)
     model = model.to_empty(device="cpu")

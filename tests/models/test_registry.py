@@ -7,7 +7,7 @@ import neuronet as nt
 from neuronet import models
 
 EXPECTED = {"mlp", "lenet5", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn",
-            "vgg16_bn", "vgg19_bn", "googlenet", "resnet18", "resnet34", "resnet50", "resnet20",
+            "vgg16_bn", "vgg19_bn", "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnet20",
             "resnet32", "resnet44", "resnet56", "resnet110", "unet", "segnet"}
 
 
