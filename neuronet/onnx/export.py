@@ -79,10 +79,9 @@ class _Unsupported:
 class GraphBuilder:
     """What an op mapping talks to: names of values, constants, new nodes."""
 
-    def __init__(self, onnx, opset, fold, dynamic):
+    def __init__(self, onnx, opset, dynamic):
         self.onnx = onnx
         self.opset = opset
-        self.fold = fold
         self.dynamic = dynamic          # some input axis is dynamic
         self.nodes = []
         self.initializers = {}          # name -> ndarray
@@ -343,7 +342,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
             _mark(fn, where, str(e), outs)
             return
         consts = [n in g.const_values for n in names]
-        if do_constant_folding and all(consts) and fn not in _NO_FOLD:
+        if do_constant_folding and all(consts):
             for t in outs:
                 name = g.const(_to_numpy(t.array), "Folded")
                 g.register(t, name)
@@ -383,7 +382,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
 
     try:
         model.eval()
-        g = GraphBuilder(onnx, opset_version, do_constant_folding, dynamic=bool(dynamic_axes))
+        g = GraphBuilder(onnx, opset_version, dynamic=bool(dynamic_axes))
         g.add_params(model)
         graph_inputs = []
         for name, t in zip(input_names, tensor_args):
@@ -433,7 +432,8 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
         for n in bad:
             fn = n.what
             mod = model.get_submodule(n.where) if n.where else model
-            where = f"module '{n.where}' ({type(mod).__name__})" if n.where else f"the model's own forward ({type(model).__name__})"
+            where = (f"module '{n.where}' ({type(mod).__name__})" if n.where
+                     else f"the model's own forward ({type(model).__name__})")
             line = f"{fn.__name__} ({fn.__module__}.{fn.__qualname__}) in {where}: {n.reason}"
             if line not in lines:
                 lines.append(line)
@@ -488,9 +488,6 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     except ValueError as e:
         raise ExportError(f"neuronet.onnx.export: the model is too large for one ONNX protobuf (2 GiB): {e}") from None
     _write(f, data)
-
-
-_NO_FOLD = frozenset()
 
 
 def _prune(nodes, outputs):

@@ -177,10 +177,11 @@ class _Everything(nn.Module):
         return out, F.interpolate(x, scale_factor=2, mode="nearest")
 
 
-def test_functional_ops_match_onnxruntime():
+@pytest.mark.parametrize("opset", [17, 18, 21])
+def test_functional_ops_match_onnxruntime(opset):
     model = _Everything()
     x = nt.randn(2, 3, 16, 16)
-    data = _export_bytes(model, x, input_names=["input"], output_names=["output", "image"],
+    data = _export_bytes(model, x, input_names=["input"], output_names=["output", "image"], opset_version=opset,
                          dynamic_axes={"input": {0: "batch"}, "output": [0], "image": {0: "batch"}})
     onnx.checker.check_model(onnx.load_from_string(data))
     sess = _session(data)
@@ -278,3 +279,23 @@ def test_cli_export_of_a_trained_checkpoint(tmp_path):
         assert _rel(got, model(x).numpy()) < 1e-5
     r = _run("export", str(tmp_path / "missing.npz"), str(tmp_path / "x.onnx"))
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "missing.npz" in r.stderr
+
+
+@pytest.mark.parametrize("name,kw,shape,ops", [
+    ("googlenet", {"num_classes": 10}, (3, 32, 32), {"Concat", "MaxPool", "BatchNormalization"}),
+    ("unet", {"base_channels": 4}, (1, 32, 32), {"ConvTranspose", "Concat"}),
+    ("segnet", {"base_channels": 4}, (3, 32, 32), {"MaxUnpool", "MaxPool"}),
+    ("resnet20", {}, (3, 32, 32), {"ConstantOfShape", "Concat", "Slice"}),   # option-A zero channels
+])
+def test_graphs_use_the_onnx_operators_and_load_back_into_neuronet(name, kw, shape, ops):
+    """The structure the issue names (GoogLeNet's concatenations, U-Net's
+    transposed convolutions and skips, SegNet's unpooling), and the file read
+    back by neuronet.onnx.load gives the same outputs."""
+    model = models.get_model(name, **kw).eval()
+    _random_stats(model)
+    x = nt.randn(2, *shape)
+    data = _export_bytes(model, x, dynamic_axes=DYNAMIC)
+    assert ops <= {n.op_type for n in onnx.load_from_string(data).graph.node}
+    again = nt.onnx.load(io.BytesIO(data)).eval()
+    with nt.no_grad():
+        assert _rel(again(x).numpy(), model(x).numpy()) < 1e-5
