@@ -180,10 +180,26 @@ def data_root():
     return str(root)
 
 
-def _env():
+@functools.lru_cache(None)
+def torch_blocker():
+    """A folder whose ``torch`` and ``torchvision`` packages raise ImportError:
+    first on the neuronet runs' path, so a script (or neuronet) that reached for
+    the real PyTorch would fail instead of silently passing on it."""
+    root = Path(tempfile.mkdtemp(prefix="compat-no-torch-"))
+    for name in ("torch", "torchvision"):
+        (root / name).mkdir()
+        (root / name / "__init__.py").write_text(
+            f"raise ImportError('compat: the neuronet run imported {name}; scripts must use neuronet only')\n")
+    return str(root)
+
+
+def _env(framework):
     env = dict(os.environ)
     env["DATA_ROOT"] = data_root()
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(HERE)] + [p for p in [env.get("PYTHONPATH")] if p])
+    path = [str(REPO), str(HERE)]
+    if framework == "neuronet":
+        path.insert(0, torch_blocker())
+    env["PYTHONPATH"] = os.pathsep.join(path + [p for p in [env.get("PYTHONPATH")] if p])
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env.setdefault(var, "1")
     env.setdefault("PYTHONHASHSEED", "0")
@@ -224,7 +240,7 @@ def _run_script(name, framework):
     script.write_text(source)
     start = time.perf_counter()
     try:
-        r = subprocess.run([sys.executable, str(script)], cwd=workdir, env=_env(), capture_output=True,
+        r = subprocess.run([sys.executable, str(script)], cwd=workdir, env=_env(framework), capture_output=True,
                            text=True, timeout=spec.timeout)
         code, out, err = r.returncode, r.stdout, r.stderr
     except subprocess.TimeoutExpired as e:

@@ -13,6 +13,7 @@ For each script in ``scripts/`` (see ``_runner.py`` for the directives):
   the stated tolerance, and printed tensors match PyTorch's lines.
 """
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -63,6 +64,16 @@ def test_there_are_enough_scripts():
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
+def test_script_imports_only_neuronet(name):
+    """The scripts are PyTorch code with only the imports changed: nothing of
+    torch's own may be imported (the neuronet runs also block it on the path)."""
+    text = (R.SCRIPTS / name).read_text()
+    direct = re.findall(r"^\s*(?:import|from)\s+(?:torch|torchvision)\b.*$", text, flags=re.M)
+    assert not direct, f"{name} imports PyTorch directly: {direct}"
+    assert re.search(r"^import neuronet as torch$", text, flags=re.M) or "from neuronet" in text
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
 def test_reference_torch(name):
     _need_torch(name)
     run = R.run_script(name, "torch")
@@ -107,3 +118,9 @@ def test_rewrite_map():
                     "from torch.utils.data import DataLoader\nfrom torchvision import datasets, transforms\n")
     assert "neuronet" not in R.to_torch(src)
     assert not R.to_torch("import neuronet as torch\n").startswith(R.TORCHVISION_PRELUDE)
+
+
+def test_neuronet_runs_cannot_import_torch():
+    import subprocess
+    r = subprocess.run([sys.executable, "-c", "import torch"], env=R._env("neuronet"), capture_output=True, text=True)
+    assert r.returncode != 0 and "compat: the neuronet run imported torch" in r.stderr
