@@ -46,6 +46,7 @@ import numbers
 
 from ... import _kernels
 from ...backend import array_module
+from ._errors import ArgumentError
 
 __all__ = ["pair", "out_size", "pad_last2", "channel_major", "window_view", "im2col", "col2im",
            "im2col_nchw", "col2im_nchw", "cm_to_nchw", "nchw_to_cm"]
@@ -67,7 +68,7 @@ def pair(op: str, name: str, value, minimum: int = 1):
         raise TypeError(f"{op}: expected {name} to be an int or a pair of ints, received {value!r}")
     if min(out) < minimum:
         what = "positive" if minimum == 1 else ("non-negative" if minimum == 0 else f">= {minimum}")
-        raise ValueError(f"{op}: {name} must be {what}, received {name}={value!r}")
+        raise ArgumentError(f"{op}: {name} must be {what}, received {name}={value!r}")
     return out
 
 
@@ -116,8 +117,8 @@ def window_view(x, kernel, stride, dilation, out_hw):
     hp, wp = x.shape[-2:]
     if ho < 1 or wo < 1 or (ho - 1) * sh + (kh - 1) * dh >= hp or (wo - 1) * sw + (kw - 1) * dw >= wp:
         # as_strided does no bounds checking: refuse a view that would read past the end.
-        raise ValueError(f"window_view: {ho}x{wo} windows of a {kh}x{kw} kernel (stride "
-                         f"{stride}, dilation {dilation}) do not fit in a {hp}x{wp} input")
+        raise ArgumentError(f"window_view: {ho}x{wo} windows of a {kh}x{kw} kernel (stride "
+                            f"{stride}, dilation {dilation}) do not fit in a {hp}x{wp} input")
     st = x.strides
     shape = x.shape[:-2] + (kh, kw, ho, wo)
     strides = st[:-2] + (st[-2] * dh, st[-1] * dw, st[-2] * sh, st[-1] * sw)
@@ -154,7 +155,7 @@ def im2col(x_cm, kernel, stride, dilation, out_hw, wide=False, out=None):
         cols[...] = view.transpose(0, 2, 3, 1, 4, 5)
         return cols
     if out is not None:
-        raise ValueError("im2col: out= is supported on the exact grid only (wide=False)")
+        raise ArgumentError("im2col: out= is supported on the exact grid only (wide=False)")
     _check_wide(x_cm.shape, kernel, stride, dilation, out_hw)
     cols = xp.empty((C, kh, kw, N, ho * wp), dtype=x_cm.dtype)
     for a, b, src, run in _wide_runs(x_cm, kernel, dilation, ho):
@@ -176,7 +177,7 @@ def col2im(cols, padded_hw, stride, dilation, wide=False, out=None):
     C, kh, kw, N, ho, wg = cols.shape
     (hp, wp), (sh, sw), (dh, dw) = padded_hw, stride, dilation
     if out is not None and wide:
-        raise ValueError("col2im: out= is supported on the exact grid only (wide=False)")
+        raise ArgumentError("col2im: out= is supported on the exact grid only (wide=False)")
     if out is None:
         out = xp.zeros((C, N, hp, wp), dtype=cols.dtype)
     if not wide:
@@ -189,7 +190,7 @@ def col2im(cols, padded_hw, stride, dilation, wide=False, out=None):
                 out[:, :, r0:r0 + sh * (ho - 1) + 1:sh, c0:c0 + sw * (wg - 1) + 1:sw] += cols[:, a, b]
         return out
     if wg != wp:
-        raise ValueError(f"wide col2im: columns {wg} wide for a {wp}-wide input")
+        raise ArgumentError(f"wide col2im: columns {wg} wide for a {wp}-wide input")
     _check_wide(out.shape, (kh, kw), stride, dilation, (ho, wp - dw * (kw - 1)))
     flat = cols.reshape(C, kh, kw, N, ho * wg)
     for a, b, dst, run in _wide_runs(out, (kh, kw), dilation, ho):
@@ -258,8 +259,8 @@ def _check_wide(shape, kernel, stride, dilation, out_hw):
     hp, wp = shape[-2:]
     if tuple(stride) != (1, 1) or out_hw[0] != hp - dilation[0] * (kernel[0] - 1) \
             or out_hw[1] != wp - dilation[1] * (kernel[1] - 1):
-        raise ValueError(f"wide im2col/col2im needs stride 1 and the full output size, received "
-                         f"stride {stride}, output {out_hw} for a {hp}x{wp} input and kernel {kernel}")
+        raise ArgumentError(f"wide im2col/col2im needs stride 1 and the full output size, received "
+                            f"stride {stride}, output {out_hw} for a {hp}x{wp} input and kernel {kernel}")
 
 
 def _wide_runs(buf, kernel, dilation, ho):
@@ -270,7 +271,7 @@ def _wide_runs(buf, kernel, dilation, ho):
     C, N, hp, wp = buf.shape
     (kh, kw), (dh, dw) = kernel, dilation
     if not buf.flags.c_contiguous:
-        raise ValueError("wide im2col/col2im needs a C-contiguous (C, N, Hp, Wp) buffer")
+        raise ArgumentError("wide im2col/col2im needs a C-contiguous (C, N, Hp, Wp) buffer")
     flat = buf.reshape(C, N * hp * wp)      # a view, so writes through it reach buf
     sc, isz = flat.strides[0], flat.itemsize
     for a in range(kh):

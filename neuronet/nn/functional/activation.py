@@ -28,6 +28,7 @@ from ...backend import array_module, generator
 from ...ops import elementwise as _el
 from ...ops._registry import both, torch_function
 from ...tensor import Tensor
+from ._errors import ArgumentError, DtypeNotSupported
 
 __all__ = ["relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "elu", "elu_",
            "selu", "selu_", "celu", "celu_", "threshold", "threshold_", "gelu", "sigmoid", "tanh",
@@ -42,8 +43,8 @@ def _check_input(op: str, input, floating: bool = True):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected input to be a neuronet.Tensor, received {type(input).__name__}")
     if floating and input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point input, received dtype {input.dtype} "
-                        f"(convert it first, e.g. x.float())")
+        raise DtypeNotSupported(f"{op}: expected a floating-point input, received dtype {input.dtype} "
+                                f"(convert it first, e.g. x.float())")
 
 
 def _check_number(op: str, name: str, value) -> float:
@@ -51,7 +52,7 @@ def _check_number(op: str, name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{op}: {name} must be a number, received {value!r}")
     if not math.isfinite(value):
-        raise ValueError(f"{op}: {name} must be finite, received {value!r}")
+        raise ArgumentError(f"{op}: {name} must be finite, received {value!r}")
     return float(value)
 
 
@@ -109,15 +110,18 @@ def relu_(input: Tensor) -> Tensor:
 class Hardtanh(Function):
     """Hardtanh(x) = min(max(x, min_val), max_val).
 
-    dE/dx = g * [min_val < x < max_val] (0 at the two corners, as PyTorch).
-    Saves a boolean mask (1 byte per element) rather than x.
+    dE/dx = g * [min_val < x < max_val] (0 at the two corners, as PyTorch; a
+    NaN input passes the gradient, as PyTorch's mask is ``not (x <= min or x >= max)``).
+    Saves a boolean mask (1 byte per element) rather than x. Integer inputs
+    are clipped and keep their dtype.
     """
 
     @staticmethod
     def forward(ctx, x, min_val, max_val):
         xp = array_module(x)
-        ctx.save_for_backward((x > min_val) & (x < max_val))
-        return xp.clip(x, min_val, max_val)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(~((x <= min_val) | (x >= max_val)))
+        return xp.clip(x, min_val, max_val).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -127,12 +131,12 @@ class Hardtanh(Function):
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """hardtanh(input, min_val=-1., max_val=1., inplace=False): x clipped to [min_val, max_val]."""
-    _check_input("hardtanh", input)
+    _check_input("hardtanh", input, floating=False)
     min_val = _check_number("hardtanh", "min_val", min_val)
     max_val = _check_number("hardtanh", "max_val", max_val)
     if min_val > max_val:
-        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, received "
-                         f"min_val={min_val}, max_val={max_val}")
+        raise ArgumentError(f"hardtanh: min_val cannot be greater than max_val, received "
+                            f"min_val={min_val}, max_val={max_val}")
     return _maybe_inplace(input, inplace, lambda s: Hardtanh.apply(s, min_val, max_val), "hardtanh_",
                           saves_input=False)
 
@@ -147,7 +151,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
     dE/dx = g * [0 < x < 6].
     """
-    _check_input("relu6", input)
+    _check_input("relu6", input, floating=False)
     return _maybe_inplace(input, inplace, lambda s: Hardtanh.apply(s, 0.0, 6.0), "relu6_", saves_input=False)
 
 
@@ -199,7 +203,7 @@ class ELU(Function):
     @staticmethod
     def forward(ctx, x, alpha, scale=1.0, input_scale=1.0):
         xp = array_module(x)
-        positive = x > 0
+        positive = ~(x <= 0)             # NaN: the positive branch, as PyTorch's backward
         z = xp.minimum(x, 0) * input_scale
         out = xp.where(positive, x, alpha * xp.expm1(z))
         if scale != 1.0:
@@ -263,15 +267,15 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 class Threshold(Function):
-    """Threshold(x) = x if x > threshold else value.
+    """Threshold(x) = value if x <= threshold else x  (so NaN stays NaN, as PyTorch).
 
-    dE/dx = g * [x > threshold] (a boolean mask is saved, not x).
+    dE/dx = g * [not x <= threshold] (a boolean mask is saved, not x).
     """
 
     @staticmethod
     def forward(ctx, x, threshold, value):
         xp = array_module(x)
-        keep = x > threshold
+        keep = ~(x <= threshold)
         ctx.save_for_backward(keep)
         return xp.where(keep, x, xp.asarray(value, dtype=x.dtype))
 
@@ -426,7 +430,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """gelu(input, approximate='none'): x * Phi(x), exact (erf) or with the tanh approximation."""
     _check_input("gelu", input)
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', received {approximate!r}")
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', received {approximate!r}")
     return GELU.apply(input, approximate)
 
 
@@ -484,7 +488,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     beta = _check_number("softplus", "beta", beta)
     threshold = _check_number("softplus", "threshold", threshold)
     if beta == 0:
-        raise ValueError("softplus: beta must be non-zero, received beta=0")
+        raise ArgumentError("softplus: beta must be non-zero, received beta=0")
     return Softplus.apply(input, beta, threshold)
 
 
@@ -671,7 +675,7 @@ class Shrink(Function):
     @staticmethod
     def forward(ctx, x, lambd, soft):
         xp = array_module(x)
-        keep = (x > lambd) | (x < -lambd)
+        keep = ~((x >= -lambd) & (x <= lambd))     # NaN is kept (NaN out), as PyTorch
         ctx.save_for_backward(keep)
         kept = x - xp.sign(x) * x.dtype.type(lambd) if soft else x
         return xp.where(keep, kept, x.dtype.type(0))
@@ -757,7 +761,7 @@ class RReLU(Function):
     """Randomized leaky ReLU (Xu et al. 2015): out = x if x >= 0 else a x, with
     a ~ U(lower, upper) drawn per element in training, a = (lower + upper) / 2 in eval.
 
-    dE/dx = g where x >= 0, g a elsewhere (the drawn slopes are saved, not x).
+    dE/dx = g where x > 0, g a elsewhere (the drawn slopes are saved, not x).
     """
 
     @staticmethod
@@ -768,7 +772,7 @@ class RReLU(Function):
             slope = (lower + (upper - lower) * u).astype(x.dtype, copy=False)
         else:
             slope = x.dtype.type((lower + upper) / 2)
-        a = xp.where(x >= 0, x.dtype.type(1), slope)
+        a = xp.where(x > 0, x.dtype.type(1), slope)     # x = 0 takes the slope, as PyTorch
         ctx.save_for_backward(a)
         return x * a
 
@@ -786,8 +790,8 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     lower = _check_number("rrelu", "lower", lower)
     upper = _check_number("rrelu", "upper", upper)
     if lower > upper:
-        raise ValueError(f"rrelu: lower bound must be less than or equal to upper bound, received lower={lower}, "
-                         f"upper={upper}")
+        raise ArgumentError(f"rrelu: lower bound must be less than or equal to upper bound, received lower={lower}, "
+                            f"upper={upper}")
     return _maybe_inplace(input, inplace, lambda s: RReLU.apply(s, lower, upper, bool(training)), "rrelu_",
                           saves_input=False)
 
@@ -860,10 +864,15 @@ def _prepare_softmax(op, input, dim, dtype, stacklevel):
     if dtype is not None:
         input = input.to(dtype)        # a differentiable cast, as PyTorch's dtype= argument
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point input, received dtype {input.dtype} "
-                        f"(pass dtype=neuronet.float32 or convert it first)")
+        raise DtypeNotSupported(f"{op}: expected a floating-point input, received dtype {input.dtype} "
+                                f"(pass dtype=neuronet.float32 or convert it first)")
     # +1: one helper more than PyTorch between softmax() and the warning
     return input, _softmax_dim(op, input, dim, stacklevel + 1)
+
+
+def _max_along(x, dim):
+    """max over ``dim`` (kept); 0 for an empty dim, where there is nothing to shift."""
+    return x.max(axis=dim, keepdims=True) if x.shape[dim] else x.dtype.type(0)
 
 
 class Softmax(Function):
@@ -878,7 +887,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = array_module(x)
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        e = xp.exp(x - _max_along(x, dim))
         e /= e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(e)
         ctx.dim = dim
@@ -901,7 +910,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = array_module(x)
-        shifted = x - x.max(axis=dim, keepdims=True)
+        shifted = x - _max_along(x, dim)
         shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(shifted)
         ctx.dim = dim

@@ -38,6 +38,7 @@ from ...backend import array_module
 from ...tensor import Tensor
 from ._im2col import (channel_major, cm_to_nchw, col2im, col2im_nchw, im2col, im2col_nchw,
                       nchw_to_cm, out_size, pad_last2, pair)
+from ._errors import ArgumentError, DtypeNotSupported
 
 __all__ = ["conv1d", "conv2d", "conv2d_cm", "conv_transpose1d", "conv_transpose2d"]
 
@@ -49,7 +50,7 @@ def _check_tensor(op, name, t, optional=False):
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}: expected {name} to be a Tensor, received {type(t).__name__}")
     if t.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point {name}, received dtype {t.dtype}")
+        raise DtypeNotSupported(f"{op}: expected a floating-point {name}, received dtype {t.dtype}")
 
 
 def _check_common(op, input, weight, bias, groups, out_channels):
@@ -58,22 +59,23 @@ def _check_common(op, input, weight, bias, groups, out_channels):
     _check_tensor(op, "weight", weight)
     _check_tensor(op, "bias", bias, optional=True)
     if input.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected 3D (unbatched C, H, W) or 4D (batched N, C, H, W) input, "
-                         f"received input of shape {tuple(input.shape)}")
+        raise ArgumentError(f"{op}: expected 3D (unbatched C, H, W) or 4D (batched N, C, H, W) input, "
+                            f"received input of shape {tuple(input.shape)}")
     if weight.ndim != 4:
-        raise ValueError(f"{op}: expected a 4D weight, received weight of shape {tuple(weight.shape)}")
+        raise ArgumentError(f"{op}: expected a 4D weight, received weight of shape {tuple(weight.shape)}")
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         got = f"input {input.dtype}, weight {weight.dtype}" + (
             f", bias {bias.dtype}" if bias is not None else "")
         raise TypeError(f"{op}: input, weight and bias must have the same dtype, received {got}")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive integer, received groups={groups!r}")
+        raise ArgumentError(f"{op}: groups must be a positive integer, received groups={groups!r}")
     if weight.shape[0] % groups:
-        raise ValueError(f"{op}: weight.shape[0]={weight.shape[0]} must be divisible by "
-                         f"groups={groups} (weight {tuple(weight.shape)})")
+        raise ArgumentError(f"{op}: weight.shape[0]={weight.shape[0]} must be divisible by "
+                            f"groups={groups} (weight {tuple(weight.shape)})")
     if bias is not None and bias.shape != (out_channels,):
-        raise ValueError(f"{op}: expected bias of shape ({out_channels},) (one per output channel, "
-                         f"weight {tuple(weight.shape)}, groups={groups}), received bias of shape {tuple(bias.shape)}")
+        raise ArgumentError(f"{op}: expected bias of shape ({out_channels},) (one per output channel, "
+                            f"weight {tuple(weight.shape)}, groups={groups}), "
+                            f"received bias of shape {tuple(bias.shape)}")
     unbatched = input.ndim == 3
     shape = (1,) + input.shape if unbatched else input.shape
     return shape, unbatched
@@ -568,16 +570,16 @@ def _padding2d(op, padding, kernel, stride, dilation):
             return (0, 0, 0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
-                                 f"(as in PyTorch), received stride={stride}")
+                raise ArgumentError(f"{op}: padding='same' is not supported for strided convolutions "
+                                    f"(as in PyTorch), received stride={stride}")
             pads = []
             for k, d in zip(kernel, dilation):
                 total = d * (k - 1)
                 # PyTorch puts the odd extra row/column at the bottom/right.
                 pads += [total // 2, total - total // 2]
             return tuple(pads)
-        raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', "
-                         f"received padding={padding!r}")
+        raise ArgumentError(f"{op}: padding must be an int, a pair, 'same' or 'valid', "
+                            f"received padding={padding!r}")
     ph, pw = pair(op, "padding", padding, minimum=0)
     return (ph, ph, pw, pw)
 
@@ -585,8 +587,8 @@ def _padding2d(op, padding, kernel, stride, dilation):
 def _checked_weight(op, weight):
     _check_tensor(op, "weight", weight)
     if weight.ndim != 4:
-        raise ValueError(f"{op}: expected a 4D weight (C_out, C_in/groups, kH, kW), "
-                         f"received weight of shape {tuple(weight.shape)}")
+        raise ArgumentError(f"{op}: expected a 4D weight (C_out, C_in/groups, kH, kW), "
+                            f"received weight of shape {tuple(weight.shape)}")
     return weight
 
 
@@ -596,17 +598,17 @@ def _conv2d_geometry(op, shape, chw, weight, stride, padding, dilation, groups):
     C, H, W = chw
     O, Cg, kh, kw = weight.shape
     if C != Cg * groups:
-        raise ValueError(f"{op}: expected input with {Cg * groups} channels (weight {tuple(weight.shape)}, "
-                         f"groups={groups}), received input of shape {tuple(shape)}")
+        raise ArgumentError(f"{op}: expected input with {Cg * groups} channels (weight {tuple(weight.shape)}, "
+                            f"groups={groups}), received input of shape {tuple(shape)}")
     stride = pair(op, "stride", stride)
     dilation = pair(op, "dilation", dilation)
     pads = _padding2d(op, padding, (kh, kw), stride, dilation)
     hp, wp = H + pads[0] + pads[1], W + pads[2] + pads[3]
     eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     if eh > hp or ew > wp:
-        raise ValueError(f"{op}: kernel size {kh}x{kw} (dilated {eh}x{ew}) is larger than the padded "
-                         f"input {hp}x{wp} (input of shape {tuple(shape)}, padding={padding!r}); "
-                         f"expected a kernel no larger than the padded input")
+        raise ArgumentError(f"{op}: kernel size {kh}x{kw} (dilated {eh}x{ew}) is larger than the padded "
+                            f"input {hp}x{wp} (input of shape {tuple(shape)}, padding={padding!r}); "
+                            f"expected a kernel no larger than the padded input")
     return stride, pads, dilation
 
 
@@ -648,7 +650,7 @@ def _single(op, name, value):
     """An int or a 1-tuple -> the int (conv1d's window arguments)."""
     if isinstance(value, (tuple, list)):
         if len(value) != 1:
-            raise ValueError(f"{op}: {name} must be an int or a 1-tuple, received {tuple(value)}")
+            raise ArgumentError(f"{op}: {name} must be an int or a 1-tuple, received {tuple(value)}")
         value = value[0]
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{op}: {name} must be an int, received {value!r}")
@@ -660,11 +662,11 @@ def _as_2d_input(op, input, weight):
     _check_tensor(op, "input", input)
     _check_tensor(op, "weight", weight)
     if weight.ndim != 3:
-        raise ValueError(f"{op}: expected a 3D weight (C_out, C_in/groups, kL), received weight of shape "
-                         f"{tuple(weight.shape)}")
+        raise ArgumentError(f"{op}: expected a 3D weight (C_out, C_in/groups, kL), received weight of shape "
+                            f"{tuple(weight.shape)}")
     if input.ndim not in (2, 3):
-        raise ValueError(f"{op}: expected a 3D input (N, C_in, L) or an unbatched 2D input (C_in, L), "
-                         f"received input of shape {tuple(input.shape)}")
+        raise ArgumentError(f"{op}: expected a 3D input (N, C_in, L) or an unbatched 2D input (C_in, L), "
+                            f"received input of shape {tuple(input.shape)}")
     return input.unsqueeze(-2), weight.unsqueeze(-2)
 
 
@@ -726,8 +728,8 @@ def conv2d_cm(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=
     _checked_weight(op, weight)
     _check_tensor(op, "input", input)
     if input.ndim != 4:
-        raise ValueError(f"{op}: expected a 4D channel-major input (C_in, N, H, W), "
-                         f"received input of shape {tuple(input.shape)}")
+        raise ArgumentError(f"{op}: expected a 4D channel-major input (C_in, N, H, W), "
+                            f"received input of shape {tuple(input.shape)}")
     C, N, H, W = input.shape
     _check_common(op, input, weight, bias, groups, weight.shape[0])
     stride, pads, dilation = _conv2d_geometry(op, input.shape, (C, H, W), weight, stride, padding,
@@ -758,31 +760,31 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     op = "conv_transpose2d"
     _check_tensor(op, "weight", weight)
     if weight.ndim != 4:
-        raise ValueError(f"{op}: expected a 4D weight (C_in, C_out/groups, kH, kW), "
-                         f"received weight of shape {tuple(weight.shape)}")
+        raise ArgumentError(f"{op}: expected a 4D weight (C_in, C_out/groups, kH, kW), "
+                            f"received weight of shape {tuple(weight.shape)}")
     Cin, Og, kh, kw = weight.shape
     (N, C, H, W), unbatched = _check_common(op, input, weight, bias, groups, Og * groups)
     if C != Cin:
-        raise ValueError(f"{op}: expected input with {Cin} channels (weight {tuple(weight.shape)}: "
-                         f"(C_in, C_out/groups, kH, kW)), received input of shape {tuple(input.shape)}")
+        raise ArgumentError(f"{op}: expected input with {Cin} channels (weight {tuple(weight.shape)}: "
+                            f"(C_in, C_out/groups, kH, kW)), received input of shape {tuple(input.shape)}")
     if isinstance(padding, str):
-        raise ValueError(f"{op}: padding must be an int or a pair of ints, received padding={padding!r}")
+        raise ArgumentError(f"{op}: padding must be an int or a pair of ints, received padding={padding!r}")
     stride = pair(op, "stride", stride)
     padding = pair(op, "padding", padding, minimum=0)
     output_padding = pair(op, "output_padding", output_padding, minimum=0)
     dilation = pair(op, "dilation", dilation)
     for ax, name in ((0, "height"), (1, "width")):
         if output_padding[ax] >= stride[ax] and output_padding[ax] >= dilation[ax]:
-            raise ValueError(f"{op}: output padding must be smaller than either stride or dilation, "
-                             f"received output_padding={output_padding}, stride={stride}, "
-                             f"dilation={dilation} ({name})")
+            raise ArgumentError(f"{op}: output padding must be smaller than either stride or dilation, "
+                                f"received output_padding={output_padding}, stride={stride}, "
+                                f"dilation={dilation} ({name})")
     ho = (H - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1
     wo = (W - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1
     if ho < 1 or wo < 1:
-        raise ValueError(f"{op}: input of shape {tuple(input.shape)} with weight {tuple(weight.shape)}, "
-                         f"stride={stride}, padding={padding}, dilation={dilation}, "
-                         f"output_padding={output_padding} gives output size {ho}x{wo}; "
-                         f"expected a positive output size")
+        raise ArgumentError(f"{op}: input of shape {tuple(input.shape)} with weight {tuple(weight.shape)}, "
+                            f"stride={stride}, padding={padding}, dilation={dilation}, "
+                            f"output_padding={output_padding} gives output size {ho}x{wo}; "
+                            f"expected a positive output size")
     return ConvTranspose2d.apply(input, weight, bias, stride, padding, output_padding, groups,
                                  dilation, unbatched)
 

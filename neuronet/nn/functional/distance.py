@@ -10,6 +10,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
+from ._errors import DtypeNotSupported
 
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance", "pdist"]
 
@@ -71,7 +72,7 @@ def _check(op, name, x):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: {name} must be a neuronet Tensor, received {type(x).__name__}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point {name}, received dtype {x.dtype}")
+        raise DtypeNotSupported(f"{op}: expected a floating-point {name}, received dtype {x.dtype}")
 
 
 def _norm(x, p, dim, keepdim):

@@ -22,6 +22,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module, generator
 from ...tensor import Tensor
+from ._errors import ArgumentError, DtypeNotSupported
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
 
@@ -87,9 +88,9 @@ def _check(op: str, input, p):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected input to be a neuronet.Tensor, received {type(input).__name__}")
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point input, received dtype {input.dtype}")
+        raise DtypeNotSupported(f"{op}: expected a floating-point input, received dtype {input.dtype}")
     if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
-        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p!r}")
+        raise ArgumentError(f"{op}: dropout probability has to be between 0 and 1, but got {p!r}")
     return float(p)
 
 
@@ -138,8 +139,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """
     p = _check("dropout2d", input, p)
     if input.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, received "
-                         f"shape {tuple(input.shape)}; use dropout for element-wise dropout")
+        raise ArgumentError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, received "
+                            f"shape {tuple(input.shape)}; use dropout for element-wise dropout")
     if not training or p == 0 or input.numel() == 0:
         return input
     mask_shape = tuple(input.shape[:-2]) + (1, 1)
@@ -154,8 +155,8 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """
     p = _check("dropout3d", input, p)
     if input.ndim not in (4, 5):
-        raise ValueError(f"dropout3d: expected a 4-D (C, D, H, W) or 5-D (N, C, D, H, W) input, received shape "
-                         f"{tuple(input.shape)}")
+        raise ArgumentError(f"dropout3d: expected a 4-D (C, D, H, W) or 5-D (N, C, D, H, W) input, received shape "
+                            f"{tuple(input.shape)}")
     if not training or p == 0 or input.numel() == 0:
         return input
     return _apply(input, p, tuple(input.shape[:-3]) + (1, 1, 1), False, inplace, "dropout3d_")
@@ -166,8 +167,8 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     of whole channels (one mask value per (N, C) over the remaining dims)."""
     p = _check("feature_alpha_dropout", input, p)
     if input.ndim < 2:
-        raise ValueError(f"feature_alpha_dropout: expected an input with a channel dimension (N, C, *), received "
-                         f"shape {tuple(input.shape)}")
+        raise ArgumentError(f"feature_alpha_dropout: expected an input with a channel dimension (N, C, *), received "
+                            f"shape {tuple(input.shape)}")
     if not training or p == 0 or input.numel() == 0:
         return input
     return _apply(input, p, tuple(input.shape[:2]) + (1,) * (input.ndim - 2), True, inplace,

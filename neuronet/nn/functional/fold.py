@@ -16,6 +16,7 @@ from ...backend import array_module
 from ...tensor import Tensor
 from .convolution import conv2d, conv_transpose2d
 from .padding import pad
+from ._errors import ArgumentError
 
 __all__ = ["unfold", "fold", "channel_shuffle", "native_channel_shuffle"]
 
@@ -23,12 +24,12 @@ __all__ = ["unfold", "fold", "channel_shuffle", "native_channel_shuffle"]
 def _pair(op, name, v, minimum):
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
-            raise ValueError(f"{op}: {name} must be an int or a pair, received {tuple(v)}")
+            raise ArgumentError(f"{op}: {name} must be an int or a pair, received {tuple(v)}")
         v = tuple(int(a) for a in v)
     else:
         v = (int(v), int(v))
     if min(v) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, received {v}")
+        raise ArgumentError(f"{op}: {name} must be >= {minimum}, received {v}")
     return v
 
 
@@ -116,7 +117,7 @@ def channel_shuffle(input, groups):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a neuronet Tensor, received {type(input).__name__}")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups <= 0:
-        raise ValueError(f"{op}: Number of groups to divide channels in must be positive. Value of groups:{groups}")
+        raise ArgumentError(f"{op}: Number of groups to divide channels in must be positive. Value of groups:{groups}")
     if input.ndim < 3:
         raise RuntimeError(f"{op}: channel_shuffle expects input to have at least 3 dimensions, but got input "
                            f"with sizes {list(input.shape)}")

@@ -12,6 +12,7 @@ from ...backend import array_module
 
 from ...autograd.function import Function
 from ...tensor import Tensor
+from ._errors import ArgumentError, DtypeNotSupported
 
 __all__ = ["linear", "bilinear"]
 
@@ -80,17 +81,17 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if not isinstance(t, Tensor):
             raise TypeError(f"linear: expected {name} to be a neuronet.Tensor, received {type(t).__name__}")
         if t.dtype.kind != "f":
-            raise TypeError(f"linear: expected a floating-point {name}, received dtype {t.dtype}")
+            raise DtypeNotSupported(f"linear: expected a floating-point {name}, received dtype {t.dtype}")
     if weight.ndim != 2:
-        raise ValueError(f"linear: expected weight of shape (out_features, in_features), "
-                         f"received weight of shape {tuple(weight.shape)}")
+        raise ArgumentError(f"linear: expected weight of shape (out_features, in_features), "
+                            f"received weight of shape {tuple(weight.shape)}")
     out_features, in_features = weight.shape
     if input.ndim == 0 or input.shape[-1] != in_features:
-        raise ValueError(f"linear: expected input with {in_features} features (last dim) for weight "
-                         f"{tuple(weight.shape)}, received input of shape {tuple(input.shape)}")
+        raise ArgumentError(f"linear: expected input with {in_features} features (last dim) for weight "
+                            f"{tuple(weight.shape)}, received input of shape {tuple(input.shape)}")
     if bias is not None and tuple(bias.shape) != (out_features,):
-        raise ValueError(f"linear: expected bias of shape ({out_features},) for weight "
-                         f"{tuple(weight.shape)}, received bias of shape {tuple(bias.shape)}")
+        raise ArgumentError(f"linear: expected bias of shape ({out_features},) for weight "
+                            f"{tuple(weight.shape)}, received bias of shape {tuple(bias.shape)}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and (t.dtype != input.dtype or t.device != input.device):
             raise TypeError(f"linear: input and {name} must have the same dtype and device; received "

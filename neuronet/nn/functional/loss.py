@@ -30,6 +30,7 @@ import warnings
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
+from ._errors import ArgumentError
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -57,13 +58,13 @@ def _check_reduction(name, reduction, size_average=None, reduce=None, allowed=_R
         reduction = ("mean" if size_average else "sum") if reduce else "none"
     if reduction not in allowed:
         choices = ", ".join(repr(r) for r in allowed[:-1]) + f" or {allowed[-1]!r}"
-        raise ValueError(f"{name}: reduction must be {choices}, received {reduction!r}")
+        raise ArgumentError(f"{name}: reduction must be {choices}, received {reduction!r}")
     return reduction
 
 
 def _check_same_shape(name, input, target):
     if input.shape != target.shape:
-        raise ValueError(
+        raise ArgumentError(
             f"{name}: input has shape {tuple(input.shape)} but target has shape {tuple(target.shape)}; they must be "
             "equal (PyTorch would broadcast them with a warning, which is almost always a bug -- e.g. "
             "an (N, 1) prediction against an (N,) target gives an (N, N) loss)")
@@ -77,7 +78,7 @@ def _check_broadcast_weight(name, what, w, shape):
     s = tuple(w.shape)
     ok = len(s) <= len(shape) and all(a in (1, b) for a, b in zip(s[::-1], shape[::-1]))
     if not ok:
-        raise ValueError(f"{name}: {what} of shape {s} does not broadcast to the input's shape {tuple(shape)}")
+        raise ArgumentError(f"{name}: {what} of shape {s} does not broadcast to the input's shape {tuple(shape)}")
     return w.array
 
 
@@ -117,8 +118,8 @@ def _check_classification(name, input, target, weight, ignore_index, allow_probs
     """Validate; returns True when ``target`` holds class probabilities."""
     _check_tensor(name, "input", input)
     if input.ndim == 0:
-        raise ValueError(f"{name}: expected input of shape (N, C), (N, C, d1, ...) or unbatched (C,), "
-                         "received a 0-d tensor")
+        raise ArgumentError(f"{name}: expected input of shape (N, C), (N, C, d1, ...) or unbatched (C,), "
+                            "received a 0-d tensor")
     _check_tensor(name, "target", target, floating=False)
     shape = tuple(input.shape)
     n_classes = shape[0] if len(shape) == 1 else shape[1]
@@ -126,8 +127,8 @@ def _check_classification(name, input, target, weight, ignore_index, allow_probs
     if weight is not None:
         _check_tensor(name, "weight", weight)
         if tuple(weight.shape) != (n_classes,):
-            raise ValueError(f"{name}: weight must be a 1-D tensor with one entry per class, shape "
-                             f"({n_classes},), received shape {tuple(weight.shape)}")
+            raise ArgumentError(f"{name}: weight must be a 1-D tensor with one entry per class, shape "
+                                f"({n_classes},), received shape {tuple(weight.shape)}")
     if not isinstance(ignore_index, numbers.Integral) or isinstance(ignore_index, bool):
         raise TypeError(f"{name}: ignore_index must be an int, received {ignore_index!r}")
 
@@ -138,13 +139,13 @@ def _check_classification(name, input, target, weight, ignore_index, allow_probs
                 f"{name}: a target of the input's shape {tuple(shape)} holds class probabilities and must be "
                 f"floating point, received dtype {target.dtype}; class-index targets have shape {tuple(idx_shape)}")
         if ignore_index >= 0:
-            raise ValueError(f"{name}: ignore_index is not supported for class-probability targets "
-                             f"(received ignore_index={ignore_index})")
+            raise ArgumentError(f"{name}: ignore_index is not supported for class-probability targets "
+                                f"(received ignore_index={ignore_index})")
         return True
     if tuple(target.shape) != idx_shape:
         alt = f" (or {tuple(shape)} probabilities)" if allow_probs else ""
-        raise ValueError(f"{name}: expected target of shape {tuple(idx_shape)}{alt} for input {tuple(shape)}, "
-                         f"received {tuple(target.shape)}")
+        raise ArgumentError(f"{name}: expected target of shape {tuple(idx_shape)}{alt} for input {tuple(shape)}, "
+                            f"received {tuple(target.shape)}")
     if target.dtype.kind not in "iu":
         hint = f"; for class probabilities pass a float target of shape {tuple(shape)}" if allow_probs else ""
         raise TypeError(f"{name}: class-index target must have an integer dtype (int64), received "
@@ -371,7 +372,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     name = "cross_entropy"
     reduction = _check_reduction(name, reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{name}: label_smoothing must be between 0.0 and 1.0, received {label_smoothing}")
+        raise ArgumentError(f"{name}: label_smoothing must be between 0.0 and 1.0, received {label_smoothing}")
     probs = _check_classification(name, input, target, weight, ignore_index, allow_probs=True)
     w = None if weight is None else weight.array
     if probs:
@@ -537,8 +538,8 @@ def _weighted(name, fn, input, target, weight, reduction, mean_by_weight, *param
         return fn.apply(input, target, reduction, *params)
     _check_tensor(name, "weight", weight)
     if weight.shape != input.shape:
-        raise ValueError(f"{name}: weight must have the input's shape {tuple(input.shape)}, "
-                         f"received shape {tuple(weight.shape)}")
+        raise ArgumentError(f"{name}: weight must have the input's shape {tuple(input.shape)}, "
+                            f"received shape {tuple(weight.shape)}")
     loss = fn.apply(input, target, "none", *params) * weight
     if reduction == "none":
         return loss
@@ -580,7 +581,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     name = "smooth_l1_loss"
     reduction = _pair_args(name, input, target, reduction, size_average, reduce)
     if beta < 0:
-        raise ValueError(f"{name}: beta must be non-negative, received {beta}")
+        raise ArgumentError(f"{name}: beta must be non-negative, received {beta}")
     return SmoothL1Loss.apply(input, target, reduction, float(beta))
 
 
@@ -595,7 +596,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     name = "huber_loss"
     reduction = _pair_args(name, input, target, reduction)
     if not delta > 0:
-        raise ValueError(f"{name}: delta must be positive, received {delta}")
+        raise ArgumentError(f"{name}: delta must be positive, received {delta}")
     return _weighted(name, HuberLoss, input, target, weight, reduction, False, float(delta))
 
 
@@ -658,9 +659,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     w = _check_broadcast_weight(name, "weight", weight, tuple(input.shape))
     x = input.array
     if x.size and bool(((x < 0) | (x > 1) | (x != x)).any()):
-        raise ValueError(f"{name}: all elements of input should be probabilities in [0, 1], received "
-                         f"values in [{float(x.min()):.4g}, {float(x.max()):.4g}]; for logits use "
-                         "binary_cross_entropy_with_logits")
+        raise ArgumentError(f"{name}: all elements of input should be probabilities in [0, 1], received "
+                            f"values in [{float(x.min()):.4g}, {float(x.max()):.4g}]; for logits use "
+                            "binary_cross_entropy_with_logits")
     return BinaryCrossEntropy.apply(input, target, w, reduction)
 
 

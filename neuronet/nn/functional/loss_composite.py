@@ -16,6 +16,7 @@ from ...tensor import Tensor, where
 from .activation import logsigmoid, relu, softplus
 from .distance import pairwise_distance
 from .loss import _check_reduction
+from ._errors import ArgumentError
 
 __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss",
            "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss", "poisson_nll_loss",
@@ -95,7 +96,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     _check(name, anchor=anchor, positive=positive, negative=negative)
     reduction = _check_reduction(name, reduction, size_average, reduce)
     if not margin > 0:
-        raise ValueError(f"{name}: margin must be greater than 0, got {margin}")
+        raise ArgumentError(f"{name}: margin must be greater than 0, got {margin}")
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -112,7 +113,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     _check(name, anchor=anchor, positive=positive, negative=negative)
     reduction = _check_reduction(name, reduction)
     if not margin > 0:
-        raise ValueError(f"{name}: margin must be greater than 0, got {margin}")
+        raise ArgumentError(f"{name}: margin must be greater than 0, got {margin}")
     dist = distance_function if distance_function is not None else pairwise_distance
     d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
     if swap:
@@ -129,7 +130,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     _check(name, input=input, target=target)
     reduction = _check_reduction(name, reduction, size_average, reduce)
     if p not in (1, 2):
-        raise ValueError("only p == 1 and p == 2 supported")
+        raise ArgumentError("only p == 1 and p == 2 supported")
     x = input if input.ndim == 2 else input.reshape(1, -1)
     y = target.reshape(-1)
     n, c = x.shape
@@ -180,15 +181,15 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         var = input * 0 + float(var)
     _check(name, var=var)
     if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{name}: {reduction} is not a valid value for reduction")
+        raise ArgumentError(f"{name}: {reduction} is not a valid value for reduction")
     if var.shape != input.shape:
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = var.unsqueeze(-1)
         elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
-            raise ValueError(f"{name}: var is of incorrect size: {tuple(var.shape)} for input "
-                             f"{tuple(input.shape)}")
+            raise ArgumentError(f"{name}: var is of incorrect size: {tuple(var.shape)} for input "
+                                f"{tuple(input.shape)}")
     if (var.detach().numpy() < 0).any():
-        raise ValueError(f"{name}: var has negative entry/entries")
+        raise ArgumentError(f"{name}: var has negative entry/entries")
     # clamp in value only: the gradient flows to var as if unclamped (PyTorch clamps under no_grad)
     var = var + (var.detach().clamp(min=eps) - var.detach())
     loss = 0.5 * (var.log() + (input - target) ** 2 / var)

@@ -20,6 +20,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
+from ._errors import ArgumentError
 
 __all__ = ["batch_norm", "layer_norm", "rms_norm", "group_norm", "instance_norm", "local_response_norm"]
 
@@ -31,8 +32,8 @@ def _check_input(name, input, min_ndim, expected):
     if input.dtype.kind != "f":
         raise TypeError(f"{name}: input must be floating point, received dtype {input.dtype}")
     if input.ndim < min_ndim:
-        raise ValueError(f"{name}: expected input of shape {expected}, received shape {tuple(input.shape)} "
-                         f"({input.ndim} dimension(s))")
+        raise ArgumentError(f"{name}: expected input of shape {expected}, received shape {tuple(input.shape)} "
+                            f"({input.ndim} dimension(s))")
 
 
 def _check_param(name, what, value, shape, detail):
@@ -42,14 +43,14 @@ def _check_param(name, what, value, shape, detail):
     if not isinstance(value, Tensor):
         raise TypeError(f"{name}: {what} must be a neuronet Tensor or None, received {type(value).__name__}")
     if tuple(value.shape) != tuple(shape):
-        raise ValueError(f"{name}: {what} must have shape {tuple(shape)} ({detail}), "
-                         f"received shape {tuple(value.shape)}")
+        raise ArgumentError(f"{name}: {what} must have shape {tuple(shape)} ({detail}), "
+                            f"received shape {tuple(value.shape)}")
     return value
 
 
 def _check_eps(name, eps):
     if not isinstance(eps, numbers.Real) or not eps >= 0:
-        raise ValueError(f"{name}: eps must be a non-negative number, received {eps!r}")
+        raise ArgumentError(f"{name}: eps must be a non-negative number, received {eps!r}")
     return float(eps)
 
 
@@ -259,10 +260,10 @@ def _check_batch_norm_args(name, input, running_mean, running_var, weight, bias,
     _check_param(name, "weight", weight, (c,), detail)
     _check_param(name, "bias", bias, (c,), detail)
     if (running_mean is None) != (running_var is None):
-        raise ValueError(f"{name}: pass both running_mean and running_var, or neither")
+        raise ArgumentError(f"{name}: pass both running_mean and running_var, or neither")
     eps = _check_eps(name, eps)
     if momentum is None:
-        raise ValueError(
+        raise ArgumentError(
             f"{name}: momentum=None (cumulative moving average) needs the number of batches seen, "
             "which the BatchNorm module tracks; pass momentum=1/num_batches_tracked explicitly")
     if not isinstance(momentum, numbers.Real):
@@ -270,11 +271,11 @@ def _check_batch_norm_args(name, input, running_mean, running_var, weight, bias,
     if training:
         per_channel = input.numel() // c if c else 0
         if per_channel <= 1:
-            raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of "
-                             f"shape {tuple(input.shape)}")
+            raise ArgumentError(f"{name}: expected more than 1 value per channel when training, got input of "
+                                f"shape {tuple(input.shape)}")
     elif running_mean is None:
-        raise ValueError(f"{name}: running_mean and running_var must be given in evaluation mode "
-                         "(training=False)")
+        raise ArgumentError(f"{name}: running_mean and running_var must be given in evaluation mode "
+                            "(training=False)")
     return eps
 
 
@@ -375,9 +376,9 @@ def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None, tr
             raise TypeError(f"{name}: residual must be a neuronet Tensor or None, "
                             f"received {type(residual).__name__}")
         if tuple(residual.shape) != tuple(input.shape) or residual.dtype != input.dtype:
-            raise ValueError(f"{name}: residual must have the input's shape {tuple(input.shape)} and "
-                             f"dtype {input.dtype}, received shape {tuple(residual.shape)} and "
-                             f"dtype {residual.dtype}")
+            raise ArgumentError(f"{name}: residual must have the input's shape {tuple(input.shape)} and "
+                                f"dtype {input.dtype}, received shape {tuple(residual.shape)} and "
+                                f"dtype {residual.dtype}")
     rm = None if running_mean is None else running_mean.array
     rv = None if running_var is None else running_var.array
     return BatchNormReLU.apply(input, weight, bias, residual, rm, rv, bool(training), float(momentum), eps)
@@ -458,8 +459,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     k = len(normalized_shape)
     _check_input(name, input, max(k, 1), f"(*, {', '.join(map(str, normalized_shape))})")
     if k == 0 or tuple(input.shape[input.ndim - k:]) != normalized_shape:
-        raise ValueError(f"{name}: normalized_shape {normalized_shape} must be the trailing dims of the "
-                         f"input, received input of shape {tuple(input.shape)}")
+        raise ArgumentError(f"{name}: normalized_shape {normalized_shape} must be the trailing dims of the "
+                            f"input, received input of shape {tuple(input.shape)}")
     _check_param(name, "weight", weight, normalized_shape, "normalized_shape")
     _check_param(name, "bias", bias, normalized_shape, "normalized_shape")
     return LayerNorm.apply(input, weight, bias, k, _check_eps(name, eps))
@@ -513,8 +514,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     k = len(normalized_shape)
     _check_input(name, input, max(k, 1), f"(*, {', '.join(map(str, normalized_shape))})")
     if k == 0 or tuple(input.shape[input.ndim - k:]) != normalized_shape:
-        raise ValueError(f"{name}: normalized_shape {normalized_shape} must be the trailing dims of the "
-                         f"input, received input of shape {tuple(input.shape)}")
+        raise ArgumentError(f"{name}: normalized_shape {normalized_shape} must be the trailing dims of the "
+                            f"input, received input of shape {tuple(input.shape)}")
     _check_param(name, "weight", weight, normalized_shape, "normalized_shape")
     eps = float(np.finfo(input.dtype).eps) if eps is None else _check_eps(name, eps)
     return RMSNorm.apply(input, weight, k, eps)
@@ -570,8 +571,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     _check_input(name, input, 2, "(N, C, *)")
     c = input.shape[1]
     if not isinstance(num_groups, numbers.Integral) or num_groups <= 0 or c % num_groups:
-        raise ValueError(f"{name}: the number of channels ({c}) must be divisible by num_groups, "
-                         f"received num_groups={num_groups!r}")
+        raise ArgumentError(f"{name}: the number of channels ({c}) must be divisible by num_groups, "
+                            f"received num_groups={num_groups!r}")
     detail = f"one entry per channel of the input {tuple(input.shape)}"
     _check_param(name, "weight", weight, (c,), detail)
     _check_param(name, "bias", bias, (c,), detail)
@@ -596,8 +597,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     _check_input(name, input, 3, "(N, C, *)")
     if not use_input_stats:
         if running_mean is None or running_var is None:
-            raise ValueError("instance_norm: Expected running_mean and running_var to be defined when "
-                             "use_input_stats is false")
+            raise ArgumentError("instance_norm: Expected running_mean and running_var to be defined when "
+                                "use_input_stats is false")
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     if running_mean is not None or running_var is not None:
         xp = array_module(input.array)
@@ -674,7 +675,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     name = "local_response_norm"
     _check_input(name, input, 3, "(N, C, L), (N, C, H, W) or more dims")
     if not isinstance(size, numbers.Integral) or size < 1:
-        raise ValueError(f"{name}: size must be a positive int, received {size!r}")
+        raise ArgumentError(f"{name}: size must be a positive int, received {size!r}")
     if input.numel() == 0:
         return input
     return LocalResponseNorm.apply(input, int(size), float(alpha), float(beta), float(k))

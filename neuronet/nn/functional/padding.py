@@ -21,6 +21,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
+from ._errors import ArgumentError
 
 __all__ = ["pad"]
 
@@ -142,19 +143,19 @@ def _check(input, pad, mode, value):
             isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in pad):
         raise TypeError(f"pad: pad must be a tuple of ints (left, right, top, bottom, ...), received {pad!r}")
     if len(pad) % 2:
-        raise ValueError(f"pad: padding length must be divisible by 2 (a (before, after) pair per dim), "
-                         f"received pad={tuple(pad)} of length {len(pad)}")
+        raise ArgumentError(f"pad: padding length must be divisible by 2 (a (before, after) pair per dim), "
+                            f"received pad={tuple(pad)} of length {len(pad)}")
     if len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: padding length should be less than or equal to two times the input "
-                         f"dimension, received pad of length {len(pad)} for input of shape {tuple(input.shape)}")
+        raise ArgumentError(f"pad: padding length should be less than or equal to two times the input "
+                            f"dimension, received pad of length {len(pad)} for input of shape {tuple(input.shape)}")
     if mode not in _MODES:
-        raise ValueError(f"pad: mode must be one of {', '.join(repr(m) for m in _MODES)}, received {mode!r}")
+        raise ArgumentError(f"pad: mode must be one of {', '.join(repr(m) for m in _MODES)}, received {mode!r}")
     if mode != "constant":
         if value is not None and value != 0:
-            raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument, received value={value!r}")
+            raise ArgumentError(f"pad: padding mode {mode!r} doesn't take in value argument, received value={value!r}")
         npad, ndim = len(pad) // 2, input.ndim
         if not (1 <= npad <= 3 and ndim in (npad + 1, npad + 2)):
-            raise ValueError(
+            raise ArgumentError(
                 f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a batched or unbatched input: "
                 f"pad of length 2 for a 2-D or 3-D input, 4 for 3-D or 4-D, 6 for 4-D or 5-D; "
                 f"received pad of length {len(pad)} for input of shape {tuple(input.shape)}")
@@ -186,23 +187,23 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         where = f"dim {axis} (size {n}) of input of shape {tuple(input.shape)}"
         if mode == "constant":
             if out < 0:
-                raise ValueError(f"pad: padding ({b}, {a}) crops more than {where}")
+                raise ArgumentError(f"pad: padding ({b}, {a}) crops more than {where}")
         elif mode == "reflect":
             if b >= n or a >= n:
-                raise ValueError(f"pad: reflect padding must be less than the size of the padded dim, "
-                                 f"received ({b}, {a}) for {where}")
+                raise ArgumentError(f"pad: reflect padding must be less than the size of the padded dim, "
+                                    f"received ({b}, {a}) for {where}")
             if out < 1:
-                raise ValueError(f"pad: padding ({b}, {a}) leaves no element of {where}")
+                raise ArgumentError(f"pad: padding ({b}, {a}) leaves no element of {where}")
         elif mode == "replicate":
             if n == 0 or out < 1:
-                raise ValueError(f"pad: padding ({b}, {a}) leaves no element of {where}")
+                raise ArgumentError(f"pad: padding ({b}, {a}) leaves no element of {where}")
         else:  # circular
             cropped = n + min(b, 0) + min(a, 0)
             if cropped < 0:
-                raise ValueError(f"pad: padding ({b}, {a}) crops more than {where}")
+                raise ArgumentError(f"pad: padding ({b}, {a}) crops more than {where}")
             if b > cropped or a > cropped:
-                raise ValueError(f"pad: circular padding ({b}, {a}) would wrap around more than once "
-                                 f"for {where} (at most its size after cropping, {cropped})")
+                raise ArgumentError(f"pad: circular padding ({b}, {a}) would wrap around more than once "
+                                    f"for {where} (at most its size after cropping, {cropped})")
         if b or a:
             pairs[axis] = (b, a)
     if not pairs:

@@ -37,6 +37,7 @@ from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
 from .activation import relu
+from ._errors import ArgumentError, DtypeNotSupported
 
 __all__ = [
     "max_pool2d", "max_pool2d_with_indices", "avg_pool2d",
@@ -74,13 +75,13 @@ def _check_input(op, input):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a neuronet Tensor, received {type(input).__name__}")
     if input.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input "
-                         f"(C, H, W), received shape {tuple(input.shape)} ({input.ndim}-D)")
+        raise ArgumentError(f"{op}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input "
+                            f"(C, H, W), received shape {tuple(input.shape)} ({input.ndim}-D)")
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point input, received dtype {input.dtype}")
+        raise DtypeNotSupported(f"{op}: expected a floating-point input, received dtype {input.dtype}")
     if any(s == 0 for s in input.shape[-3:]):
-        raise ValueError(f"{op}: expected non-empty channel and spatial dimensions, "
-                         f"received input shape {tuple(input.shape)}")
+        raise ArgumentError(f"{op}: expected non-empty channel and spatial dimensions, "
+                            f"received input shape {tuple(input.shape)}")
 
 
 def _batched(input):
@@ -106,27 +107,27 @@ def _window_args(op, input, kernel_size, stride, padding, dilation, ceil_mode):
     p = _pair(padding, "padding", op)
     d = _pair(dilation, "dilation", op)
     if min(k) <= 0:
-        raise ValueError(f"{op}: kernel_size must be positive, received {kernel_size!r}")
+        raise ArgumentError(f"{op}: kernel_size must be positive, received {kernel_size!r}")
     if min(s) <= 0:
-        raise ValueError(f"{op}: stride must be positive, received {stride!r}")
+        raise ArgumentError(f"{op}: stride must be positive, received {stride!r}")
     if min(d) <= 0:
-        raise ValueError(f"{op}: dilation must be positive, received {dilation!r}")
+        raise ArgumentError(f"{op}: dilation must be positive, received {dilation!r}")
     if min(p) < 0:
-        raise ValueError(f"{op}: padding must be non-negative, received {padding!r}")
+        raise ArgumentError(f"{op}: padding must be non-negative, received {padding!r}")
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"{op}: padding must be at most half the kernel size, received "
-                         f"padding={_as_pad_str(p)} for kernel_size={_hw(k)}")
+        raise ArgumentError(f"{op}: padding must be at most half the kernel size, received "
+                            f"padding={_as_pad_str(p)} for kernel_size={_hw(k)}")
     H, W = input.shape[-2:]
     span = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
     padded = (H + 2 * p[0], W + 2 * p[1])
     if span[0] > padded[0] or span[1] > padded[1]:
         dil = "" if d == (1, 1) else f" (dilation {_hw(d)}: spans {_hw(span)})"
-        raise ValueError(f"{op}: kernel {_hw(k)}{dil} is larger than the padded input "
-                         f"{_hw(padded)} (input {tuple(input.shape)}, padding {_as_pad_str(p)})")
+        raise ArgumentError(f"{op}: kernel {_hw(k)}{dil} is larger than the padded input "
+                            f"{_hw(padded)} (input {tuple(input.shape)}, padding {_as_pad_str(p)})")
     out = (_out_len(H, k[0], s[0], p[0], d[0], ceil_mode),
            _out_len(W, k[1], s[1], p[1], d[1], ceil_mode))
     if min(out) < 1:  # pragma: no cover - implied by the check above; kept as a guard
-        raise ValueError(f"{op}: output size {_hw(out)} would be < 1 for input {tuple(input.shape)}")
+        raise ArgumentError(f"{op}: output size {_hw(out)} would be < 1 for input {tuple(input.shape)}")
     return k, s, p, d, out
 
 
@@ -460,15 +461,15 @@ def max_pool2x2_bias_relu_cm(input, bias):
     op = "max_pool2x2_bias_relu_cm"
     _check_input(op, input)
     if input.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D channel-major input (C, N, H, W), "
-                         f"received shape {tuple(input.shape)}")
+        raise ArgumentError(f"{op}: expected a 4-D channel-major input (C, N, H, W), "
+                            f"received shape {tuple(input.shape)}")
     if input.shape[2] < 2 or input.shape[3] < 2:
-        raise ValueError(f"{op}: a 2x2 window does not fit in a {input.shape[2]}x{input.shape[3]} input")
+        raise ArgumentError(f"{op}: a 2x2 window does not fit in a {input.shape[2]}x{input.shape[3]} input")
     if not isinstance(bias, Tensor):
         raise TypeError(f"{op}: bias must be a neuronet Tensor, received {type(bias).__name__}")
     if tuple(bias.shape) != (input.shape[0],) or bias.dtype != input.dtype:
-        raise ValueError(f"{op}: expected bias of shape ({input.shape[0]},) and dtype {input.dtype}, "
-                         f"received shape {tuple(bias.shape)} and dtype {bias.dtype}")
+        raise ArgumentError(f"{op}: expected bias of shape ({input.shape[0]},) and dtype {input.dtype}, "
+                            f"received shape {tuple(bias.shape)} and dtype {bias.dtype}")
     return _MaxPool2x2BiasReLU.apply(input, bias)
 
 
@@ -558,7 +559,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         if not _is_int(divisor_override):
             raise TypeError(f"{op}: divisor_override must be an int, received {divisor_override!r}")
         if divisor_override == 0:
-            raise ValueError(f"{op}: divisor_override must be non-zero, received 0")
+            raise ArgumentError(f"{op}: divisor_override must be non-zero, received 0")
         div = float(divisor_override)
     else:
         H, W = input.shape[-2:]
@@ -589,7 +590,7 @@ def _adaptive_size(op, input, output_size):
             out.append(L)
         elif _is_int(v):
             if v < 0:
-                raise ValueError(f"{op}: output_size must be >= 0, received {output_size!r}")
+                raise ArgumentError(f"{op}: output_size must be >= 0, received {output_size!r}")
             out.append(int(v))
         else:
             raise TypeError(f"{op}: output_size must be an int or a pair of ints (or None), "
@@ -801,15 +802,15 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         raise TypeError(f"{op}: indices must be an integer tensor (int64, from max_pool2d with "
                         f"return_indices=True), received dtype {indices.dtype}")
     if indices.shape != input.shape:
-        raise ValueError(f"{op}: indices must have the input's shape {tuple(input.shape)}, "
-                         f"received indices of shape {tuple(indices.shape)}")
+        raise ArgumentError(f"{op}: indices must have the input's shape {tuple(input.shape)}, "
+                            f"received indices of shape {tuple(indices.shape)}")
     k = _pair(kernel_size, "kernel_size", op)
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
         else _pair(stride, "stride", op)
     p = _pair(padding, "padding", op)
     if min(k) <= 0 or min(s) <= 0 or min(p) < 0:
-        raise ValueError(f"{op}: kernel_size and stride must be positive and padding non-negative, "
-                         f"received kernel_size={kernel_size!r}, stride={stride!r}, padding={padding!r}")
+        raise ArgumentError(f"{op}: kernel_size and stride must be positive and padding non-negative, "
+                            f"received kernel_size={kernel_size!r}, stride={stride!r}, padding={padding!r}")
     H, W = input.shape[-2:]
     default = ((H - 1) * s[0] - 2 * p[0] + k[0], (W - 1) * s[1] - 2 * p[1] + k[1])
     if output_size is None:
@@ -819,24 +820,24 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         if len(size) == 4:
             size = size[2:]
         if len(size) != 2 or not all(_is_int(v) for v in size):
-            raise ValueError(f"{op}: output_size must be (H_out, W_out) or (N, C, H_out, W_out), "
-                             f"received {output_size!r}")
+            raise ArgumentError(f"{op}: output_size must be (H_out, W_out) or (N, C, H_out, W_out), "
+                                f"received {output_size!r}")
         for dim in range(2):
             lo, hi = default[dim] - s[dim], default[dim] + s[dim]
             if not lo < size[dim] < hi:
-                raise ValueError(f"{op}: invalid output_size {output_size!r} (dim {dim} must be "
-                                 f"between {lo} and {hi}, exclusive)")
+                raise ArgumentError(f"{op}: invalid output_size {output_size!r} (dim {dim} must be "
+                                    f"between {lo} and {hi}, exclusive)")
         out_hw = (int(size[0]), int(size[1]))
     if min(out_hw) < 1:
-        raise ValueError(f"{op}: output size {_hw(out_hw)} would be < 1 for input {tuple(input.shape)}, "
-                         f"kernel_size={_hw(k)}, stride={_hw(s)}, padding={_hw(p)}")
+        raise ArgumentError(f"{op}: output size {_hw(out_hw)} would be < 1 for input {tuple(input.shape)}, "
+                            f"kernel_size={_hw(k)}, stride={_hw(s)}, padding={_hw(p)}")
     idx = indices.array
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= out_hw[0] * out_hw[1]:
             bad = lo if lo < 0 else hi
-            raise ValueError(f"{op}: found an invalid max index {bad} (each output plane is "
-                             f"{_hw(out_hw)}, so indices must lie in [0, {out_hw[0] * out_hw[1]}))")
+            raise ArgumentError(f"{op}: found an invalid max index {bad} (each output plane is "
+                                f"{_hw(out_hw)}, so indices must lie in [0, {out_hw[0] * out_hw[1]}))")
     x4, unbatched = _batched(input)
     idx = idx.astype(np.int64, copy=False)
     out = _MaxUnpool2d.apply(x4, Tensor._wrap(idx[None] if unbatched else idx), out_hw)
@@ -858,8 +859,8 @@ def _as_image(op, input):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a neuronet Tensor, received {type(input).__name__}")
     if input.ndim not in (2, 3):
-        raise ValueError(f"{op}: expected a 3-D input (N, C, L) or an unbatched 2-D input (C, L), "
-                         f"received shape {tuple(input.shape)} ({input.ndim}-D)")
+        raise ArgumentError(f"{op}: expected a 3-D input (N, C, L) or an unbatched 2-D input (C, L), "
+                            f"received shape {tuple(input.shape)} ({input.ndim}-D)")
     return input.unsqueeze(-2)
 
 

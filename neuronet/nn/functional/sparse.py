@@ -13,6 +13,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module, scatter_add
 from ...tensor import Tensor, stack
+from ._errors import ArgumentError
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
@@ -100,7 +101,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     V = weight.shape[0]
     if padding_idx is not None:
         if not -V <= padding_idx < V:
-            raise ValueError(f"{op}: padding_idx must be within num_embeddings ({V}), received {padding_idx}")
+            raise ArgumentError(f"{op}: padding_idx must be within num_embeddings ({V}), received {padding_idx}")
         padding_idx = int(padding_idx) % V
     idx = input.array
     if idx.size:
@@ -135,15 +136,15 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     op = "embedding_bag"
     _check_indices(op, input)
     if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"{op}: mode has to be one of sum, mean or max, received {mode!r}")
+        raise ArgumentError(f"{op}: mode has to be one of sum, mean or max, received {mode!r}")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"{op}: per_sample_weights was not None. per_sample_weights is only supported "
                                   f"for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
     xp = array_module(input.array)
     if input.ndim == 2:
         if offsets is not None:
-            raise ValueError(f"{op}: if input is 2D, then offsets has to be None, as input is treated is a mini-batch "
-                             "of fixed length sequences.")
+            raise ArgumentError(f"{op}: if input is 2D, then offsets has to be None, as input is treated "
+                                "is a mini-batch of fixed length sequences.")
         n_bags, length = input.shape
         starts = np.arange(n_bags) * length
         flat = input.reshape(-1)
@@ -151,14 +152,14 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             per_sample_weights = per_sample_weights.reshape(-1)
     elif input.ndim == 1:
         if offsets is None:
-            raise ValueError(f"{op}: offsets has to be a 1D Tensor but got None")
+            raise ArgumentError(f"{op}: offsets has to be a 1D Tensor but got None")
         _check_indices(op, offsets, "offsets")
         starts = np.asarray(backend_to_numpy(offsets.array), dtype=np.int64)
         if include_last_offset:
             starts = starts[:-1]
         flat = input
     else:
-        raise ValueError(f"{op}: input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+        raise ArgumentError(f"{op}: input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
     n = flat.shape[0]
     V = weight.shape[0]
     if padding_idx is not None:

@@ -26,6 +26,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
+from ._errors import ArgumentError, DtypeNotSupported
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
            "pixel_unshuffle"]
@@ -145,10 +146,10 @@ class Resample(Function):
 def _per_axis(value, n, name):
     if isinstance(value, (tuple, list)):
         if len(value) != n:
-            raise ValueError(f"interpolate: Input and {name} must have the same number of spatial dimensions, "
-                             f"but got input with spatial dimensions of {n} and {name} of {tuple(value)}. "
-                             f"Please provide input tensor in (N, C, d1, d2, ...,dK) format and {name} in "
-                             f"(o1, o2, ...,oK) format.")
+            raise ArgumentError(f"interpolate: Input and {name} must have the same number of spatial dimensions, "
+                                f"but got input with spatial dimensions of {n} and {name} of {tuple(value)}. "
+                                f"Please provide input tensor in (N, C, d1, d2, ...,dK) format and {name} in "
+                                f"(o1, o2, ...,oK) format.")
         return tuple(value)
     return (value,) * n
 
@@ -186,32 +187,32 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise NotImplementedError(f"{op}: mode {mode!r} needs a {want} input, received a {input.ndim}D input "
                                   f"of shape {tuple(input.shape)}")
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point input, received dtype {input.dtype}")
+        raise DtypeNotSupported(f"{op}: expected a floating-point input, received dtype {input.dtype}")
     if align_corners is not None and mode not in _INTERPOLATING:
-        raise ValueError("align_corners option can only be set with the interpolating modes: "
-                         "linear | bilinear | bicubic | trilinear")
+        raise ArgumentError("align_corners option can only be set with the interpolating modes: "
+                            "linear | bilinear | bicubic | trilinear")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported by neuronet")
     align_corners = bool(align_corners)
     n = input.ndim - 2
     spatial = tuple(input.shape[2:])
     if (size is None) == (scale_factor is None):
-        raise ValueError("only one of size or scale_factor should be defined" if size is not None
-                         else "either size or scale_factor should be defined")
+        raise ArgumentError("only one of size or scale_factor should be defined" if size is not None
+                            else "either size or scale_factor should be defined")
     if size is not None:
         out = _per_axis(size, n, "size")
         if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s <= 0 for s in out):
-            raise ValueError(f"{op}: size must be positive ints, received {size!r}")
+            raise ArgumentError(f"{op}: size must be positive ints, received {size!r}")
         out = tuple(int(s) for s in out)
         factors = (None,) * n
     else:
         factors = tuple(float(f) for f in _per_axis(scale_factor, n, "scale_factor"))
         if any(not f > 0 or math.isinf(f) for f in factors):
-            raise ValueError(f"{op}: scale_factor must be positive and finite, received {scale_factor!r}")
+            raise ArgumentError(f"{op}: scale_factor must be positive and finite, received {scale_factor!r}")
         out = tuple(int(math.floor(L * f)) for L, f in zip(spatial, factors))
         if any(s <= 0 for s in out):
-            raise ValueError(f"{op}: scale_factor {scale_factor!r} gives an empty output for input size "
-                             f"{spatial}")
+            raise ArgumentError(f"{op}: scale_factor {scale_factor!r} gives an empty output for input size "
+                                f"{spatial}")
         if recompute_scale_factor:
             factors = (None,) * n
     if mode == "area":

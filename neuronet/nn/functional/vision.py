@@ -28,6 +28,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module, scatter_add
 from ...tensor import Tensor
+from ._errors import ArgumentError
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -54,8 +55,8 @@ def affine_grid(theta, size, align_corners=None):
     N, _, H, W = size
     align_corners = _default_align(align_corners, op)
     if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3) or theta.shape[0] != N:
-        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. Got "
-                         f"{list(theta.shape)}.")
+        raise ArgumentError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. Got "
+                            f"{list(theta.shape)}.")
     xp = array_module(theta.array)
     xs = _base_coords(W, bool(align_corners), xp, theta.dtype)
     ys = _base_coords(H, bool(align_corners), xp, theta.dtype)
@@ -172,11 +173,11 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a neuronet Tensor, received {type(t).__name__}")
     if mode not in ("bilinear", "nearest"):
-        raise ValueError(f"{op}: mode must be 'bilinear' or 'nearest' (bicubic is not supported by neuronet), "
-                         f"received {mode!r}")
+        raise ArgumentError(f"{op}: mode must be 'bilinear' or 'nearest' (bicubic is not supported by neuronet), "
+                            f"received {mode!r}")
     if padding_mode not in ("zeros", "border"):
-        raise ValueError(f"{op}: padding_mode must be 'zeros' or 'border' (reflection is not supported by "
-                         f"neuronet), received {padding_mode!r}")
+        raise ArgumentError(f"{op}: padding_mode must be 'zeros' or 'border' (reflection is not supported by "
+                            f"neuronet), received {padding_mode!r}")
     if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
         raise RuntimeError(f"{op}: expected input (N, C, H, W) and grid (N, H_out, W_out, 2) with the same N, "
                            f"received input {tuple(input.shape)} and grid {tuple(grid.shape)}")

@@ -19,6 +19,7 @@ from ...backend import array_module
 from ...tensor import Tensor
 from .padding import pad
 from .upsampling import interpolate
+from ._errors import ArgumentError
 
 __all__ = ["conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d"]
 
@@ -26,12 +27,12 @@ __all__ = ["conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d"]
 def _triple(op, name, v, minimum):
     if isinstance(v, (tuple, list)):
         if len(v) != 3:
-            raise ValueError(f"{op}: {name} must be an int or 3 ints, received {tuple(v)}")
+            raise ArgumentError(f"{op}: {name} must be an int or 3 ints, received {tuple(v)}")
         v = tuple(int(a) for a in v)
     else:
         v = (int(v),) * 3
     if min(v) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, received {v}")
+        raise ArgumentError(f"{op}: {name} must be >= {minimum}, received {v}")
     return v
 
 
@@ -154,7 +155,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             pads = (0, 0, 0, 0, 0, 0)
         elif padding == "same":
             if stride != (1, 1, 1):
-                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+                raise ArgumentError(f"{op}: padding='same' is not supported for strided convolutions")
             totals = [dilation[a] * (weight.shape[2 + a] - 1) for a in range(3)]
             if any(t % 2 for t in totals):
                 # PyTorch pads the odd extra plane at the end: pad explicitly, then convolve unpadded
@@ -164,7 +165,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                 return conv3d(pad(input, tuple(spec)), weight, bias, 1, 0, dilation, groups)
             pads = tuple(t // 2 for t in totals)
         else:
-            raise ValueError(f"{op}: padding must be ints, 'valid' or 'same', received {padding!r}")
+            raise ArgumentError(f"{op}: padding must be ints, 'valid' or 'same', received {padding!r}")
         pads = pads[:3]
     else:
         pads = _triple(op, "padding", padding, 0)
@@ -267,7 +268,7 @@ def adaptive_avg_pool3d(input, output_size):
     x, unbatched = _batched5(op, input)
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 3
     if len(sizes) != 3:
-        raise ValueError(f"{op}: output_size must be an int or 3 ints, received {output_size!r}")
+        raise ArgumentError(f"{op}: output_size must be an int or 3 ints, received {output_size!r}")
     sizes = tuple(int(L) if v is None else int(v) for v, L in zip(sizes, x.shape[2:]))
     y = interpolate(x, size=sizes, mode="area")
     return y.squeeze(0) if unbatched else y
