@@ -6,8 +6,25 @@ Backward broadcasts the output gradient back over the reduced dims.
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from ..autograd.function import Function
 from ..backend import array_module
+
+
+def _quiet(xp):
+    """Silence NumPy's divide/invalid warnings where inf and nan are the intended
+    IEEE results (as PyTorch gives them); CuPy does not warn."""
+    return np.errstate(divide="ignore", invalid="ignore")
+
+
+def _extremum_mask(x, out):
+    """Where ``x`` attains ``out``; a nan result is attained by the nan entries
+    (PyTorch's evenly_distribute_backward), so the gradient is not nan everywhere."""
+    xp = array_module(x)
+    return (x == out) | (xp.isnan(x) & xp.isnan(out))
 
 
 def normalize_dims(dim, ndim, op="reduction"):
@@ -92,8 +109,44 @@ class Var(Function):
     def backward(ctx, g):
         (centered,) = ctx.saved_tensors
         shape, axes, keepdim, denom = ctx.meta
-        gx = _expand_back(g, shape, axes, keepdim) * centered * (2.0 / denom)
+        # n <= correction: PyTorch's 2 / max(n - correction, 0) is inf, and inf * 0 gives nan
+        scale = 2.0 / denom if denom > 0 else math.inf
+        xp = array_module(g)
+        with _quiet(xp):
+            gx = _expand_back(g, shape, axes, keepdim) * centered * scale
         return gx.astype(g.dtype, copy=False), None, None, None
+
+
+class Std(Function):
+    """out = sqrt(var(x));  dE/dx = g (x - mean) / ((n - correction) out),
+    taken as 0 where out == 0 (a constant slice), as PyTorch does, so that a
+    constant input does not send nan back."""
+
+    @staticmethod
+    def forward(ctx, x, dim, correction, keepdim):
+        xp = array_module(x)
+        axes = normalize_dims(dim, x.ndim, "std")
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        centered = x - x.mean(axis=axes, keepdims=True)
+        denom = max(n - correction, 0)
+        with _quiet(xp):
+            var = xp.asarray((centered * centered).sum(axis=axes, keepdims=True)) / denom
+        out = xp.sqrt(var).astype(x.dtype, copy=False)
+        ctx.save_for_backward(centered, out)
+        ctx.meta = (x.shape, axes, keepdim, denom)
+        return out if keepdim else out.reshape([s for i, s in enumerate(out.shape) if i not in axes])
+
+    @staticmethod
+    def backward(ctx, g):
+        centered, out = ctx.saved_tensors
+        shape, axes, keepdim, denom = ctx.meta
+        xp = array_module(g)
+        gk = g if keepdim else (xp.expand_dims(g, axes) if axes else g)
+        with _quiet(xp):
+            gk = xp.where(out == 0, 0, gk / (out * denom))
+        return (xp.broadcast_to(gk, shape) * centered).astype(g.dtype, copy=False), None, None, None
 
 
 class MaxMin(Function):
@@ -128,7 +181,7 @@ class MaxMin(Function):
         xp = array_module(g)
         if ctx.meta[0] is None:
             x, out = ctx.saved_tensors
-            mask = x == out
+            mask = _extremum_mask(x, out)
             return g * mask / mask.sum(), None, None, None
         (idx_k,) = ctx.saved_tensors
         axis, keepdim, shape = ctx.meta
@@ -154,7 +207,7 @@ class AMaxMin(Function):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
         xp = array_module(g)
-        mask = (x == out)
+        mask = _extremum_mask(x, out)
         count = mask.sum(axis=axes, keepdims=True)
         gk = g if keepdim else xp.expand_dims(g, axes)
         return (gk * mask / count).astype(g.dtype, copy=False), None, None, None
@@ -166,10 +219,16 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         xp = array_module(x)
+        if x.dtype.kind not in "fc":       # integers and bools: PyTorch's default float
+            x = x.astype(xp.float32)
         axes = normalize_dims(dim, x.ndim, "logsumexp")
-        m = x.max(axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
-        out = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        if x.size == 0:                    # the empty sum is 0: log 0 = -inf
+            m = xp.zeros([1 if i in axes else s for i, s in enumerate(x.shape)], dtype=x.dtype)
+        else:
+            m = x.max(axis=axes, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)
+        with _quiet(xp):
+            out = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
         ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
         return out if keepdim else out.squeeze(axes)
