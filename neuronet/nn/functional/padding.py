@@ -21,7 +21,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
-from ._errors import ArgumentError
+from ._errors import ArgumentError, NotSupported
 
 __all__ = ["pad"]
 
@@ -149,13 +149,13 @@ def _check(input, pad, mode, value):
         raise ArgumentError(f"pad: padding length should be less than or equal to two times the input "
                             f"dimension, received pad of length {len(pad)} for input of shape {tuple(input.shape)}")
     if mode not in _MODES:
-        raise ArgumentError(f"pad: mode must be one of {', '.join(repr(m) for m in _MODES)}, received {mode!r}")
+        raise NotSupported(f"pad: mode must be one of {', '.join(repr(m) for m in _MODES)}, received {mode!r}")
     if mode != "constant":
         if value is not None and value != 0:
             raise ArgumentError(f"pad: padding mode {mode!r} doesn't take in value argument, received value={value!r}")
         npad, ndim = len(pad) // 2, input.ndim
         if not (1 <= npad <= 3 and ndim in (npad + 1, npad + 2)):
-            raise ArgumentError(
+            raise NotSupported(
                 f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a batched or unbatched input: "
                 f"pad of length 2 for a 2-D or 3-D input, 4 for 3-D or 4-D, 6 for 4-D or 5-D; "
                 f"received pad of length {len(pad)} for input of shape {tuple(input.shape)}")

@@ -70,15 +70,16 @@ def _as_pad_str(p):
     return str(p[0]) if p[0] == p[1] else str(p)
 
 
-def _check_input(op, input):
-    """Validate ``input`` (Tensor, float, 3-D or 4-D, non-empty planes)."""
+def _check_input(op, input, integers=False):
+    """Validate ``input`` (Tensor, float -- or integer with ``integers`` --, 3-D or 4-D, non-empty planes)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a neuronet Tensor, received {type(input).__name__}")
     if input.ndim not in (3, 4):
         raise ArgumentError(f"{op}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input "
                             f"(C, H, W), received shape {tuple(input.shape)} ({input.ndim}-D)")
-    if input.dtype.kind != "f":
-        raise DtypeNotSupported(f"{op}: expected a floating-point input, received dtype {input.dtype}")
+    if input.dtype.kind != "f" and not (integers and input.dtype.kind in "iu"):
+        kinds = "a floating-point or integer" if integers else "a floating-point"
+        raise DtypeNotSupported(f"{op}: expected {kinds} input, received dtype {input.dtype}")
     if any(s == 0 for s in input.shape[-3:]):
         raise ArgumentError(f"{op}: expected non-empty channel and spatial dimensions, "
                             f"received input shape {tuple(input.shape)}")
@@ -176,6 +177,11 @@ def _unpadded_grad(gbuf, x_shape, p):
     return gbuf[:, :, p[0]:p[0] + H, p[1]:p[1] + W].copy()
 
 
+def _lowest(dtype):
+    """The fill that never wins a max: -inf for floats, the smallest integer for ints."""
+    return -np.inf if np.dtype(dtype).kind == "f" else np.iinfo(dtype).min
+
+
 def _offset_dtype(k):
     return np.uint8 if k[0] * k[1] <= 256 else np.int32
 
@@ -189,7 +195,7 @@ def _max_track(x, k, s, p, d, out_hw):
     windows of up to 256 positions.
     """
     xp = array_module(x)
-    xpad = _padded(x, k, s, p, d, out_hw, -np.inf)
+    xpad = _padded(x, k, s, p, d, out_hw, _lowest(x.dtype))
     arg = xp.zeros(x.shape[:2] + tuple(out_hw), dtype=_offset_dtype(k))
     views = _views(xpad, k, s, d, out_hw)
     _, first = next(views)
@@ -200,7 +206,7 @@ def _max_track(x, k, s, p, d, out_hw):
         upd = v > out
         xp.copyto(arg, xp.asarray(o, dtype=arg.dtype), where=upd)
         xp.maximum(out, v, out=out)
-    if bool(xp.isnan(out).any()):
+    if out.dtype.kind == "f" and bool(xp.isnan(out).any()):
         arg[...] = 0
         out = first.copy()
         for o, v in _views(xpad, k, s, d, out_hw):
@@ -211,7 +217,7 @@ def _max_track(x, k, s, p, d, out_hw):
     if xpad is not x:
         # A window whose real elements are all -inf: the -inf padding seen
         # first would have "won"; PyTorch reports the first in-input position.
-        stuck = out == -np.inf
+        stuck = out == _lowest(x.dtype)
         if bool(stuck.any()):
             first = xp.asarray(_first_valid_offset(x.shape, k, s, p, d, out_hw), dtype=arg.dtype)
             arg = xp.where(stuck, first, arg)
@@ -382,7 +388,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         >>> y, idx = F.max_pool2d(x, 3, 2, 1, return_indices=True)
     """
     op = "max_pool2d"
-    _check_input(op, input)
+    _check_input(op, input, integers=True)      # integers: as PyTorch (no gradient)
     k, s, p, d, out_hw = _window_args(op, input, kernel_size, stride, padding, dilation, ceil_mode)
     x4, unbatched = _batched(input)
     res = _MaxPool2d.apply(x4, k, s, p, d, out_hw, bool(return_indices))
