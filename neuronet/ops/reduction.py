@@ -207,10 +207,11 @@ class AMaxMin(Function):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
         xp = array_module(g)
-        mask = _extremum_mask(x, out)
+        mask = (x == out)           # PyTorch: a nan slice has no match and its gradient is nan (0/0)
         count = mask.sum(axis=axes, keepdims=True)
         gk = g if keepdim else xp.expand_dims(g, axes)
-        return (gk * mask / count).astype(g.dtype, copy=False), None, None, None
+        with _quiet(xp):
+            return (gk * mask / count).astype(g.dtype, copy=False), None, None, None
 
 
 class LogSumExp(Function):
