@@ -316,3 +316,31 @@ def compare_reprs(ours, ref):
             bad.append(f"REPR {name}:\n  torch:    " + "\n            ".join(lines)
                        + "\n  neuronet: " + "\n            ".join(got))
     return bad
+
+
+def main(argv=None):
+    """``python tests/compat/_runner.py [SCRIPT ...] [--torch]``: run scripts (all by
+    default) on neuronet, or on PyTorch with --torch, and print each one's outcome."""
+    import argparse
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("scripts", nargs="*", help="file names in tests/compat/scripts (default: all)")
+    parser.add_argument("--torch", action="store_true", help="run the rewritten script on PyTorch")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the whole output")
+    args = parser.parse_args(argv)
+    framework = "torch" if args.torch else "neuronet"
+    names = args.scripts or sorted(p.name for p in SCRIPTS.glob("[0-9]*.py"))
+    for name in names:
+        run = run_script(os.path.basename(name), framework)
+        bad = check_expectations(run, read_spec(SCRIPTS / os.path.basename(name))) if run.returncode == 0 else []
+        status = "PASS" if run.returncode == 0 and not bad else "FAIL"
+        print(f"{status} {name} ({framework}, {run.seconds:.1f} s)")
+        if args.verbose:
+            print(run.stdout)
+        if run.returncode != 0:
+            print("  " + run.failure().replace("\n", "\n  "))
+        for line in bad:
+            print("  " + line)
+
+
+if __name__ == "__main__":
+    main()
