@@ -14,7 +14,12 @@ Comment lines at its top say what the runner checks::
 
 The PyTorch reference run is the same text with the imports rewritten by
 ``to_torch`` (and a prelude that lets torchvision 0.x import beside a CPU
-torch build that lacks its compiled operators).
+torch build that lacks its compiled operators). The neuronet runs find
+stand-in ``torch``/``torchvision`` packages that refuse to import first on
+their path, so nothing can quietly run on the real PyTorch.
+
+To reproduce one script by hand: ``python tests/compat/_runner.py 06_mnist_cnn.py``
+(``--torch`` for the PyTorch run, ``-v`` for its whole output).
 """
 import concurrent.futures
 import functools
