@@ -44,11 +44,25 @@ class Add(Function):
         return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
 
 
+def _is_bool(v):
+    return isinstance(v, bool) or getattr(getattr(v, "dtype", None), "kind", None) == "b"
+
+
+def check_bool_subtraction(a, b):
+    """PyTorch refuses ``-`` with a bool operand (RuntimeError), NumPy a TypeError:
+    raise PyTorch's type, with the way out."""
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator "
+                           "instead.")
+
+
 class Sub(Function):
     """out = a - b;  dE/da = g, dE/db = -g."""
 
     @staticmethod
     def forward(ctx, a, b):
+        check_bool_subtraction(a, b)
         ctx.shapes = (_shape(a), _shape(b))
         return a - b
 
@@ -215,17 +229,21 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * array_module(g).sign(x)
+        xp = array_module(g)
+        return g * xp.where(xp.isnan(x), 0, xp.sign(x))   # sgn(nan) = 0 in PyTorch
 
 
 class Clamp(Function):
-    """out = min(max(x, lo), hi);  dE/dx = g where lo <= x <= hi, else 0."""
+    """out = min(max(x, lo), hi) (hi wins where lo > hi);
+    dE/dx = g where lo <= x <= hi, dE/dlo = g where x < lo < hi,
+    dE/dhi = g where x > hi or hi < lo (PyTorch's split; tensor bounds get gradients)."""
 
     @staticmethod
     def forward(ctx, x, lo, hi):
         xp = array_module(x)
         ctx.save_for_backward(x)
         ctx.bounds = (lo, hi)
+        ctx.shapes = (_shape(x), _shape(lo), _shape(hi))
         out = x
         if lo is not None:
             out = xp.maximum(out, xp.asarray(lo, dtype=x.dtype) if not hasattr(lo, "dtype") else lo)
@@ -237,12 +255,22 @@ class Clamp(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        mask = None
-        if lo is not None:
-            mask = x >= lo
-        if hi is not None:
-            mask = (x <= hi) if mask is None else (mask & (x <= hi))
-        return (g * mask if mask is not None else g), None, None
+        sx, slo, shi = ctx.shapes
+        _, nlo, nhi = ctx.needs_input_grad
+        xp = array_module(g)
+        zero = xp.zeros((), dtype=g.dtype)
+        if lo is not None and hi is not None:
+            keep = (x >= lo) & (x <= hi)
+            to_lo = (x < lo) & (lo < hi)
+            to_hi = (x > hi) | (hi < lo)
+        elif lo is not None:
+            keep, to_lo, to_hi = x >= lo, x < lo, None
+        else:
+            keep, to_lo, to_hi = x <= hi, None, x > hi
+        gx = unbroadcast(xp.where(keep, g, zero), sx)
+        glo = unbroadcast(xp.where(to_lo, g, zero), slo) if nlo else None
+        ghi = unbroadcast(xp.where(to_hi, g, zero), shi) if nhi else None
+        return gx, glo, ghi
 
 
 class Tanh(Function):

@@ -33,7 +33,8 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..backend import array_module
 from ..tensor import Tensor
 from . import elementwise as _el
-from ._registry import both, tensor_method
+from .._dtype import as_dtype
+from ._registry import both, tensor_method, torch_function
 from .elementwise import unbroadcast
 from .reduction import normalize_dims
 
@@ -94,6 +95,27 @@ def result_type(*operands):
         if result is None or _category(dt) > _category(result):
             result = dt
     return result
+
+
+@torch_function(name="result_type")
+def _result_type_public(tensor1, tensor2):
+    """result_type(tensor1, tensor2) -> dtype: the dtype PyTorch's promotion gives
+    an arithmetic op of the two (tensors or numbers): dimensioned tensors over
+    0-d tensors over Python numbers, and a lower tier counts only when its
+    category (bool < integer < floating) is higher."""
+    if not isinstance(tensor1, Tensor) and not isinstance(tensor2, Tensor):
+        raise TypeError("result_type(): expected at least one argument to be a Tensor, received "
+                        f"{type(tensor1).__name__}, {type(tensor2).__name__}")
+    return as_dtype(result_type(tensor1, tensor2))
+
+
+def _where_method(self, condition, y):
+    """x.where(condition, y) == where(condition, x, y)."""
+    from ..tensor import where
+    return where(condition, self, y)
+
+
+tensor_method(_where_method, name="where")
 
 
 def _tensor_of(o, dtype, like):
@@ -264,8 +286,9 @@ _UNARY = {
              "x", "float", "erfc x = 1 - erf x", "-2/sqrt(pi) e^(-x^2)"),
     "frac": (lambda xp, x: x - xp.trunc(x), lambda xp, g, x, y: g, "", "error",
              "x - trunc x", "1"),
-    "sign": (lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else x.copy(), _zero_grad, "", "keep",
-             "sign x (-1, 0 or 1)", "0"),
+    "sign": (lambda xp, x: (xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype, copy=False)
+                            if x.dtype.kind == "f" else xp.sign(x) if x.dtype.kind != "b" else x.copy()),
+             _zero_grad, "", "keep", "sign x (-1, 0 or 1; 0 for nan, as PyTorch)", "0"),
     "floor": (lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, "", "keep",
               "floor x", "0"),
     "ceil": (lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, "", "keep",
@@ -582,10 +605,8 @@ def add(input, other, *, alpha=1, out=None):
 def sub(input, other, *, alpha=1, out=None):
     """sub(input, other, *, alpha=1, out=None): out = input - alpha * other;
     dE/dinput = g, dE/dother = -alpha g."""
+    _el.check_bool_subtraction(input, other)
     a, b = _promote("sub", input, other)
-    if a.dtype.kind == "b":
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                           "Use the `^` or `logical_xor()` operator instead.")
     res = _el.Sub.apply(a, b if alpha == 1 else _el.Mul.apply(b, _tensor_of(alpha, b.dtype, b)))
     return write_out(res, out, "sub", (input, other))
 
@@ -693,19 +714,22 @@ fmin.__doc__ = """fmin(input, other, *, out=None): the smaller value, a NaN lose
 dE/dinput = g where input <= other (or other is NaN), dE/dother = g elsewhere."""
 
 
-def _bound(v, x):
-    return v.array if isinstance(v, Tensor) else v
-
-
 @both
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
     """clamp(input, min=None, max=None, *, out=None): out = min(max(x, min), max);
-    dE/dx = g where min <= x <= max, else 0. Bounds may be numbers or tensors
-    (tensor bounds receive no gradient)."""
+    dE/dx = g where min <= x <= max, else 0. Bounds may be numbers or tensors;
+    tensor bounds receive the gradient where they won (dE/dmin = g where
+    x < min < max, dE/dmax = g where x > max or max < min). The result dtype
+    is ``result_type(input, min, max)``: ``clamp(int_tensor, min=0.5)`` is float32."""
     _check_tensor("clamp", input)
     if min is None and max is None:
         raise RuntimeError("clamp(): at least one of 'min' or 'max' must not be None")
-    return write_out(_el.Clamp.apply(input, _bound(min, input), _bound(max, input)), out, "clamp", (input,))
+    bounds = [b for b in (min, max) if b is not None]
+    dt = result_type(input, *bounds)
+    x = _tensor_of(input, dt, input)
+    lo = None if min is None else (_tensor_of(min, dt, input) if isinstance(min, Tensor) else min)
+    hi = None if max is None else (_tensor_of(max, dt, input) if isinstance(max, Tensor) else max)
+    return write_out(_el.Clamp.apply(x, lo, hi), out, "clamp", (input,))
 
 
 both(clamp, name="clip")
