@@ -358,3 +358,280 @@ def test_pad(op, index):
 @pytest.mark.parametrize("op,index", error_params(OPS_PAD))
 def test_pad_error(op, index):
     check_error(op, index)
+
+
+# --------------------------------------------------------------------------
+# Normalization, dropout (deterministic cases)
+# --------------------------------------------------------------------------
+
+def _bn(m, x, rm, rv, w, b, **k):
+    rm, rv = rm.clone() if rm is not None else None, rv.clone() if rv is not None else None
+    out = F(m).batch_norm(x, rm, rv, w, b, **k)
+    return (out, rm, rv) if rm is not None else out
+
+
+OPS_NORM = [
+    OpInfo("batch_norm", _bn, samples=[
+        Sample(A(4, 3, 5), NoGrad(A(3)), NoGrad(A(3, kind="positive")), A(3), A(3), training=True, momentum=0.2),
+        Sample(A(4, 3, 2, 2), NoGrad(A(3)), NoGrad(A(3, kind="positive")), A(3), A(3), training=False),
+        Sample(A(4, 3), NoGrad(A(3)), NoGrad(A(3, kind="positive")), None, None, training=True, name="2d-noaffine"),
+        Sample(A(4, 3, 2, 2), None, None, A(3), A(3), training=True, name="no-running"),
+        Sample(A(4, 3, 2, 2, dtype="float32"), NoGrad(A(3, dtype="float32")),
+               NoGrad(A(3, dtype="float32", kind="positive")), A(3, dtype="float32"), A(3, dtype="float32"),
+               training=True),
+        Sample(np.ones((4, 2, 3)), NoGrad(A(2)), NoGrad(A(2, kind="positive")), A(2), A(2), training=True,
+               name="constant-input")],
+        errors=[ErrorSample(ValueError, A(1, 3), NoGrad(A(3)), NoGrad(A(3, kind="positive")), None, None,
+                            training=True, name="one-value-per-channel"),
+                ErrorSample(RuntimeError, A(4, 3, 5), NoGrad(A(2)), NoGrad(A(2, kind="positive")), None, None,
+                            name="running-size")]),
+    op("layer_norm", samples=[
+        Sample(A(2, 3, 4), (4,), A(4), A(4)), Sample(A(2, 3, 4), (3, 4), A(3, 4), A(3, 4)),
+        Sample(A(2, 3, 4), [4]), Sample(A(2, 3, 4, dtype="float32"), (4,), eps=1e-3),
+        Sample(np.ones((2, 4)), (4,), A(4), A(4), name="constant-input"), Sample(A(0, 4), (4,), name="empty-batch")],
+       errors=[ErrorSample(RuntimeError, A(2, 3, 4), (3,), name="shape")]),
+    op("group_norm", samples=[
+        Sample(A(2, 6, 3), 3, A(6), A(6)), Sample(A(2, 6, 2, 2), 2), Sample(A(2, 4, 3), 4, A(4), A(4), eps=1e-3),
+        Sample(A(2, 4, 3, dtype="float32"), 1)],
+       errors=[ErrorSample(RuntimeError, A(2, 6, 3), 4, name="groups")]),
+    op("instance_norm", samples=[
+        Sample(A(2, 3, 5)), Sample(A(2, 3, 2, 3), weight=A(3), bias=A(3)),
+        Sample(A(2, 3, 4), NoGrad(A(3)), NoGrad(A(3, kind="positive")), use_input_stats=False, name="running")]),
+    op("rms_norm", samples=[
+        Sample(A(2, 3, 4), (4,), A(4)), Sample(A(2, 3, 4), [3, 4]), Sample(A(2, 4), (4,), eps=1e-3),
+        Sample(np.zeros((2, 4)), (4,), A(4), name="zeros"), Sample(A(2, 4, dtype="float32"), (4,))]),
+    op("local_response_norm", samples=[Sample(A(2, 5, 3), 3), Sample(A(2, 5, 3, 3), 2, alpha=0.1, beta=0.5, k=2.0),
+                                       Sample(A(1, 4, 2, 2, 2), 3)]),
+    op("normalize", samples=[
+        Sample(A(3, 4)), Sample(A(3, 4), p=1.0, dim=0), Sample(A(2, 3, 4), dim=-1, eps=1e-3),
+        Sample(np.zeros((2, 3)), name="zeros"), Sample(A(3, 4), p=float("inf")),
+        Sample(A(3, 4, dtype="float32"))]),
+]
+
+
+def _dropout_row(name, shape):
+    return op(name, samples=[Sample(A(*shape), p=0.0, training=True, name="p0"),
+                             Sample(A(*shape), p=1.0, training=True, name="p1"),
+                             Sample(A(*shape), p=0.5, training=False, name="eval")],
+              errors=[ErrorSample(ValueError, A(*shape), p=1.5, name="p-range")])
+
+
+OPS_DROPOUT = [_dropout_row("dropout", (3, 4)), _dropout_row("dropout1d", (2, 3, 4)),
+               _dropout_row("dropout2d", (2, 3, 4, 4)), _dropout_row("dropout3d", (2, 3, 2, 2, 2)),
+               op("alpha_dropout", samples=[Sample(A(3, 4), p=0.0, training=True, name="p0"),
+                                            Sample(A(3, 4), p=0.5, training=False, name="eval")]),
+               op("feature_alpha_dropout", samples=[Sample(A(2, 3, 4), p=0.0, training=True, name="p0"),
+                                                    Sample(A(2, 3, 4), p=0.5, training=False, name="eval")])]
+
+OPS_NORM_DROP = OPS_NORM + OPS_DROPOUT
+
+
+@pytest.mark.parametrize("op,index", params(OPS_NORM_DROP))
+def test_norm_dropout(op, index):
+    check_sample(op, index)
+
+
+@pytest.mark.parametrize("op,index", error_params(OPS_NORM_DROP))
+def test_norm_dropout_error(op, index):
+    check_error(op, index)
+
+
+# --------------------------------------------------------------------------
+# Resampling, shuffles, sparse, distances, fold, vision, attention
+# --------------------------------------------------------------------------
+
+IDX = arr([[1, 0, 3], [3, 3, 2]], np.int64)
+
+OPS_MISC = [
+    op("interpolate", samples=[
+        Sample(A(1, 2, 4, 5), scale_factor=2, mode="nearest"), Sample(A(1, 2, 4, 5), size=(7, 3), mode="nearest"),
+        Sample(A(1, 2, 5), size=8, mode="nearest-exact"), Sample(A(1, 2, 4, 5), scale_factor=1.5, mode="nearest"),
+        Sample(A(1, 2, 5), size=9, mode="linear"), Sample(A(1, 2, 5), size=3, mode="linear", align_corners=True),
+        Sample(A(1, 2, 4, 5), size=(7, 3), mode="bilinear"),
+        Sample(A(1, 2, 4, 5), scale_factor=2, mode="bilinear", align_corners=True),
+        Sample(A(1, 2, 4, 5), size=(6, 7), mode="bicubic"),
+        Sample(A(1, 2, 4, 5), size=(6, 7), mode="bicubic", align_corners=True),
+        Sample(A(1, 2, 3, 4, 3), size=(4, 5, 6), mode="trilinear"),
+        Sample(A(1, 2, 6, 7), size=(3, 2), mode="area"), Sample(A(1, 2, 3, 4, 4), scale_factor=2, mode="nearest"),
+        Sample(A(1, 2, 4, 5, dtype="float32"), scale_factor=0.5, mode="bilinear", antialias=False),
+        Sample(A(0, 2, 4, 5), scale_factor=2, mode="bilinear", name="empty-batch")],
+       errors=[ErrorSample(ValueError, A(1, 2, 4, 5), mode="nearest", name="no-size"),
+               ErrorSample(ValueError, A(1, 2, 4, 5), size=(2, 2), scale_factor=2, name="both"),
+               ErrorSample(NotImplementedError, A(1, 2, 4, 5), size=3, mode="foo", name="bad-mode"),
+               ErrorSample(ValueError, A(1, 2, 4, 5), size=3, mode="nearest", align_corners=True,
+                           name="align-nearest")]),
+    op("pixel_shuffle", samples=[Sample(A(2, 8, 3, 3), 2), Sample(A(9, 2, 2), 3), Sample(A(2, 2, 4, 3, 3), 2)],
+       errors=[ErrorSample(RuntimeError, A(2, 6, 3, 3), 2, name="channels")]),
+    op("pixel_unshuffle", samples=[Sample(A(2, 2, 4, 6), 2), Sample(A(1, 6, 6), 3)],
+       errors=[ErrorSample(RuntimeError, A(2, 2, 5, 6), 2, name="size")]),
+    op("channel_shuffle", samples=[Sample(A(2, 6, 3, 3), 3), Sample(A(2, 4, 5), 2)]),
+    op("embedding", samples=[
+        Sample(IDX.copy(), A(5, 3)), Sample(IDX.copy(), A(5, 3), padding_idx=3),
+        Sample(arr(2, np.int64), A(5, 3), name="0d-index"), Sample(arr([], np.int64), A(5, 3), name="empty"),
+        Sample(IDX.copy(), A(5, 3, dtype="float32"), padding_idx=-2)],
+       errors=[ErrorSample(IndexError, arr([0, 5], np.int64), A(5, 3), name="out-of-range"),
+               ErrorSample(RuntimeError, arr([0.0, 1.0]), A(5, 3), name="float-index")]),
+    op("embedding_bag", samples=[
+        Sample(IDX.copy(), A(5, 3)), Sample(IDX.copy(), A(5, 3), mode="sum"), Sample(IDX.copy(), A(5, 3), mode="max"),
+        Sample(arr([1, 2, 4, 4, 3], np.int64), A(5, 3), arr([0, 2], np.int64), mode="mean")]),
+    op("one_hot", samples=[
+        Sample(arr([0, 2, 1, 2], np.int64)), Sample(IDX.copy(), 5), Sample(arr(3, np.int64), 4, name="0d"),
+        Sample(arr([], np.int64), 3, name="empty")],
+       errors=[ErrorSample(RuntimeError, arr([0, 5], np.int64), 3, name="too-large"),
+               ErrorSample(RuntimeError, arr([0, -1], np.int64), 3, name="negative"),
+               ErrorSample(RuntimeError, arr([0.0, 1.0]), 3, name="float")]),
+    op("cosine_similarity", samples=[
+        Sample(A(3, 4), A(3, 4)), Sample(A(3, 4), A(1, 4), dim=1), Sample(A(3, 4), A(3, 4), dim=0, eps=1e-3),
+        Sample(np.zeros((2, 3)), A(2, 3), name="zero-vector"), Sample(A(4), A(4), dim=0)]),
+    op("pairwise_distance", samples=[
+        Sample(A(3, 4), A(3, 4)), Sample(A(3, 4), A(3, 4), p=1.0, keepdim=True), Sample(A(3, 4), A(4), p=3.0),
+        Sample(NoGrad(np.ones((2, 3))), np.ones((2, 3)), name="equal")]),
+    op("pdist", samples=[Sample(A(4, 3)), Sample(A(4, 3), p=1.0), Sample(A(5, 2), p=float("inf"))]),
+    op("unfold", samples=[Sample(A(2, 3, 5, 5), 2), Sample(A(2, 3, 5, 6), (2, 3), dilation=1, padding=1, stride=2)]),
+    op("fold", samples=[Sample(A(2, 12, 16), (5, 5), 2), Sample(A(1, 8, 8), (4, 5), (2, 2), stride=(2, 1))]),
+    op("affine_grid", samples=[
+        Sample(A(2, 2, 3), [2, 3, 4, 5], align_corners=False), Sample(A(2, 2, 3), [2, 3, 4, 5], align_corners=True),
+        Sample(A(1, 3, 4), [1, 2, 2, 3, 2], align_corners=False, name="5d",
+               xfail="affine_grid: 5-D sizes (3-D transforms, theta (N, 3, 4)) not implemented "
+                     "(neuronet/nn/functional/vision.py)")],
+       errors=[ErrorSample(NotImplementedError, A(2, 2, 3), [2, 3, 4], align_corners=False, name="size")]),
+    op("grid_sample", samples=[
+        Sample(A(2, 3, 4, 5), A(2, 3, 2, 2, kind="unit"), align_corners=False),
+        Sample(A(2, 3, 4, 5), A(2, 3, 2, 2), align_corners=True, padding_mode="border"),
+        Sample(A(2, 3, 4, 5), A(2, 3, 2, 2), mode="nearest", align_corners=False, padding_mode="zeros"),
+        Sample(A(1, 2, 4, 5), A(1, 3, 3, 2), padding_mode="reflection", align_corners=False, name="reflection",
+               xfail="grid_sample: padding_mode='reflection' not implemented (neuronet/nn/functional/vision.py)"),
+        Sample(A(1, 2, 4, 5), A(1, 3, 3, 2, kind="unit"), mode="bicubic", align_corners=False, name="bicubic",
+               xfail="grid_sample: mode='bicubic' not implemented (neuronet/nn/functional/vision.py)")]),
+    op("scaled_dot_product_attention", samples=[
+        Sample(A(2, 3, 4), A(2, 5, 4), A(2, 5, 6)), Sample(A(2, 2, 3, 4), A(2, 2, 3, 4), A(2, 2, 3, 4), is_causal=True),
+        Sample(A(2, 3, 4), A(2, 5, 4), A(2, 5, 6), A(3, 5), name="float-mask"),
+        Sample(A(2, 3, 4), A(2, 5, 4), A(2, 5, 6), arr(np.tri(3, 5, 1) > 0, np.bool_), name="bool-mask"),
+        Sample(A(2, 3, 4), A(2, 5, 4), A(2, 5, 6), scale=0.3),
+        Sample(A(2, 3, 4, dtype="float32"), A(2, 5, 4, dtype="float32"), A(2, 5, 6, dtype="float32"))],
+       errors=[ErrorSample(RuntimeError, A(2, 3, 4), A(2, 5, 3), A(2, 5, 6), name="head-dim")]),
+]
+
+
+@pytest.mark.parametrize("op,index", params(OPS_MISC))
+def test_misc(op, index):
+    check_sample(op, index)
+
+
+@pytest.mark.parametrize("op,index", error_params(OPS_MISC))
+def test_misc_error(op, index):
+    check_error(op, index)
+
+
+# --------------------------------------------------------------------------
+# Losses: reductions, weights, ignore_index, label_smoothing, bad targets
+# --------------------------------------------------------------------------
+
+T3 = arr([0, 2, 1, 2], np.int64)                # class targets for 4 x 3 logits
+T3_IGN = arr([0, -100, 1, 2], np.int64)
+T3_ALL_IGN = arr([-100, -100, -100, -100], np.int64)
+T3_SPATIAL = arr([[[0, 2], [1, 1]], [[2, 0], [0, 1]]], np.int64)    # (2, 2, 2) for (2, 3, 2, 2)
+RED = ["none", "mean", "sum"]
+
+
+def _reductions(*args, **kw):
+    return [Sample(*args, reduction=r, **kw) for r in RED]
+
+
+def _pair_loss(name, target_kind="normal", extra_errors=(), target_grad=True, **kw):
+    def target(*shape, **k):
+        t = A(*shape, kind=target_kind, **k)
+        return t if target_grad else NoGrad(t)
+
+    label = name + "".join(f"-{k}{v}" for k, v in kw.items())
+    return OpInfo(label, lambda m, *a, **k: getattr(F(m), name)(*a, **k), samples=(
+        _reductions(A(3, 4), target(3, 4), **kw)
+        + [Sample(A(2, 3, dtype="float32"), target(2, 3, dtype="float32"), **kw),
+           Sample(A(0, 4), target(0, 4), name="empty", **kw),
+           Sample(A(0, 4), target(0, 4), reduction="sum", name="empty-sum", **kw),
+           Sample(A(), target(), name="0d", **kw)]),
+              errors=[ErrorSample(RuntimeError, A(3, 4), A(2, 4), name="shape", **kw)] + list(extra_errors))
+
+
+OPS_LOSS = [
+    op("cross_entropy", samples=(
+        _reductions(A(4, 3), T3.copy())
+        + [Sample(A(4, 3), T3_IGN.copy(), name="ignore-default"),
+           Sample(A(4, 3), T3.copy(), ignore_index=2, name="ignore-2"),
+           Sample(A(4, 3), T3_IGN.copy(), NoGrad(A(3, kind="positive")), name="weight-ignore"),
+           Sample(A(4, 3), T3.copy(), NoGrad(A(3, kind="positive")), reduction="sum", name="weight-sum"),
+           Sample(A(4, 3), T3.copy(), label_smoothing=0.1, name="smoothing"),
+           Sample(A(4, 3), T3_IGN.copy(), NoGrad(A(3, kind="positive")), label_smoothing=0.2, name="smoothing-weight"),
+           Sample(A(4, 3), T3_IGN.copy(), label_smoothing=0.2, reduction="none", name="smoothing-none"),
+           Sample(A(4, 3), NoGrad(A(4, 3, kind="positive")), name="prob-target"),
+           Sample(A(4, 3), NoGrad(A(4, 3, kind="positive")), label_smoothing=0.1, name="prob-target-smoothing"),
+           Sample(A(2, 3, 2, 2), T3_SPATIAL.copy(), name="spatial"),
+           Sample(A(3), arr(1, np.int64), name="unbatched"),
+           Sample(A(4, 3), T3_ALL_IGN.copy(), name="all-ignored-mean"),
+           Sample(A(0, 3), arr([], np.int64), name="empty-batch"),
+           Sample(A(4, 3, dtype="float32"), T3.copy()),
+           Sample(arr([[1e4, -1e4, 0.0], [0.0, 0.0, 0.0]]), arr([1, 0], np.int64), name="extreme-logits")]),
+       errors=[ErrorSample(IndexError, A(4, 3), arr([0, 5, 1, 2], np.int64), name="target-too-large"),
+               ErrorSample(IndexError, A(4, 3), arr([0, -2, 1, 2], np.int64), name="target-negative"),
+               ErrorSample(ValueError, A(4, 3), arr([0, 1, 2], np.int64), name="batch-mismatch"),
+               ErrorSample(RuntimeError, A(4, 3), arr([0.0, 1.0, 1.0, 0.0]), name="float-class-target"),
+               ErrorSample(RuntimeError, A(4, 3), T3.copy(), NoGrad(A(2)), name="weight-size")]),
+    op("nll_loss", samples=(
+        _reductions(A(4, 3), T3.copy())
+        + [Sample(A(4, 3), T3_IGN.copy(), NoGrad(A(3, kind="positive")), name="weight-ignore"),
+           Sample(A(2, 3, 2, 2), T3_SPATIAL.copy(), reduction="sum", name="spatial"),
+           Sample(A(4, 3), T3_ALL_IGN.copy(), name="all-ignored-mean"),
+           Sample(A(4, 3), T3_ALL_IGN.copy(), reduction="sum", name="all-ignored-sum")]),
+       errors=[ErrorSample(IndexError, A(4, 3), arr([0, 3, 1, 2], np.int64), name="target-too-large"),
+               ErrorSample(ValueError, A(4, 3), arr([0, 1, 2], np.int64), name="batch-mismatch")]),
+    _pair_loss("mse_loss"), _pair_loss("l1_loss"),
+    _pair_loss("smooth_l1_loss"), _pair_loss("smooth_l1_loss", beta=0.5), _pair_loss("smooth_l1_loss", beta=0.0),
+    _pair_loss("huber_loss"), _pair_loss("huber_loss", delta=0.3),
+    _pair_loss("soft_margin_loss", target_grad=False),
+    op("kl_div", samples=(_reductions(A(3, 4), A(3, 4, kind="positive"))
+                          + [Sample(A(3, 4), A(3, 4, kind="positive"), reduction="batchmean"),
+                             Sample(A(3, 4), A(3, 4), log_target=True, reduction="sum"),
+                             Sample(A(3, 4), NoGrad(np.zeros((3, 4))), reduction="sum", name="zero-target")])),
+    op("binary_cross_entropy", samples=(
+        _reductions(np.random.default_rng(0).random((3, 4)),
+                    NoGrad(np.random.default_rng(1).random((3, 4))))
+        + [Sample(np.random.default_rng(2).random((3, 4)), NoGrad(np.random.default_rng(3).random((3, 4))),
+                  NoGrad(A(3, 4, kind="positive")), name="weight"),
+           Sample(arr([0.0, 1.0, 0.5, 1.0]), NoGrad(arr([0.0, 1.0, 1.0, 0.0])), name="saturated")]),
+       errors=[ErrorSample(ValueError, np.random.default_rng(2).random((3, 4)), np.ones((3, 3)), name="size"),
+               ErrorSample(RuntimeError, arr([1.5, 0.5]), arr([1.0, 0.0]), name="input-out-of-range")]),
+    op("binary_cross_entropy_with_logits", samples=(
+        _reductions(A(3, 4), NoGrad(np.random.default_rng(1).random((3, 4))))
+        + [Sample(A(3, 4), NoGrad(np.random.default_rng(1).random((3, 4))), pos_weight=NoGrad(A(4, kind="positive"))),
+           Sample(A(3, 4), NoGrad(np.random.default_rng(1).random((3, 4))), NoGrad(A(3, 4, kind="positive"))),
+           Sample(arr([1e4, -1e4, 0.0]), arr([0.0, 1.0, 1.0]), name="extreme-logits")]),
+       errors=[ErrorSample(ValueError, A(3, 4), np.ones((3, 3)), name="size")]),
+    op("poisson_nll_loss", samples=(_reductions(A(3, 4), A(3, 4, kind="positive"))
+                                    + [Sample(A(3, 4, kind="positive"), A(3, 4, kind="positive"), log_input=False),
+                                       Sample(A(3, 4, kind="positive"), NoGrad(np.arange(12.0).reshape(3, 4)), full=True)])),
+    op("gaussian_nll_loss", samples=(_reductions(A(3, 4), A(3, 4), A(3, 4, kind="positive"))
+                                     + [Sample(A(3, 4), A(3, 4), A(3, 1, kind="positive"), full=True)]),
+       errors=[ErrorSample(ValueError, A(3, 4), A(3, 4), -np.ones((3, 4)), name="negative-var")]),
+    op("margin_ranking_loss", samples=_reductions(A(5), A(5), NoGrad(arr([1, -1, 1, 1, -1], np.float64)), margin=0.2)),
+    op("hinge_embedding_loss", samples=_reductions(A(5), NoGrad(arr([1, -1, 1, 1, -1], np.float64)), margin=0.5)),
+    op("cosine_embedding_loss", samples=_reductions(A(4, 3), A(4, 3), NoGrad(arr([1, -1, 1, -1])), margin=0.1)),
+    op("multi_margin_loss", samples=(_reductions(A(4, 3), T3.copy())
+                                     + [Sample(A(4, 3), T3.copy(), p=2, margin=0.5,
+                                               weight=NoGrad(A(3, kind="positive")))])),
+    op("multilabel_soft_margin_loss", samples=_reductions(A(4, 3), NoGrad(arr([[1, 0, 1]] * 4)))),
+    op("triplet_margin_loss", samples=(_reductions(A(4, 3), A(4, 3), A(4, 3))
+                                       + [Sample(A(4, 3), A(4, 3), A(4, 3), p=1.0, swap=True, margin=0.5)])),
+    OpInfo("triplet_margin_with_distance_loss",
+           lambda m, a, p, n, **k: F(m).triplet_margin_with_distance_loss(a, p, n, **k),
+           samples=_reductions(A(4, 3), A(4, 3), A(4, 3))),
+]
+
+
+@pytest.mark.parametrize("op,index", params(OPS_LOSS))
+def test_loss(op, index):
+    check_sample(op, index)
+
+
+@pytest.mark.parametrize("op,index", error_params(OPS_LOSS))
+def test_loss_error(op, index):
+    check_error(op, index)

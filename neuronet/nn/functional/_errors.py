@@ -10,7 +10,7 @@ both catch them.
 """
 from __future__ import annotations
 
-__all__ = ["ArgumentError", "DtypeNotSupported", "NotSupported"]
+__all__ = ["ArgumentError", "DtypeError", "DtypeNotSupported", "NotSupported"]
 
 
 class ArgumentError(RuntimeError, ValueError):
@@ -23,3 +23,8 @@ class DtypeNotSupported(NotImplementedError, TypeError):
 
 class NotSupported(NotImplementedError, ValueError):
     """A mode or size PyTorch does not implement (e.g. reflect padding of 4 dims)."""
+
+
+class DtypeError(RuntimeError, TypeError):
+    """A tensor of the wrong dtype where PyTorch's kernel checks it and raises RuntimeError
+    ('expected scalar type Long but found Float')."""

@@ -30,7 +30,7 @@ import warnings
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
-from ._errors import ArgumentError
+from ._errors import ArgumentError, DtypeError
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -135,7 +135,7 @@ def _check_classification(name, input, target, weight, ignore_index, allow_probs
     if allow_probs and tuple(target.shape) == shape:
         # Same shape as the input: PyTorch reads the target as class probabilities.
         if target.dtype.kind != "f":
-            raise TypeError(
+            raise DtypeError(
                 f"{name}: a target of the input's shape {tuple(shape)} holds class probabilities and must be "
                 f"floating point, received dtype {target.dtype}; class-index targets have shape {tuple(idx_shape)}")
         if ignore_index >= 0:
@@ -148,8 +148,8 @@ def _check_classification(name, input, target, weight, ignore_index, allow_probs
                             f"received {tuple(target.shape)}")
     if target.dtype.kind not in "iu":
         hint = f"; for class probabilities pass a float target of shape {tuple(shape)}" if allow_probs else ""
-        raise TypeError(f"{name}: class-index target must have an integer dtype (int64), received "
-                        f"dtype {target.dtype}{hint}")
+        raise DtypeError(f"{name}: class-index target must have an integer dtype (int64), received "
+                         f"dtype {target.dtype}{hint}")
     t = target.array
     if t.size:
         bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
