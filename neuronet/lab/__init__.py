@@ -9,7 +9,7 @@
 ``conv-vs-fc``     an MLP against LeNet-5 at the same parameter count
 =================  =====================================================================
 
-Each writes ``<out>/<name>.png``, prints a one-paragraph reading of it and
+Each writes ``<out>/<name>.png`` (``<out>`` defaults to ``runs/lab``), prints a one-paragraph reading of it and
 saves that paragraph in ``<out>/<name>.txt`` (the numbers in ``<name>.json``).
 ``--quick`` runs a reduced version in seconds (what the tests run).
 """
@@ -34,7 +34,7 @@ EXPERIMENTS = {
 }
 
 
-def run(name, out_dir="lab", quick=False, seed=0, **options) -> LabResult:
+def run(name, out_dir=os.path.join("runs", "lab"), quick=False, seed=0, **options) -> LabResult:
     """Run experiment ``name`` writing into ``out_dir``; returns its
     :class:`LabResult` (figure path, metrics, reading), reading saved beside."""
     import importlib
@@ -56,12 +56,16 @@ def main(argv=None) -> int:
                     "reading of it and saves the reading beside the figure.",
         epilog="experiments:\n" + "\n".join(f"  {k:<13} {v[1]}" for k, v in EXPERIMENTS.items()))
     parser.add_argument("name", help="experiment name, or 'list'")
-    parser.add_argument("--quick", action="store_true", help="a reduced run (seconds), as in the tests")
-    parser.add_argument("--out", default="lab", help="output directory (default ./lab)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", choices=["unet", "segnet"], default="unet", help="segmentation only")
-    parser.add_argument("--epochs", type=int, default=None, help="segmentation only: epoch budget")
-    parser.add_argument("--minutes", type=float, default=None, help="segmentation only: training budget in CPU minutes (default 10)")
+    parser.add_argument("--quick", action="store_true", help="a reduced run (seconds), as in the tests (default: off)")
+    parser.add_argument("--out", default=os.path.join("runs", "lab"), metavar="DIR",
+                        help="output directory (default: runs/lab)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed, an integer >= 0 (default: 0)")
+    parser.add_argument("--model", choices=["unet", "segnet"], default="unet",
+                        help="segmentation only: unet | segnet (default: unet)")
+    parser.add_argument("--epochs", type=int, default=None, metavar="N",
+                        help="segmentation only: epoch budget, >= 1 (default: until --minutes)")
+    parser.add_argument("--minutes", type=float, default=None, metavar="M",
+                        help="segmentation only: training budget in CPU minutes, > 0 (default: 10)")
     args = parser.parse_args(argv)
     if args.name == "list":
         for k, v in EXPERIMENTS.items():
@@ -70,6 +74,12 @@ def main(argv=None) -> int:
     if args.name not in EXPERIMENTS:
         print(f"neuronet lab: error: unknown experiment {args.name!r}; available: {', '.join(EXPERIMENTS)} "
               "(or 'list')", file=sys.stderr)
+        return 2
+    if args.epochs is not None and args.epochs < 1:
+        print(f"neuronet lab: error: --epochs must be >= 1, received {args.epochs}", file=sys.stderr)
+        return 2
+    if args.minutes is not None and args.minutes <= 0:
+        print(f"neuronet lab: error: --minutes must be > 0, received {args.minutes}", file=sys.stderr)
         return 2
     options = {}
     if args.name == "segmentation":

@@ -131,11 +131,12 @@ def _feature_maps(model, x1, device, max_layers=8):
 
 
 def draw_model_figures(model, out_dir, x=None, y=None, task="classification", class_names=None, device=None,
-                       cm=None, errors=None):
+                       cm=None, errors=None, split="validation"):
     """Draw the figures that need the model: ``filters.png``, ``feature_maps.png``
     and, with labelled samples ``(x, y)``, ``misclassified.png`` (classification)
     or ``segmentation.png``; ``confusion.png`` from ``cm`` (else from the
-    samples). Returns a dict of what was measured on the samples; failures are
+    samples). ``split`` names the samples in the titles ("validation", "test").
+    Returns a dict of what was measured on the samples; failures are
     recorded in ``errors`` (``{file: message}``) rather than raised when it is given."""
     measured = {}
 
@@ -171,7 +172,7 @@ def draw_model_figures(model, out_dir, x=None, y=None, task="classification", cl
             measured.update(sample_mean_iou=mean_iou(scm), sample_pixel_accuracy=pixel_accuracy(scm))
             attempt("segmentation.png", lambda: figures.segmentation_examples(
                 x, y, pred, os.path.join(out_dir, "segmentation.png"), class_names=class_names,
-                title=f"input / truth / prediction (on {len(x)} validation images: mean IoU "
+                title=f"input / truth / prediction (on {len(x)} {split} images: mean IoU "
                       f"{100 * measured['sample_mean_iou']:.1f}%, pixel accuracy "
                       f"{100 * measured['sample_pixel_accuracy']:.1f}%)"))
         elif scores.ndim == 2:
@@ -183,7 +184,7 @@ def draw_model_figures(model, out_dir, x=None, y=None, task="classification", cl
             measured["sample_accuracy"] = float((pred == y).mean())
             attempt("misclassified.png", lambda: figures.misclassified_grid(
                 x[wrong], y[wrong], pred[wrong], prob[wrong, pred[wrong]],
-                os.path.join(out_dir, "misclassified.png"), class_names=class_names, total=len(x)))
+                os.path.join(out_dir, "misclassified.png"), class_names=class_names, total=len(x), split=split))
             if cm is None:
                 cm = confusion_matrix(pred, y, scores.shape[1])
         if cm is None and task == "segmentation":
@@ -191,7 +192,7 @@ def draw_model_figures(model, out_dir, x=None, y=None, task="classification", cl
     if cm is not None:
         cm = np.asarray(cm)
         attempt("confusion.png", lambda: figures.confusion(
-            cm, os.path.join(out_dir, "confusion.png"), class_names=class_names,
+            cm, os.path.join(out_dir, "confusion.png"), class_names=class_names, split=split,
             iou=iou_per_class(cm) if task == "segmentation" else None))
         measured["confusion_matrix"] = cm.tolist()
         measured["per_class_accuracy"] = [None if not math.isfinite(v) else float(v)
@@ -212,14 +213,44 @@ def _model_info(model):
 
 
 def _optimizer_info(opt):
+    """The optimizer as configured (its constructor's ``defaults``), not the
+    values a schedule has since moved ``lr`` / ``momentum`` to."""
     if opt is None:
         return None
     info = {"class": type(opt).__name__}
-    groups = getattr(opt, "param_groups", None) or [{}]
-    for k, v in groups[0].items():
-        if k != "params" and isinstance(v, (int, float, str, bool, tuple, list)) or v is None:
-            if k != "params":
-                info[k] = list(v) if isinstance(v, tuple) else v
+    defaults = getattr(opt, "defaults", None)
+    if not isinstance(defaults, dict):
+        defaults = {k: v for k, v in ((getattr(opt, "param_groups", None) or [{}])[0]).items() if k != "params"}
+    for k, v in defaults.items():
+        if isinstance(v, (int, float, str, bool, tuple, list)) or v is None:
+            info[k] = list(v) if isinstance(v, tuple) else v
+    groups = getattr(opt, "param_groups", None) or []
+    if len(groups) > 1:
+        info["param_groups"] = len(groups)
+    return info
+
+
+_SCHEDULE_GROUP_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+
+
+def _scheduler_info(sched):
+    """The schedule's class and settings (step size, gamma, max_lr, total steps...)."""
+    if sched is None:
+        return None
+    info = {"class": type(sched).__name__}
+    try:
+        state = sched.state_dict()
+    except Exception:                                 # a user scheduler without state_dict
+        state = {}
+    for k, v in state.items():
+        if k.startswith("_") or k in ("last_epoch", "base_lrs", "optimizer"):
+            continue
+        if isinstance(v, (int, float, str, bool)) and not isinstance(v, dict):
+            info[k] = v
+    groups = getattr(getattr(sched, "optimizer", None), "param_groups", None) or [{}]
+    for k in _SCHEDULE_GROUP_KEYS:
+        if isinstance(groups[0].get(k), (int, float)):
+            info[k] = groups[0][k]
     return info
 
 
@@ -266,10 +297,13 @@ class ReportCallback(Callback):
         stats_every: record layer statistics every this many steps
             (default: about 20 times per epoch).
         num_samples: how many samples to take from ``sample_inputs``.
+        sample_split: what ``sample_inputs`` are, for the captions
+            ("validation"); :meth:`final_evaluation` redraws the
+            sample-based figures on the test set at the end.
     """
 
     def __init__(self, out_dir, sample_inputs=None, class_names=None, every=1, stats_every=None,
-                 num_samples=256, min_interval=0.0):
+                 num_samples=256, min_interval=0.0, sample_split="validation"):
         pyplot()                                    # fail now, not after an epoch, without matplotlib
         if int(every) < 1:
             raise ValueError(f"ReportCallback: every must be >= 1, received {every}")
@@ -282,6 +316,7 @@ class ReportCallback(Callback):
         self._last_draw = None
         self.stats_every = None if stats_every is None else int(stats_every)
         self.x, self.y = resolve_samples(sample_inputs, num_samples)
+        self.sample_split = sample_split if sample_inputs is not None else None
         self.errors: dict[str, str] = {}
         self.recorder = None
         self.state: dict = {}
@@ -303,7 +338,8 @@ class ReportCallback(Callback):
                 "run": dict(trainer.config) if trainer.config else None,
                 "model": _model_info(trainer.model),
                 "optimizer": _optimizer_info(trainer.optimizer),
-                "scheduler": {"class": type(trainer.scheduler).__name__} if trainer.scheduler else None,
+                "scheduler": None if trainer.scheduler is None else dict(
+                    _scheduler_info(trainer.scheduler), stepped=f"every {trainer.scheduler_step}"),
                 "training": {"task": trainer.task, "num_classes": trainer.num_classes,
                              "grad_clip": trainer.grad_clip, "monitor": trainer.monitor,
                              "resumed_at_epoch": trainer.epoch or None},
@@ -311,6 +347,7 @@ class ReportCallback(Callback):
                 "data": dict(trainer.data_info) if trainer.data_info else None,
             }.items() if v},
             "previous_duration_s": old.get("duration_s", 0.0) if trainer.epoch else 0.0,
+            "figure_split": self._split_caption(),
         }
         if self.class_names is None:
             names = (trainer.preprocessing or {}).get("class_names") or (trainer.data_info or {}).get("classes")
@@ -371,7 +408,8 @@ class ReportCallback(Callback):
             self.errors["learning_curves.png"] = f"{type(e).__name__}: {e}"
         cm = logs.get("val_confusion_matrix")
         measured = draw_model_figures(trainer.model, out, self.x, self.y, trainer.task, self.class_names,
-                                      trainer.device, cm=cm, errors=self.errors)
+                                      trainer.device, cm=cm, errors=self.errors,
+                                      split=self.sample_split or "sample")
         self.state.update(measured)
         if self.recorder is not None and self.recorder.steps:
             try:
@@ -385,6 +423,33 @@ class ReportCallback(Callback):
         self._write_state(trainer)
         write_html(out, self.state)
 
+    def _split_caption(self):
+        if self.x is None or self.y is None:
+            return None
+        return f"{self.sample_split or 'sample'} set ({len(self.x):,} samples)"
+
+    def final_evaluation(self, trainer, dataset, results=None, checkpoint=None, epoch=None):
+        """Redraw the confusion matrix and the misclassified examples (or the
+        segmentation rows) on the whole ``dataset`` -- the test set, once, for
+        the chosen checkpoint already loaded in ``trainer.model`` -- and
+        rewrite ``report.json`` / ``report.html`` saying so. ``results``: the
+        Trainer's ``evaluate`` of that set (its confusion matrix is reused)."""
+        x, y = resolve_samples(dataset, len(dataset))
+        cm = None if results is None else results.get("confusion_matrix")
+        what = f"test set ({len(x):,} samples" + (f", {checkpoint}" if checkpoint else "") \
+            + (f" from epoch {epoch}" if epoch else "") + ")"
+        measured = draw_model_figures(trainer.model, self.out_dir, x, y, trainer.task, self.class_names,
+                                      trainer.device, cm=cm, errors=self.errors, split="test")
+        self.state.update(measured)
+        self.state["figure_split"] = what
+        self.state["final_evaluation"] = _clean({
+            "split": "test", "n": len(x), "checkpoint": checkpoint, "epoch": epoch,
+            **{k: v for k, v in (results or {}).items() if isinstance(v, (int, float))}})
+        for name, msg in self.errors.items():
+            trainer.log(f"report: {name} not drawn: {msg}")
+        self._write_state(trainer)
+        write_html(self.out_dir, self.state)
+
     # ------------------------------------------------------------------ files
     def _load_state(self):
         path = os.path.join(self.out_dir, STATE_FILE)
@@ -395,7 +460,13 @@ class ReportCallback(Callback):
             return {}
 
     def _write_state(self, trainer):
-        self.state["duration_s"] = self.state.get("previous_duration_s", 0.0) + time.perf_counter() - self.t0
+        # one duration: the Trainer's own clock (what `neuronet train` prints), plus
+        # earlier sessions of a resumed run
+        fit = getattr(trainer, "fit_seconds", None) or (time.perf_counter() - self.t0)
+        self.state["duration_s"] = self.state.get("previous_duration_s", 0.0) + fit
+        cpu = getattr(trainer, "fit_cpu_seconds", None)
+        if cpu:
+            self.state["cpu_time_s"] = cpu
         self.state["epochs"] = trainer.epoch
         self.state["figure_errors"] = dict(self.errors)
         if self.recorder is not None:

@@ -51,6 +51,12 @@ def tile(images, ncols, pad=1, fill=1.0):
     return out
 
 
+def _integer_ticks(ax):
+    """Epochs are whole numbers: no tick at 2.5."""
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _series(history, key):
     xs, ys = [], []
     for h in history:
@@ -77,6 +83,7 @@ def learning_curves(history, path, title=None):
         if y:
             ax.plot(x, y, style, ms=3, label=label)
     ax.set_xlabel("epoch")
+    _integer_ticks(ax)
     ax.set_ylabel("loss")
     ax.set_title("loss")
     ax.legend()
@@ -91,6 +98,7 @@ def learning_curves(history, path, title=None):
             ax.plot(x, [100 * v for v in y], style, ms=3, label=label)
             drawn = True
     ax.set_xlabel("epoch")
+    _integer_ticks(ax)
     ax.set_ylabel("%")
     ax.set_title("accuracy")
     if drawn:
@@ -103,6 +111,7 @@ def learning_curves(history, path, title=None):
         if min(y) > 0 and max(y) / min(y) > 20:
             ax.set_yscale("log")
     ax.set_xlabel("epoch")
+    _integer_ticks(ax)
     ax.set_title("learning rate")
     ax.grid(alpha=0.3)
     if title:
@@ -184,10 +193,13 @@ def feature_maps(image, maps, path, max_channels=8, title=None):
 
 
 # ----------------------------------------------------------------------------- confusion
-def confusion(cm, path, class_names=None, title=None, iou=None):
+def confusion(cm, path, class_names=None, title=None, iou=None, split=None):
     """The confusion matrix (rows: true class, columns: predicted; colour =
     fraction of the row, numbers = counts) beside per-class accuracy (recall),
-    plus per-class IoU when ``iou`` is given (segmentation)."""
+    plus per-class IoU when ``iou`` is given (segmentation). The accuracy
+    axis starts a little below the worst class (not at 0) so that the
+    differences between classes can be seen; ``split`` ("test") goes in
+    the title."""
     cm = np.asarray(cm, dtype=np.int64)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"confusion: expected a square matrix, received shape {cm.shape}")
@@ -217,7 +229,8 @@ def confusion(cm, path, class_names=None, title=None, iou=None):
     acc = np.diag(frac) * 100
     total = cm.sum()
     overall = 100 * np.trace(cm) / total if total else 0.0
-    ax.set_title(title or f"confusion matrix (accuracy {overall:.2f}%, n = {total:,})", fontsize=10)
+    where = f"{split} set, " if split else ""
+    ax.set_title(title or f"confusion matrix ({where}accuracy {overall:.2f}%, n = {total:,})", fontsize=10)
     y = np.arange(k)
     if iou is not None:
         iou = np.nan_to_num(np.asarray(iou, dtype=np.float64)) * 100
@@ -226,12 +239,14 @@ def confusion(cm, path, class_names=None, title=None, iou=None):
         bx.legend(loc="lower left", fontsize=8)
     else:
         bx.barh(y, acc, color="tab:blue")
-        for i, a in enumerate(acc):
-            bx.text(min(a, 100) - 1, i, f"{a:.1f}", va="center", ha="right", fontsize=7, color="white")
+    lo = per_class_axis_start(np.concatenate([acc[rows[:, 0] > 0]] + ([iou] if iou is not None else [])))
+    for i, a in enumerate(acc):
+        if rows[i, 0] > 0 and iou is None:
+            bx.text(100 - 0.01 * (100 - lo), i, f"{a:.1f}", va="center", ha="right", fontsize=7)
     bx.set_yticks(y)
     bx.set_yticklabels(short, fontsize=8)
     bx.invert_yaxis()
-    bx.set_xlim(0, 100)
+    bx.set_xlim(lo, 100)
     bx.set_xlabel("%")
     bx.set_title("per-class accuracy" + (" and IoU" if iou is not None else ""), fontsize=10)
     bx.grid(axis="x", alpha=0.3)
@@ -239,12 +254,27 @@ def confusion(cm, path, class_names=None, title=None, iou=None):
     return save(fig, path)
 
 
+def per_class_axis_start(values):
+    """Where a per-class percentage axis starts: a round number a little
+    below the lowest value, so that 97 % and 99 % look different (0 when
+    some class is below 50 %)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not len(v) or v.min() < 50:
+        return 0.0
+    span = max(100 - v.min(), 1.0)
+    step = 10.0 ** math.floor(math.log10(span))
+    return float(max(0.0, math.floor((v.min() - 0.3 * span) / step) * step))
+
+
 # ----------------------------------------------------------------------------- misclassified
-def misclassified_grid(images, true, pred, confidence, path, class_names=None, max_items=24, total=None):
+def misclassified_grid(images, true, pred, confidence, path, class_names=None, max_items=24, total=None,
+                       split=None):
     """A grid of misclassified examples, each titled ``predicted (confidence)``
-    over ``true``. images: ``(N, C, H, W)`` of the wrong ones only; true,
-    pred: ``(N,)``; confidence: ``(N,)`` softmax probability of the prediction.
-    ``total``: how many samples were scored (for the title)."""
+    over ``true``. images: ``(N, C, H, W)`` of the wrong ones only, in the
+    order to show (most confident mistakes first); true, pred: ``(N,)``;
+    confidence: ``(N,)`` softmax probability of the prediction. ``total``:
+    how many samples were scored, ``split``: which set (for the title)."""
     images = np.asarray(images)
     n = min(len(images), max_items)
     plt = pyplot()
@@ -266,24 +296,30 @@ def misclassified_grid(images, true, pred, confidence, path, class_names=None, m
                      fontsize=7, color="tab:red")
     if n == 0:
         axes[0, 0].text(0, 0.5, "no misclassified example among the samples", fontsize=10)
-    what = f"{len(images)} wrong of {total}" if total else f"{len(images)} wrong"
-    fig.suptitle(f"misclassified examples ({what}): predicted (confidence) / true", fontsize=10)
+    what = f"{len(images):,} wrong of {total:,}" if total else f"{len(images):,} wrong"
+    if split:
+        what += f" {split} samples"
+    shown = f"; the {n} most confident shown" if n < len(images) else ""
+    fig.suptitle(f"misclassified examples ({what}{shown}): predicted (confidence) / true", fontsize=10)
     fig.tight_layout()
     return save(fig, path)
 
 
 # ----------------------------------------------------------------------------- layer statistics
-def layer_statistics(stats, path, title=None):
+def layer_statistics(stats, path, title=None, max_legend=12):
     """Per-layer gradient norm, weight std and activation std over training
-    steps -- the vanishing/exploding-gradient picture. Lines are coloured by
-    depth (dark = first layer, yellow = last), log scale.
+    steps -- the vanishing/exploding-gradient picture -- and the gradient
+    norm against depth at the first and last recorded steps. Lines are
+    coloured by depth (dark = first layer, yellow = last) and named by their
+    module (``conv1``, ``fc3``...): a legend up to ``max_legend`` layers, a
+    colour bar ticked with names beyond. Log scale.
 
     stats: a dict with ``steps`` (S,), ``layers`` (L names), and any of
     ``grad_norm``, ``weight_std``, ``act_std`` as (S, L) nested lists or arrays
     (NaN where a value was not recorded).
     """
     steps = np.asarray(stats.get("steps", []), dtype=np.float64)
-    layers = list(stats.get("layers", []))
+    layers = [str(n) for n in stats.get("layers", [])]
     panels = [(k, t) for k, t in (("grad_norm", "gradient norm ||dL/dW||"), ("weight_std", "weight std"),
                                   ("act_std", "activation std (layer output)"))
               if k in stats and len(stats[k])]
@@ -292,8 +328,7 @@ def layer_statistics(stats, path, title=None):
     plt = pyplot()
     from matplotlib import cm as mcm
     from matplotlib.colors import Normalize
-    # constrained layout leaves room for the shared colour bar of the over-time panels
-    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.2 * (len(panels) + 1) + 0.8, 3.8),
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.2 * (len(panels) + 1) + 0.8, 3.9),
                              layout="constrained")
     cmap = mcm.get_cmap("viridis") if hasattr(mcm, "get_cmap") else plt.get_cmap("viridis")
     norm = Normalize(0, max(len(layers) - 1, 1))
@@ -303,7 +338,7 @@ def layer_statistics(stats, path, title=None):
             col = vals[:, j]
             ok = np.isfinite(col) & (col > 0)
             if ok.any():
-                ax.plot(steps[ok], col[ok], color=cmap(norm(j)), lw=1.2)
+                ax.plot(steps[ok], col[ok], color=cmap(norm(j)), lw=1.2, label=layers[j])
         ax.set_yscale("log")
         ax.set_xlabel("training step")
         ax.set_title(label, fontsize=10)
@@ -316,15 +351,24 @@ def layer_statistics(stats, path, title=None):
     for idx, style, lab in ((0, "-o", f"step {int(steps[0])}"), (-1, "-s", f"step {int(steps[-1])}")):
         ax.plot(range(vals.shape[1]), vals[idx], style, ms=3, label=lab)
     ax.set_yscale("log")
-    ax.set_xlabel("layer (0 = input side)")
+    n = len(layers)
+    ticks = list(range(n)) if n <= max_legend else sorted(set(np.linspace(0, n - 1, 6).round().astype(int)))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([layers[i] for i in ticks], rotation=45, ha="right", fontsize=7)
+    ax.set_xlabel("layer (input side first)")
     ax.set_title(f"{panels[0][1].split(' ')[0]} {panels[0][1].split(' ')[1]} per layer", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    sm = mcm.ScalarMappable(norm=norm, cmap=cmap)
-    sm.set_array([])
-    fig.suptitle(title or f"per-layer statistics over training ({len(layers)} layers: "
+    if n <= max_legend:
+        axes[0].legend(fontsize=7, title="layer", title_fontsize=7, loc="best")
+    else:
+        sm = mcm.ScalarMappable(norm=norm, cmap=cmap)
+        sm.set_array([])
+        bar = fig.colorbar(sm, ax=list(axes[:-1]), fraction=0.03, pad=0.01, label="layer")
+        bar.set_ticks(ticks)
+        bar.set_ticklabels([layers[i] for i in ticks])
+    fig.suptitle(title or f"per-layer statistics over training ({n} layers: "
                  f"{layers[0]} ... {layers[-1]})", fontsize=10)
-    fig.colorbar(sm, ax=list(axes[:-1]), fraction=0.03, pad=0.01, label="layer (0 = input side)")
     return save(fig, path)
 
 

@@ -24,9 +24,10 @@ __all__ = ["FIGURES", "environment", "read_history", "write_html", "format_durat
 # (file name, caption) in the order the page shows them.
 FIGURES = [
     ("learning_curves.png", "Learning curves: loss and accuracy, train vs validation, and the learning rate."),
-    ("confusion.png", "Confusion matrix of the validation set (rows: true class) and per-class accuracy."),
-    ("misclassified.png", "Misclassified validation examples: predicted class (confidence) over the true class."),
-    ("segmentation.png", "Validation images: input, ground truth, prediction, and the pixels that differ."),
+    ("confusion.png", "Confusion matrix of the {split} (rows: true class) and per-class accuracy."),
+    ("misclassified.png", "Misclassified examples of the {split}, most confident mistakes first: predicted "
+                          "class (confidence) over the true class."),
+    ("segmentation.png", "Images of the {split}: input, ground truth, prediction, and the pixels that differ."),
     ("filters.png", "First-layer filters (each scaled by its own range)."),
     ("feature_maps.png", "One input through each convolution layer (first channels of each output)."),
     ("layer_stats.png", "Per-layer gradient norm, weight std and activation std over training steps "
@@ -164,12 +165,18 @@ def write_html(run_dir, state=None, history=None, checkpoint=None, path=None):
     if checkpoint is not None and not final:
         final = {k: v for k, v in (checkpoint.metrics or {}).items() if isinstance(v, (int, float))}
     if final:
-        parts.append("<div><h3>Final metrics (last epoch)</h3>" + _kv(final) + "</div>")
+        parts.append("<div><h3>Last epoch (train and validation splits)</h3>" + _kv(final) + "</div>")
+    test = state.get("final_evaluation")
+    if test:
+        parts.append("<div><h3>Test set (evaluated once, at the end)</h3>" + _kv(test) + "</div>")
+    duration = None
+    if "duration_s" in state:            # one figure: the Trainer's clock, as `neuronet train` prints it
+        duration = format_duration(state["duration_s"])
+        if state.get("cpu_time_s"):
+            duration += f" (process CPU time {format_duration(state['cpu_time_s'])})"
     timing = {"epochs": len(history) or (checkpoint.epoch if checkpoint else None),
               "started": state.get("started"), "finished": state.get("finished"),
-              "duration": format_duration(state["duration_s"]) if "duration_s" in state else None,
-              "training time (sum of epochs)": format_duration(sum(
-                  h.get("epoch_time") or 0 for h in history)) if history else None}
+              "training time": duration}
     best = {k: v for k, v in last.items() if k.startswith("best_")}
     timing.update(best)
     parts.append("<div><h3>Run</h3>" + _kv(timing) + "</div></div>")
@@ -201,8 +208,10 @@ def write_html(run_dir, state=None, history=None, checkpoint=None, path=None):
     # -- figures
     parts.append("<h2>Figures</h2>")
     errors = state.get("figure_errors") or {}
+    split = state.get("figure_split") or "validation set"
     shown = 0
     for fname, caption in FIGURES:
+        caption = caption.replace("{split}", split)
         fpath = os.path.join(run_dir, fname)
         if not os.path.isfile(fpath):
             continue
@@ -226,7 +235,7 @@ def write_html(run_dir, state=None, history=None, checkpoint=None, path=None):
         rows = [(names[i] if i < len(names) else i, "" if v is None else f"{100 * v:.2f}%",
                  *(() if not iou else ("" if iou[i] is None else f"{100 * iou[i]:.2f}%",)))
                 for i, v in enumerate(pca)]
-        parts.append("<h2>Per-class results (validation)</h2>"
+        parts.append(f"<h2>Per-class results ({html.escape(split)})</h2>"
                      + _table(rows, ["class", "accuracy"] + (["IoU"] if iou else [])))
 
     # -- history table

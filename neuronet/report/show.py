@@ -110,8 +110,13 @@ def _redraw(run_dir, state, history, ckpt, errors):
     names = state.get("class_names") or ckpt.preprocessing.get("class_names")
     # the full validation set's matrix, as the callback last stored it; else the samples'
     cm = state.get("confusion_matrix")
+    split = "validation"
+    if state.get("final_evaluation"):
+        # the run ended with the test set drawn for the chosen checkpoint: keep
+        # its misclassified/segmentation figure (the saved samples are validation ones)
+        y, split = None, "test"
     measured = draw_model_figures(model, run_dir, x, y, task, names, None,
-                                  cm=np.asarray(cm) if cm else None, errors=errors)
+                                  cm=np.asarray(cm) if cm else None, errors=errors, split=split)
     state.update(measured)
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["DataBundle", "DATASETS", "build_data", "build_model", "build_optimizer", "build_scheduler"]
+__all__ = ["DataBundle", "DATASETS", "build_data", "build_model", "build_optimizer", "build_scheduler",
+           "class_labels", "stratified_split"]
 
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
@@ -39,6 +40,7 @@ class DataBundle:
     classes: list = field(default_factory=list)
     mean: tuple = ()
     std: tuple = ()
+    val_split: float = 0.0
 
     @property
     def preprocessing(self):
@@ -116,8 +118,91 @@ def _shapes(augment, image_size, seed):
                       input_size=(size, size), classes=list(Shapes.classes), mean=(0.0,) * 3, std=(1.0,) * 3)
 
 
-def build_data(name, root=None, download=False, augment=True, image_size=None, seed=0):
-    """Datasets for ``name`` (see ``DATASETS``) with the standard preprocessing."""
+def class_labels(dataset):
+    """The integer class label of every sample of ``dataset`` as an ``(N,)``
+    array, or None when the targets are not class indices (segmentation masks).
+    Reads ``targets`` when the dataset (or the one a Subset wraps) has them."""
+    from ..data import Subset
+    if isinstance(dataset, Subset):
+        inner = class_labels(dataset.dataset)
+        return None if inner is None else inner[np.asarray(dataset.indices, dtype=np.int64)]
+    targets = getattr(dataset, "targets", None)
+    if targets is None:
+        targets = [dataset[i][1] for i in range(len(dataset))]
+    try:
+        arr = np.asarray(targets)
+    except ValueError:            # ragged: masks of different sizes
+        return None
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        return None
+    return arr.astype(np.int64)
+
+
+def stratified_split(labels, fraction, seed=0):
+    """``(train_indices, val_indices)``: a seeded split holding out ``fraction``
+    of the samples, the same fraction of every class (so a 10 % validation set
+    of MNIST has about 10 % of each digit). ``labels``: ``(N,)`` class indices,
+    or an int ``N`` for a plain random split (no classes, e.g. segmentation).
+    At least one sample is held out; a class with several samples keeps at
+    least one in training. Both index arrays are sorted."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"stratified_split: fraction must be in (0, 1), received {fraction}")
+    rng = np.random.default_rng(seed)
+    if isinstance(labels, (int, np.integer)):
+        n = int(labels)
+        perm = rng.permutation(n)
+        k = min(max(1, int(round(n * fraction))), n - 1)
+        return np.sort(perm[k:]), np.sort(perm[:k])
+    labels = np.asarray(labels)
+    n = len(labels)
+    if n < 2:
+        raise ValueError(f"stratified_split: cannot hold out a validation set from {n} sample(s)")
+    val = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        k = int(round(len(idx) * fraction))
+        if len(idx) > 1:
+            k = min(k, len(idx) - 1)
+        val.append(idx[:k])
+    val = np.concatenate(val) if val else np.zeros(0, np.int64)
+    if len(val) == 0:                    # tiny sets: hold out one sample anyway
+        val = rng.permutation(n)[:1]
+    mask = np.zeros(n, bool)
+    mask[val] = True
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+def build_data(name, root=None, download=False, augment=True, image_size=None, seed=0, val_split=0.0,
+               subset=None):
+    """Datasets for ``name`` (see ``DATASETS``) with the standard preprocessing.
+
+    ``subset``: keep the first N training samples. ``val_split``: hold out
+    this fraction of the (remaining) training samples, stratified by class
+    and seeded by ``seed``, as ``bundle.val`` -- read without augmentation
+    -- so the test set is used only once, for the final figure."""
+    data = _build_data(name, root, download, augment, image_size, seed)
+    if subset:
+        from ..data import Subset
+        data.train = Subset(data.train, range(min(int(subset), len(data.train))))
+    if val_split and val_split > 0:
+        if not 0 < val_split < 1:
+            raise ValueError(f"val_split must be in [0, 1), received {val_split}")
+        from ..data import Subset
+        labels = class_labels(data.train) if data.task == "classification" else None
+        train_idx, val_idx = stratified_split(labels if labels is not None else len(data.train), val_split, seed)
+        # the held-out samples are read through the test preprocessing (no augmentation)
+        plain = _build_data(name, root, False, False, image_size, seed).train if augment else None
+        base = data.train
+        if plain is not None and subset:
+            plain = Subset(plain, range(min(int(subset), len(plain))))
+        data.val = Subset(plain if plain is not None else base, val_idx)
+        data.train = Subset(base, train_idx)
+        data.val_split = float(val_split)
+    return data
+
+
+def _build_data(name, root, download, augment, image_size, seed):
     from ..data import CIFAR10, CIFAR100, KMNIST, MNIST, FashionMNIST
     if name == "mnist-sample":
         return _mnist_like(name, None, None, False, augment, MNIST_MEAN, MNIST_STD, sample=True)

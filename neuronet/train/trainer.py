@@ -119,6 +119,8 @@ class Trainer:
         self.best = None
         self.stop_training = False
         self.loader_state = None     # the data order's random state at the last epoch end
+        self.fit_seconds = 0.0       # wall-clock time of the last fit() call (callbacks included)
+        self.fit_cpu_seconds = 0.0   # this process's CPU time over it (all threads)
         self.callbacks: list[Callback] = [ProgressBar(enabled=progress)] if verbose else []
         self.early_stopper = EarlyStopping(monitor or "val_loss", early_stopping, mode) \
             if early_stopping else None
@@ -166,6 +168,11 @@ class Trainer:
 
     def _lr(self):
         return float(self.optimizer.param_groups[0]["lr"])
+
+    @property
+    def monitor_key(self):
+        """The metric that picks ``best.npz`` (known once an epoch has run)."""
+        return self._monitor_key(self.history[-1]) if self.history else (self.monitor or "val_accuracy")
 
     def _monitor_key(self, logs):
         if self.monitor:
@@ -285,6 +292,7 @@ class Trainer:
             self.resume(resume, train_loader)
             self.log(f"resumed from {resume} at epoch {self.epoch}")
         self.stop_training = False
+        t0, c0 = time.perf_counter(), time.process_time()
         for cb in self.callbacks:
             cb.on_fit_start(self)
         while self.epoch < epochs and not self.stop_training:
@@ -319,6 +327,8 @@ class Trainer:
                     self.save(os.path.join(self.out_dir, "best.npz"), metrics)
             for cb in self.callbacks:
                 cb.on_epoch_end(self, self.epoch, logs)
+            self.fit_seconds = time.perf_counter() - t0
+            self.fit_cpu_seconds = time.process_time() - c0
         for cb in self.callbacks:
             cb.on_fit_end(self)
         return self.history

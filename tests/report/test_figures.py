@@ -97,3 +97,73 @@ def test_to_display_and_tile():
     t = figures.tile(np.zeros((3, 2, 2)), ncols=2, pad=1)
     assert t.shape == (2 * 3 + 1, 2 * 3 + 1)
     assert t[1:3, 1:3].max() == 0 and t[0].min() == 1
+
+
+# ------------------------------------------------------------------ what the figures say (issue 15)
+@pytest.fixture
+def captured(monkeypatch):
+    """The matplotlib figure each function draws, kept open for inspection."""
+    figs = []
+
+    def keep(fig, path, dpi=90):
+        fig.canvas.draw()
+        figs.append(fig)
+        return path
+
+    monkeypatch.setattr(figures, "save", keep)
+    yield figs
+    from neuronet.report._mpl import pyplot
+    for f in figs:
+        pyplot().close(f)
+
+
+def test_learning_curves_tick_whole_epochs(tmp_path, captured):
+    hist = [{"epoch": e, "lr": 0.1 / e, "train_loss": 2 / e, "val_loss": 2.2 / e,
+             "train_accuracy": 1 - 0.5 / e, "val_accuracy": 1 - 0.6 / e} for e in range(1, 11)]
+    figures.learning_curves(hist, str(tmp_path / "lc.png"))
+    for ax in captured[0].axes:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert len(ticks) >= 3 and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_layer_statistics_names_the_layers(tmp_path, captured):
+    layers = ["features.0", "features.3", "classifier.0", "classifier.2", "classifier.4"]
+    r = np.random.default_rng(0)
+    stats = {"steps": np.arange(6), "layers": layers, "grad_norm": r.uniform(0.1, 1, (6, 5)),
+             "weight_std": r.uniform(0.1, 1, (6, 5)), "act_std": r.uniform(0.1, 1, (6, 5))}
+    figures.layer_statistics(stats, str(tmp_path / "ls.png"))
+    fig = captured[0]
+    legend_names = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert set(layers) <= set(legend_names)
+    assert [t.get_text() for t in fig.axes[3].get_xticklabels()] == layers   # depth axis named
+    assert not any("0.5" in t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if ax.get_label()
+                   == "<colorbar>")                                            # no continuous colour bar
+
+
+def test_layer_statistics_many_layers_use_a_named_colour_bar(tmp_path, captured):
+    layers = [f"layer{i}" for i in range(20)]
+    stats = {"steps": np.arange(3), "layers": layers, "grad_norm": np.ones((3, 20))}
+    figures.layer_statistics(stats, str(tmp_path / "ls.png"))
+    labels = {t.get_text() for ax in captured[0].axes for t in ax.get_yticklabels()}
+    assert "layer0" in labels and "layer19" in labels
+
+
+def test_per_class_axis_shows_the_differences(tmp_path, captured):
+    cm = np.diag([178, 213, 199, 206, 196, 182, 216, 222, 189, 199])
+    cm[3, 5] = cm[8, 3] = 4                                   # two classes a little worse
+    figures.confusion(cm, str(tmp_path / "c.png"), split="test")
+    bars = captured[0].axes[1]
+    lo, hi = bars.get_xlim()
+    assert hi == 100 and 80 <= lo < 98                       # not 0-100: 97 % and 100 % differ visibly
+    assert "test set" in captured[0].axes[0].get_title()
+    assert figures.per_class_axis_start([99.5, 97.1, 100]) < 97.1
+    assert figures.per_class_axis_start([30, 90]) == 0
+
+
+def test_misclassified_title_counts_the_whole_set(tmp_path, captured):
+    imgs = np.random.default_rng(0).random((30, 1, 28, 28))
+    figures.misclassified_grid(imgs, np.zeros(30, int), np.ones(30, int), np.linspace(1, 0.5, 30),
+                               str(tmp_path / "m.png"), total=2000, split="test")
+    title = captured[0]._suptitle.get_text()
+    assert "30 wrong of 2,000 test samples" in title and "24 most confident" in title

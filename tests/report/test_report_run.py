@@ -43,13 +43,19 @@ def run_dir(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("run"))
     xtr, ytr = _mnist(True, 128)
     xva, yva = _mnist(False, 64)
+    xte, yte = _mnist(False, 300)
+    xte, yte = xte[100:], yte[100:]                       # a test set apart from the validation samples
     model = lenet5()
     report = ReportCallback(out, sample_inputs=(xva, yva), class_names=mnist_sample(False).classes,
                             stats_every=1, every=2)
-    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.05, momentum=0.9), num_classes=10,
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, epochs=2, steps_per_epoch=4)
+    trainer = Trainer(model, opt, scheduler=sched, scheduler_step="batch", num_classes=10,
                       out_dir=out, callbacks=[report], verbose=False, config={"note": "test run"})
     trainer.fit(DataLoader(TensorDataset(xtr, ytr), batch_size=32, shuffle=True, seed=0),
                 DataLoader(TensorDataset(xva, yva), batch_size=64), epochs=2)
+    res = trainer.evaluate(DataLoader(TensorDataset(xte, yte), batch_size=100))
+    report.final_evaluation(trainer, TensorDataset(xte, yte), res, checkpoint="last.npz", epoch=2)
     return out
 
 
@@ -70,8 +76,12 @@ def test_report_html_is_self_contained_and_references_every_figure(run_dir):
     assert "<script" not in page.lower()
     assert "<link" not in page.lower()
     # configuration, environment, duration and final metrics are there
-    for needle in ("numpy", "python", "LeNet5", "SGD", "duration", "val_accuracy", "test run", "Final metrics"):
+    for needle in ("numpy", "python", "LeNet5", "SGD", "training time", "val_accuracy", "test run", "Last epoch",
+                   "Test set (evaluated once, at the end)", "OneCycleLR", "max_lr"):
         assert needle in page, needle
+    # one duration, and the figures say which split they show
+    assert page.count("training time") == 1 and "sum of epochs" not in page
+    assert "Confusion matrix of the test set (200 samples, last.npz from epoch 2)" in page
 
 
 def test_report_state(run_dir):
@@ -85,7 +95,34 @@ def test_report_state(run_dir):
     a = np.array(stats["act_std"], dtype=float)
     assert np.isfinite(a).all() and (a > 0).all()        # activations measured on the armed steps
     cm = np.array(state["confusion_matrix"])
-    assert cm.shape == (10, 10) and cm.sum() == 64        # the whole validation set
+    assert cm.shape == (10, 10) and cm.sum() == 200       # the whole test set, drawn last
+    assert state["final_evaluation"]["split"] == "test" and state["final_evaluation"]["n"] == 200
+    assert abs(state["final_evaluation"]["accuracy"] - np.trace(cm) / 200) < 1e-12
+    # the optimizer as configured, not where the one-cycle schedule left lr and momentum
+    opt = state["config"]["optimizer"]
+    assert opt["class"] == "SGD" and opt["lr"] == 0.05 and opt["momentum"] == 0.9
+    sched = state["config"]["scheduler"]
+    assert sched["class"] == "OneCycleLR" and sched["max_lr"] == 0.05 and sched["total_steps"] == 8
+    # the Trainer's clock is the report's one duration
+    assert state["duration_s"] > 0 and state["cpu_time_s"] > 0
+
+
+def test_misclassified_are_the_test_sets_most_confident_mistakes(run_dir, monkeypatch):
+    """The final grid is drawn from every test sample, wrong ones in order of confidence."""
+    from neuronet.report import callback, figures
+    seen = {}
+
+    def spy(images, true, pred, confidence, path, **kw):
+        seen.update(n=len(images), conf=np.asarray(confidence), total=kw.get("total"), split=kw.get("split"))
+    monkeypatch.setattr(figures, "misclassified_grid", spy)
+    from neuronet.train import load_checkpoint
+    model = load_checkpoint(os.path.join(run_dir, "last.npz")).build_model()
+    xte, yte = _mnist(False, 300)
+    callback.draw_model_figures(model, run_dir, xte[100:], yte[100:], split="test")
+    pred = callback.predict(model, xte[100:]).argmax(axis=1)
+    assert seen["total"] == 200 and seen["split"] == "test"
+    assert seen["n"] == int((pred != yte[100:]).sum())
+    assert np.all(np.diff(seen["conf"]) <= 0)             # most confident first
 
 
 def test_show_rewrites_report_from_run_dir_and_checkpoint(run_dir, capsys):

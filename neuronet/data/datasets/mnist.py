@@ -81,7 +81,9 @@ class MNIST(ArrayDataset):
             array / the int label; transforms from :mod:`neuronet.data.transforms`
             also run batch-wise in the DataLoader's fast path.
         download: fetch missing files from ``mirrors`` (class attribute, after
-            ``$NEURONET_MIRROR_MNIST``), verifying torchvision's MD5s.
+            ``$NEURONET_MIRROR_MNIST``), verifying torchvision's MD5s. Files
+            already in ``root`` (gzip or not) are validated by format -- IDX
+            header, sizes, counts, label range -- not by checksum.
         sample: load the 8,000 real digits bundled with neuronet (6,000 train,
             2,000 test) instead, offline; ``root``/``download`` are ignored and
             each file's SHA-256 is checked.
@@ -137,8 +139,10 @@ class MNIST(ArrayDataset):
     def _locate(self, name, md5, files):
         gz = os.path.join(self.raw_folder, name)
         raw = gz[:-3] if gz.endswith(".gz") else gz
+        # A file already there is checked for its format (read_idx, _validate),
+        # not for its bytes: a re-compressed copy or a subset in the same format
+        # is valid MNIST. The published MD5s check downloads (fetch).
         if os.path.isfile(gz):
-            check_file(gz, md5=md5)
             return gz
         if os.path.isfile(raw):
             return raw
