@@ -635,3 +635,45 @@ def test_loss(op, index):
 @pytest.mark.parametrize("op,index", error_params(OPS_LOSS))
 def test_loss_error(op, index):
     check_error(op, index)
+
+
+# --------------------------------------------------------------------------
+# Layers (nn.modules): the error a bad input raises in forward, by type
+# --------------------------------------------------------------------------
+
+def _layer(build):
+    """fn(m, *inputs): build the layer with module ``m`` and call it (weights differ: error rows only)."""
+    return lambda m, *a: build(m.nn)(*a)
+
+
+def layer_row(name, build, *errors):
+    return OpInfo(name, _layer(build), errors=list(errors))
+
+
+OPS_LAYERS = [
+    layer_row("Conv1d", lambda nn: nn.Conv1d(3, 4, 3), ErrorSample(RuntimeError, A(1, 2, 5), name="channels")),
+    layer_row("Conv2d", lambda nn: nn.Conv2d(3, 4, 3), ErrorSample(RuntimeError, A(1, 2, 5, 5), name="channels"),
+              ErrorSample(RuntimeError, A(5, 5), name="rank")),
+    layer_row("Conv3d", lambda nn: nn.Conv3d(3, 4, 3), ErrorSample(RuntimeError, A(1, 2, 5, 5, 5), name="channels")),
+    layer_row("Linear", lambda nn: nn.Linear(3, 4), ErrorSample(RuntimeError, A(2, 5), name="features")),
+    layer_row("BatchNorm2d", lambda nn: nn.BatchNorm2d(3), ErrorSample(RuntimeError, A(2, 2, 4, 4), name="channels"),
+              ErrorSample(ValueError, A(2, 3, 4), name="rank")),
+    layer_row("BatchNorm1d", lambda nn: nn.BatchNorm1d(3), ErrorSample(ValueError, A(2, 3, 4, 4), name="rank")),
+    layer_row("GroupNorm", lambda nn: nn.GroupNorm(2, 4), ErrorSample(RuntimeError, A(2, 6, 3), name="channels")),
+    layer_row("InstanceNorm2d", lambda nn: nn.InstanceNorm2d(3, affine=True),
+              ErrorSample(ValueError, A(2, 4, 3, 3), name="channels"), ErrorSample(ValueError, A(2, 3, 3, 3, 3),
+                                                                                  name="rank")),
+    layer_row("LayerNorm", lambda nn: nn.LayerNorm(4), ErrorSample(RuntimeError, A(2, 5), name="shape")),
+    layer_row("MaxPool2d", lambda nn: nn.MaxPool2d(2), ErrorSample(RuntimeError, A(4, 4), name="rank")),
+    layer_row("ReflectionPad1d", lambda nn: nn.ReflectionPad1d(1),
+              ErrorSample(NotImplementedError, A(2, 3, 4, 4), name="rank")),
+    layer_row("Embedding", lambda nn: nn.Embedding(3, 2), ErrorSample(IndexError, arr([5], np.int64), name="index")),
+    layer_row("CrossEntropyLoss", lambda nn: nn.CrossEntropyLoss(),
+              ErrorSample(IndexError, A(2, 3), arr([0, 4], np.int64), name="target")),
+    layer_row("RNN", lambda nn: nn.RNN(3, 4), ErrorSample(ValueError, A(2, 2, 2, 3), name="rank")),
+]
+
+
+@pytest.mark.parametrize("op,index", error_params(OPS_LAYERS))
+def test_layer_error(op, index):
+    check_error(op, index)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ... import backend
 from ...tensor import Tensor, _as_dtype
+from ..functional._errors import ArgumentError
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -42,12 +43,12 @@ def check_spatial_input(x, channels=None):
     when given. Returns True when ``x`` is batched."""
     check_tensor(x)
     if x.ndim not in (3, 4):
-        raise ValueError(f"expected a 4-D input (N, C, H, W) or 3-D (C, H, W), received a "
-                         f"{x.ndim}-D input of shape {tuple(x.shape)}")
+        raise ArgumentError(f"expected a 4-D input (N, C, H, W) or 3-D (C, H, W), received a "
+                            f"{x.ndim}-D input of shape {tuple(x.shape)}")
     batched = x.ndim == 4
     if channels is not None and x.shape[-3] != channels:
         want = f"(N, {channels}, H, W)" if batched else f"({channels}, H, W)"
-        raise ValueError(f"expected input of shape {want}, received {tuple(x.shape)}")
+        raise ArgumentError(f"expected input of shape {want}, received {tuple(x.shape)}")
     return batched
 
 

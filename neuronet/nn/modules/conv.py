@@ -8,6 +8,7 @@ from ..parameter import Parameter
 from .module import Module
 from ._utils import _ntuple, _pair, _reverse_repeat_tuple, check_spatial_input, check_tensor, default_init_, \
     empty_param_array, run_unbatched
+from ..functional._errors import ArgumentError
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
@@ -19,11 +20,11 @@ def _check_sequence_input(x, channels):
     """``x`` must be (N, C, L) or unbatched (C, L) with ``channels`` channels."""
     check_tensor(x)
     if x.ndim not in (2, 3):
-        raise ValueError(f"expected a 3-D input (N, C, L) or 2-D (C, L), received a {x.ndim}-D input of "
-                         f"shape {tuple(x.shape)}")
+        raise ArgumentError(f"expected a 3-D input (N, C, L) or 2-D (C, L), received a {x.ndim}-D input of "
+                            f"shape {tuple(x.shape)}")
     if x.shape[-2] != channels:
         want = f"(N, {channels}, L)" if x.ndim == 3 else f"({channels}, L)"
-        raise ValueError(f"expected input of shape {want}, received {tuple(x.shape)}")
+        raise ArgumentError(f"expected input of shape {want}, received {tuple(x.shape)}")
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -329,8 +330,8 @@ class Conv3d(_ConvNd):
     def forward(self, input):
         check_tensor(input)
         if input.ndim not in (4, 5) or input.shape[-4] != self.in_channels:
-            raise ValueError(f"expected input of shape (N, {self.in_channels}, D, H, W) or ({self.in_channels}, "
-                             f"D, H, W), received {tuple(input.shape)}")
+            raise ArgumentError(f"expected input of shape (N, {self.in_channels}, D, H, W) or ({self.in_channels}, "
+                                f"D, H, W), received {tuple(input.shape)}")
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return F.conv3d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)

@@ -6,6 +6,7 @@ from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
 from ._utils import check_tensor, default_init_, empty_param_array, uniform_
+from ..functional._errors import ArgumentError
 
 __all__ = ["Identity", "Linear", "Bilinear"]
 
@@ -62,8 +63,8 @@ class Linear(Module):
     def forward(self, input):
         check_tensor(input)
         if input.ndim == 0 or input.shape[-1] != self.in_features:
-            raise ValueError(f"expected input of shape (*, {self.in_features}) (last dim = in_features), "
-                             f"received {tuple(input.shape)}")
+            raise ArgumentError(f"expected input of shape (*, {self.in_features}) (last dim = in_features), "
+                                f"received {tuple(input.shape)}")
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):

@@ -11,6 +11,7 @@ from ..parameter import Parameter
 from ...tensor import Tensor
 from .module import Module
 from ._utils import check_tensor, empty_param_array
+from ..functional._errors import ArgumentError
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d",
            "InstanceNorm2d", "LocalResponseNorm"]
@@ -83,11 +84,11 @@ class _BatchNorm(Module):
     def _check_input(self, input):
         check_tensor(input)
         if input.ndim not in self._expected_ranks:
-            raise ValueError(f"expected {self._rank_text} input, received a {input.ndim}-D input of shape "
-                             f"{tuple(input.shape)}")
+            raise ArgumentError(f"expected {self._rank_text} input, received a {input.ndim}-D input of shape "
+                                f"{tuple(input.shape)}")
         if input.shape[1] != self.num_features:
-            raise ValueError(f"expected input with {self.num_features} channels (dim 1), received "
-                             f"{input.shape[1]} channels in an input of shape {tuple(input.shape)}")
+            raise ArgumentError(f"expected input with {self.num_features} channels (dim 1), received "
+                                f"{input.shape[1]} channels in an input of shape {tuple(input.shape)}")
 
     def forward(self, input):
         self._check_input(input)
@@ -258,8 +259,8 @@ class GroupNorm(Module):
     def forward(self, input):
         check_tensor(input)
         if input.ndim >= 2 and input.shape[1] != self.num_channels:
-            raise ValueError(f"expected input with {self.num_channels} channels (dim 1), received "
-                             f"{input.shape[1]} channels in an input of shape {tuple(input.shape)}")
+            raise ArgumentError(f"expected input with {self.num_channels} channels (dim 1), received "
+                                f"{input.shape[1]} channels in an input of shape {tuple(input.shape)}")
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -282,13 +283,13 @@ class _InstanceNorm(_BatchNorm):
         check_tensor(input)
         batched_rank = self._spatial + 2
         if input.ndim not in (batched_rank, batched_rank - 1):
-            raise ValueError(f"{self._get_name()}: expected {batched_rank - 1}-D (unbatched) or {batched_rank}-D "
-                             f"input, received a {input.ndim}-D input of shape {tuple(input.shape)}")
+            raise ArgumentError(f"{self._get_name()}: expected {batched_rank - 1}-D (unbatched) or {batched_rank}-D "
+                                f"input, received a {input.ndim}-D input of shape {tuple(input.shape)}")
         if input.ndim == batched_rank - 1:
             return self.forward(input.unsqueeze(0)).squeeze(0)
         if input.shape[1] != self.num_features:
-            raise ValueError(f"expected input with {self.num_features} channels (dim 1), received "
-                             f"{input.shape[1]} channels in an input of shape {tuple(input.shape)}")
+            raise ArgumentError(f"expected input with {self.num_features} channels (dim 1), received "
+                                f"{input.shape[1]} channels in an input of shape {tuple(input.shape)}")
         use_input_stats = self.training or not self.track_running_stats
         return F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                                use_input_stats, self.momentum if self.momentum is not None else 0.1, self.eps)
@@ -324,8 +325,8 @@ class LocalResponseNorm(Module):
     def forward(self, input):
         check_tensor(input)
         if input.ndim < 3:
-            raise ValueError(f"expected an input with 3 or more dims (N, C, *), received a {input.ndim}-D "
-                             f"input of shape {tuple(input.shape)}")
+            raise ArgumentError(f"expected an input with 3 or more dims (N, C, *), received a {input.ndim}-D "
+                                f"input of shape {tuple(input.shape)}")
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):

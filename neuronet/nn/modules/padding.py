@@ -7,6 +7,7 @@ from __future__ import annotations
 from .. import functional as F
 from .module import Module
 from ._utils import check_spatial_input, check_tensor, run_unbatched
+from ..functional._errors import NotSupported
 
 __all__ = ["ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
            "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d"]
@@ -103,8 +104,8 @@ class _Pad1d(Module):
     def forward(self, input):
         check_tensor(input)
         if input.ndim not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: expected 2D (C, L) or 3D (N, C, L) input, received a "
-                             f"{input.ndim}-D input of shape {tuple(input.shape)}")
+            raise NotSupported(f"{type(self).__name__}: expected 2D (C, L) or 3D (N, C, L) input, received a "
+                               f"{input.ndim}-D input of shape {tuple(input.shape)}")
         return self._pad(input)
 
     def extra_repr(self):

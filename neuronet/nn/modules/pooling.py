@@ -7,6 +7,7 @@ from __future__ import annotations
 from .. import functional as F
 from .module import Module
 from ._utils import _ntuple, _pair, check_spatial_input, check_tensor, run_unbatched
+from ..functional._errors import ArgumentError
 
 _single = _ntuple(1)
 
@@ -136,8 +137,8 @@ class MaxUnpool2d(Module):
         check_spatial_input(input)
         check_tensor(indices, "indices")
         if indices.shape != input.shape:
-            raise ValueError(f"expected indices of the input's shape {tuple(input.shape)}, "
-                             f"received {tuple(indices.shape)}")
+            raise ArgumentError(f"expected indices of the input's shape {tuple(input.shape)}, "
+                                f"received {tuple(indices.shape)}")
         if input.ndim == 3:
             if output_size is not None and len(output_size) == 3:
                 output_size = tuple(output_size)[-2:]
