@@ -209,10 +209,15 @@ OPS_CONV = [
        errors=[ErrorSample(RuntimeError, A(2, 3, 5, 5), A(3, 4, 3, 3), stride=2, output_padding=2,
                            name="output-padding"),
                ErrorSample(RuntimeError, A(2, 2, 5, 5), A(3, 4, 3, 3), name="channels")]),
-    OpInfo("conv_transpose3d", lambda m, *a, **k: F(m).conv_transpose3d(*a, **k),
-           samples=[Sample(A(1, 3, 3, 3, 3), A(3, 2, 2, 2, 2), stride=2,
-                           xfail="F.conv_transpose3d is missing (add it to neuronet/nn/functional/volumetric.py: "
-                                 "the input-gradient of conv3d, as conv_transpose2d is of conv2d)")]),
+    op("conv_transpose3d", samples=[
+        Sample(A(1, 3, 3, 3, 3), A(3, 2, 2, 2, 2), stride=2),
+        Sample(A(2, 4, 3, 2, 3), A(4, 3, 3, 2, 3), A(6), stride=(2, 1, 2), padding=1, output_padding=(1, 0, 1),
+               groups=2),
+        Sample(A(1, 2, 3, 3, 3), A(2, 2, 2, 2, 2), A(2), dilation=2, padding=(0, 1, 0)),
+        Sample(A(2, 3, 3, 3), A(2, 2, 2, 2, 2), name="unbatched")],
+       errors=[ErrorSample(RuntimeError, A(1, 3, 3, 3, 3), A(3, 2, 2, 2, 2), stride=2, output_padding=2,
+                           name="output-padding"),
+               ErrorSample(RuntimeError, A(1, 2, 3, 3, 3), A(3, 2, 2, 2, 2), name="channels")]),
 ]
 
 
@@ -258,10 +263,13 @@ OPS_POOL = [
     op("max_pool3d", samples=[
         Sample(A(1, 2, 5, 5, 5), 2), Sample(A(1, 2, 5, 5, 5), 3, stride=2, padding=1),
         Sample(A(2, 4, 4, 4), 2, name="unbatched"),
-        Sample(A(1, 2, 5, 5, 5), 2, ceil_mode=True, name="ceil",
-               xfail="max_pool3d refuses ceil_mode=True (neuronet/nn/functional/volumetric.py)"),
-        Sample(A(1, 2, 4, 4, 4), 2, return_indices=True, name="indices",
-               xfail="max_pool3d refuses return_indices=True (neuronet/nn/functional/volumetric.py)")]),
+        Sample(A(1, 2, 5, 5, 5), 2, ceil_mode=True, name="ceil"),
+        Sample(A(1, 2, 5, 6, 7), 3, stride=2, padding=1, ceil_mode=True, return_indices=True, name="ceil-indices"),
+        Sample(A(1, 2, 4, 4, 4), 2, return_indices=True, name="indices"),
+        Sample(A(2, 5, 5, 5), (3, 2, 2), stride=2, padding=1, dilation=(1, 2, 1), return_indices=True,
+               name="dilation-indices-unbatched"),
+        Sample(np.zeros((1, 1, 4, 4, 4)), 2, return_indices=True, name="ties"),
+        Sample(A(1, 2, 4, 4, 4, kind="singular"), 2, name="nonfinite")]),
     op("avg_pool1d", samples=[
         Sample(A(2, 3, 7), 2), Sample(A(2, 3, 7), 3, stride=2, padding=1, ceil_mode=True),
         Sample(A(2, 3, 7), 3, stride=2, padding=1, count_include_pad=False), Sample(A(3, 7), 2, name="unbatched")]),
@@ -276,8 +284,9 @@ OPS_POOL = [
        errors=[ErrorSample(RuntimeError, A(2, 3, 5, 5), 2, padding=2, name="pad-gt-half")]),
     op("avg_pool3d", samples=[
         Sample(A(1, 2, 5, 5, 5), 2), Sample(A(1, 2, 5, 5, 5), 3, stride=2, padding=1),
-        Sample(A(1, 2, 5, 5, 5), 2, ceil_mode=True, padding=1, count_include_pad=False, name="ceil",
-               xfail="avg_pool3d refuses ceil_mode=True (neuronet/nn/functional/volumetric.py)")]),
+        Sample(A(1, 2, 5, 5, 5), 2, ceil_mode=True, padding=1, count_include_pad=False, name="ceil"),
+        Sample(A(1, 2, 5, 6, 7), 3, stride=2, ceil_mode=True, padding=1, name="ceil-include-pad"),
+        Sample(A(2, 4, 4, 4), 2, divisor_override=3, name="divisor-unbatched")]),
     op("adaptive_avg_pool1d", samples=[Sample(A(2, 3, 7), 4), Sample(A(2, 3, 7), 7), Sample(A(3, 5), 2)]),
     op("adaptive_avg_pool2d", samples=[
         Sample(A(2, 3, 5, 5), 3), Sample(A(2, 3, 5, 7), (3, None)), Sample(A(2, 3, 5, 5), 1),

@@ -20,7 +20,8 @@ One file per op family, each op's forward, backward and equation together:
 - ``distance``      normalize, cosine_similarity, pairwise_distance, pdist
 - ``fold``          unfold (im2col), fold (col2im), channel_shuffle
 - ``vision``        affine_grid, grid_sample (spatial transformers)
-- ``volumetric``    conv3d, max_pool3d, avg_pool3d, adaptive_avg_pool3d (window views, plain formulas)
+- ``volumetric``    conv3d, conv_transpose3d, max_pool3d, avg_pool3d, adaptive_avg_pool3d (window views,
+                    plain formulas)
 - ``upsampling``    interpolate (nearest, linear, bilinear, bicubic, trilinear, area), pixel_(un)shuffle
 """
 from .activation import *  # noqa: F401,F403

@@ -20,11 +20,11 @@ from .normalization import group_norm, layer_norm, rms_norm
 from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d, max_pool2d
 from .sparse import embedding
 from .upsampling import pixel_shuffle, pixel_unshuffle
-from .volumetric import avg_pool3d, conv3d, max_pool3d
+from .volumetric import avg_pool3d, conv3d, conv_transpose3d, max_pool3d
 
 for _fn in (conv1d, conv2d, conv_transpose1d, conv_transpose2d, max_pool1d, max_pool2d, avg_pool1d,
             adaptive_avg_pool1d, rms_norm, pixel_shuffle, pixel_unshuffle, cosine_similarity, pairwise_distance,
-            channel_shuffle, bilinear, conv3d, max_pool3d, avg_pool3d):
+            channel_shuffle, bilinear, conv3d, conv_transpose3d, max_pool3d, avg_pool3d):
     torch_function(_fn)
 
 
