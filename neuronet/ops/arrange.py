@@ -874,3 +874,56 @@ def dstack(tensors):
 def column_stack(tensors):
     """Join as columns: 0-d and 1-d inputs of n become (n, 1), then along dim 1."""
     return _cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors], 1, "column_stack")
+
+
+# ---------------------------------------------------------------- linspace values
+def _split(a):
+    """Veltkamp's split of float64 ``a`` into a 26-bit high part and the rest."""
+    c = 134217729.0 * a            # 2**27 + 1
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _fma(a, b, c):
+    """a * b + c with a single rounding (emulated: Dekker's exact product and a
+    compensated sum), as the fused multiply-add PyTorch's CPU kernel uses."""
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = p + c
+    bb = s - p
+    t = (p - (s - bb)) + (c - bb)
+    return s + (t + err)
+
+
+def linspace_values(xp, start, end, steps, dtype):
+    """The ``steps`` values of ``linspace(start, end, steps)`` in ``dtype``, as
+    PyTorch computes them: step = (end - start) / (steps - 1); the first half
+    start + i*step, the second half end - (steps-1-i)*step (so both ends are
+    exact), each a fused multiply-add in float64. For an integer dtype, start
+    and end are first converted to it and the values truncated toward zero
+    (NumPy's integer linspace floors instead: descending or negative ranges
+    differ).
+
+    Raises RuntimeError for a negative ``steps`` (PyTorch's type)."""
+    if steps < 0:
+        raise RuntimeError(f"linspace(): number of steps must be non-negative, received steps={steps}")
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iub":
+        start, end = int(start), int(end)
+    if steps <= 1:
+        return xp.full((steps,), start, dtype=dtype)
+    i = xp.arange(steps, dtype=xp.float64)
+    step = (float(end) - float(start)) / (steps - 1)
+    first = _fma(xp.full(steps, step), i, xp.full(steps, float(start)))
+    second = _fma(xp.full(steps, -step), (steps - 1) - i, xp.full(steps, float(end)))
+    values = xp.where(i < steps // 2, first, second)
+    if dtype.kind in "iu":
+        values = xp.trunc(values)
+    return values.astype(dtype)
+
+
+# ``x.mT``: the last two dims swapped (batched matrix transpose).
+tensor_method(property(lambda self: self.transpose(-2, -1), doc="The last two dims swapped (x.transpose(-2, -1))."),
+              name="mT")

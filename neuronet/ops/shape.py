@@ -5,6 +5,8 @@ gradient back to where the element came from.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..backend import array_module, scatter_add
 from .elementwise import unbroadcast
@@ -96,18 +98,40 @@ def _is_bool_mask(index):
     return hasattr(index, "dtype") and index.dtype == bool
 
 
+def promote_dtypes(dtypes):
+    """PyTorch's promote_types over a list: across categories (bool < integer <
+    floating) the higher category's dtype wins as it is (int64 with float32 is
+    float32, not NumPy's float64); within a category the wider one."""
+    def category(dt):
+        return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[np.dtype(dt).kind]
+
+    result = np.dtype(dtypes[0])
+    for dt in dtypes[1:]:
+        dt = np.dtype(dt)
+        ca, cb = category(result), category(dt)
+        result = (result if ca > cb else dt) if ca != cb else np.promote_types(result, dt)
+    return result
+
+
+def _common(arrays):
+    """The arrays cast to their promoted dtype (as ``torch.cat``/``stack`` do)."""
+    dt = promote_dtypes([a.dtype for a in arrays])
+    return [a if a.dtype == dt else a.astype(dt) for a in arrays]
+
+
 class Cat(Function):
-    """out = the inputs joined along ``dim``;  each input gets its slice of g."""
+    """out = the inputs joined along ``dim`` (promoted to one dtype, PyTorch's
+    rule);  each input gets its slice of g, cast back to its dtype."""
 
     @staticmethod
     def forward(ctx, *arrays, dim):
         xp = array_module(*arrays)
-        ctx.meta = (dim, [a.shape[dim] for a in arrays])
-        return xp.concatenate(arrays, axis=dim)
+        ctx.meta = (dim, [a.shape[dim] for a in arrays], [a.dtype for a in arrays])
+        return xp.concatenate(_common(arrays), axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        dim, sizes = ctx.meta
+        dim, sizes, dtypes = ctx.meta
         xp = array_module(g)
         cuts = []
         total = 0
@@ -115,23 +139,27 @@ class Cat(Function):
             total += s
             cuts.append(total)
         parts = xp.split(g, cuts, axis=dim)
-        return tuple(p if n else None for p, n in zip(parts, ctx.needs_input_grad))
+        return tuple(p.astype(dt, copy=False) if n else None
+                     for p, dt, n in zip(parts, dtypes, ctx.needs_input_grad))
 
 
 class Stack(Function):
-    """out = the inputs stacked along a new ``dim``;  each gets its slice of g."""
+    """out = the inputs stacked along a new ``dim`` (promoted to one dtype);
+    each gets its slice of g, cast back to its dtype."""
 
     @staticmethod
     def forward(ctx, *arrays, dim):
         xp = array_module(*arrays)
         ctx.dim = dim
-        return xp.stack(arrays, axis=dim)
+        ctx.dtypes = [a.dtype for a in arrays]
+        return xp.stack(_common(arrays), axis=dim)
 
     @staticmethod
     def backward(ctx, g):
         xp = array_module(g)
         parts = [xp.take(g, i, axis=ctx.dim) for i in range(g.shape[ctx.dim])]
-        return tuple(p if n else None for p, n in zip(parts, ctx.needs_input_grad))
+        return tuple(p.astype(dt, copy=False) if n else None
+                     for p, dt, n in zip(parts, ctx.dtypes, ctx.needs_input_grad))
 
 
 class Copy(Function):
