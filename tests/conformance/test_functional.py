@@ -245,7 +245,9 @@ OPS_POOL = [
         Sample(A(2, 3, 7), 2), Sample(A(2, 3, 7), 3, stride=2, padding=1, ceil_mode=True),
         Sample(A(2, 3, 9), 2, dilation=2), Sample(A(3, 7), 2, name="unbatched"),
         Sample(A(2, 3, 7), 2, return_indices=True, ceil_mode=True, name="indices"),
-        Sample(np.zeros((1, 2, 6)), 2, name="ties")],
+        Sample(np.zeros((1, 2, 6)), 2, name="ties"), Sample(TIES_INT[0, 0].copy(), 2, return_indices=True, name="int-indices")],
+       # (no int sample without return_indices: PyTorch 2.13 has no int kernel for that path and raises
+       # NotImplementedError; neuronet pools integers either way -- a superset, kept on purpose)
        errors=[ErrorSample(RuntimeError, A(2, 3, 3), 5, name="too-small")]),
     op("max_pool2d", samples=[
         Sample(A(2, 3, 5, 5), 2), Sample(A(2, 3, 5, 5), 2, ceil_mode=True),
@@ -272,15 +274,16 @@ OPS_POOL = [
         Sample(A(1, 2, 4, 4, 4, kind="singular"), 2, name="nonfinite")]),
     op("avg_pool1d", samples=[
         Sample(A(2, 3, 7), 2), Sample(A(2, 3, 7), 3, stride=2, padding=1, ceil_mode=True),
-        Sample(A(2, 3, 7), 3, stride=2, padding=1, count_include_pad=False), Sample(A(3, 7), 2, name="unbatched")]),
+        Sample(A(2, 3, 7), 3, stride=2, padding=1, count_include_pad=False), Sample(A(3, 7), 2, name="unbatched"),
+        Sample(TIES_INT[0, 0].copy() - 2, 2, name="int")]),
     op("avg_pool2d", samples=[
         Sample(A(2, 3, 5, 5), 2), Sample(A(2, 3, 5, 5), 2, ceil_mode=True, count_include_pad=False, padding=1),
         Sample(A(2, 3, 5, 5), 3, stride=2, padding=1), Sample(A(2, 3, 5, 5), 3, stride=2, divisor_override=2),
         Sample(A(3, 5, 5), 2, name="unbatched"), Sample(WITH_NAN.copy(), 2, name="nan-inf"),
         Sample(A(0, 3, 4, 4), 2, name="empty-batch"),
-        Sample(TIES_INT.copy(), 2, name="int",
-               xfail="avg_pool2d refuses integer input; PyTorch averages int64 with truncating division and "
-                     "returns int64 (neuronet/nn/functional/pooling.py _check_input)")],
+        Sample(TIES_INT.copy() - 2, 2, name="int"),
+        Sample(TIES_INT.copy() - 2, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False, name="int-ceil"),
+        Sample(TIES_INT.copy(), 2, divisor_override=3, name="int-divisor")],
        errors=[ErrorSample(RuntimeError, A(2, 3, 5, 5), 2, padding=2, name="pad-gt-half")]),
     op("avg_pool3d", samples=[
         Sample(A(1, 2, 5, 5, 5), 2), Sample(A(1, 2, 5, 5, 5), 3, stride=2, padding=1),
@@ -508,8 +511,12 @@ OPS_MISC = [
         Sample(A(2, 3, 4, 5), A(2, 3, 2, 2, kind="unit"), align_corners=False),
         Sample(A(2, 3, 4, 5), A(2, 3, 2, 2), align_corners=True, padding_mode="border"),
         Sample(A(2, 3, 4, 5), A(2, 3, 2, 2), mode="nearest", align_corners=False, padding_mode="zeros"),
-        Sample(A(1, 2, 4, 5), A(1, 3, 3, 2), padding_mode="reflection", align_corners=False, name="reflection",
-               xfail="grid_sample: padding_mode='reflection' not implemented (neuronet/nn/functional/vision.py)"),
+        Sample(A(1, 2, 4, 5), A(1, 3, 3, 2), padding_mode="reflection", align_corners=False, name="reflection"),
+        Sample(A(1, 2, 4, 5), np.random.default_rng(5).uniform(-4, 4, (1, 6, 5, 2)),
+               padding_mode="reflection", align_corners=True, name="reflection-far-align"),
+        Sample(A(1, 2, 4, 5), np.random.default_rng(6).uniform(-4, 4, (1, 6, 5, 2)),
+               padding_mode="reflection", mode="nearest", align_corners=False, name="reflection-far-nearest"),
+        Sample(A(1, 2, 1, 5), A(1, 3, 3, 2), padding_mode="reflection", align_corners=True, name="reflection-size1"),
         Sample(A(1, 2, 4, 5), A(1, 3, 3, 2, kind="unit"), mode="bicubic", align_corners=False, name="bicubic",
                xfail="grid_sample: mode='bicubic' not implemented (neuronet/nn/functional/vision.py)")]),
     op("scaled_dot_product_attention", samples=[

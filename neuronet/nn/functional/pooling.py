@@ -508,6 +508,11 @@ class _AvgPool2d(Function):
         acc = None
         for _, v in _views(xpad, k, s, d, out_hw):
             acc = v.copy() if acc is None else xp.add(acc, v, out=acc)
+        if x.dtype.kind in "iu":
+            # integers, as PyTorch: the integer sum divided with truncation toward zero
+            div = div if np.isscalar(div) else xp.asarray(div)
+            q = xp.abs(acc) // xp.asarray(div, dtype=acc.dtype)
+            return xp.where(acc < 0, -q, q).astype(x.dtype, copy=False)
         if not np.isscalar(div):
             div = xp.asarray(div, dtype=x.dtype)
         ctx.geom = (x.shape, k, s, p, out_hw, div)
@@ -559,21 +564,21 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         >>> y = F.avg_pool2d(x, 2)                       # LeNet-5's subsampling
     """
     op = "avg_pool2d"
-    _check_input(op, input)
+    _check_input(op, input, integers=True)      # integers: as PyTorch (truncating division, no gradient)
     k, s, p, _, out_hw = _window_args(op, input, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None:
         if not _is_int(divisor_override):
             raise TypeError(f"{op}: divisor_override must be an int, received {divisor_override!r}")
         if divisor_override == 0:
             raise ArgumentError(f"{op}: divisor_override must be non-zero, received 0")
-        div = float(divisor_override)
+        div = int(divisor_override) if input.dtype.kind in "iu" else float(divisor_override)
     else:
         H, W = input.shape[-2:]
         dh = _avg_divisor(H, k[0], s[0], p[0], out_hw[0], count_include_pad)
         dw = _avg_divisor(W, k[1], s[1], p[1], out_hw[1], count_include_pad)
         div = dh[:, None] * dw[None, :]
         if (div == div.flat[0]).all():
-            div = float(div.flat[0])
+            div = int(div.flat[0]) if input.dtype.kind in "iu" else float(div.flat[0])
     x4, unbatched = _batched(input)
     out = _AvgPool2d.apply(x4, k, s, p, out_hw, div)
     return out.squeeze(0) if unbatched else out

@@ -82,6 +82,23 @@ def _unnormalize(coord, size, align_corners):
     return ((coord + 1) * size - 1) / 2, size / 2
 
 
+def _reflect(c, size, align_corners, xp):
+    """Coordinates mirrored into [0, size - 1] (align_corners) or [-0.5, size - 0.5], as
+    PyTorch's 'reflection' padding; also d(out)/d(c) (+1 or -1 per point)."""
+    lo2, hi2 = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+    if lo2 == hi2:
+        return xp.zeros_like(c), xp.zeros_like(c)
+    low, span = lo2 / 2, (hi2 - lo2) / 2
+    d = c - low
+    a = xp.abs(d)
+    flips = xp.floor(a / span)
+    extra = xp.fmod(a, span)
+    even = (flips % 2) == 0
+    out = xp.where(even, extra + low, span - extra + low)
+    slope = xp.where(d < 0, -1, 1) * xp.where(even, 1, -1)
+    return out, slope.astype(c.dtype, copy=False)
+
+
 class GridSample(Function):
     """out[n, c, i, j] = input[n, c] read at grid[n, i, j] (see the module docstring).
 
@@ -95,9 +112,14 @@ class GridSample(Function):
         ix, sx = _unnormalize(grid[..., 0], W, align_corners)
         iy, sy = _unnormalize(grid[..., 1], H, align_corners)
         clip_x = clip_y = None
-        if padding_mode == "border":
+        if padding_mode == "reflection":
+            ix, slope_x = _reflect(ix, W, align_corners, xp)
+            iy, slope_y = _reflect(iy, H, align_corners, xp)
+        if padding_mode in ("border", "reflection"):
             clip_x = (ix >= 0) & (ix <= W - 1)          # gradient passes only where not clamped
             clip_y = (iy >= 0) & (iy <= H - 1)
+            if padding_mode == "reflection":
+                clip_x, clip_y = clip_x * slope_x, clip_y * slope_y
             ix, iy = xp.clip(ix, 0, W - 1), xp.clip(iy, 0, H - 1)
         n_idx = xp.arange(N).reshape(N, 1, 1)
 
@@ -165,7 +187,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     the input read at the normalized points of ``grid`` (see the module docstring).
 
     input (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) in [-1, 1] -> (N, C, Ho, Wo).
-    mode: 'bilinear' or 'nearest'; padding_mode: 'zeros' or 'border'.
+    mode: 'bilinear' or 'nearest'; padding_mode: 'zeros', 'border' or 'reflection' (points
+    outside mirrored back in at the borders).
     Differentiable with respect to input and grid (bilinear).
     """
     op = "grid_sample"
@@ -175,9 +198,9 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if mode not in ("bilinear", "nearest"):
         raise ArgumentError(f"{op}: mode must be 'bilinear' or 'nearest' (bicubic is not supported by neuronet), "
                             f"received {mode!r}")
-    if padding_mode not in ("zeros", "border"):
-        raise ArgumentError(f"{op}: padding_mode must be 'zeros' or 'border' (reflection is not supported by "
-                            f"neuronet), received {padding_mode!r}")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ArgumentError(f"{op}: padding_mode must be 'zeros', 'border' or 'reflection', "
+                            f"received {padding_mode!r}")
     if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
         raise RuntimeError(f"{op}: expected input (N, C, H, W) and grid (N, H_out, W_out, 2) with the same N, "
                            f"received input {tuple(input.shape)} and grid {tuple(grid.shape)}")
