@@ -848,6 +848,6 @@ def resample(g, args, kw, out, aux):
 def embedding(g, args, kw, out, aux):
     idx, weight, padding_idx, scale = args
     i = g.name(idx)
-    if idx.array.dtype != np.int64:
+    if getattr(idx, "array", idx).dtype != np.int64:
         i = g.cast(i, np.int64)
     return g.op("Gather", [g.name(weight), i], axis=0)

@@ -65,7 +65,7 @@ def _onnx():
 
 
 def _to_numpy(a):
-    return np.ascontiguousarray(backend.to_numpy(a))
+    return np.asarray(backend.to_numpy(a), order="C")       # keeps 0-d arrays 0-d
 
 
 class _Unsupported:
@@ -179,10 +179,10 @@ class GraphBuilder:
         return self.const_values.get(self.name(x))
 
     def const(self, value, hint="Constant", dtype=None):
-        value = np.asarray(value, dtype=dtype)
+        value = np.array(value, dtype=dtype, order="C")     # a copy: later in-place changes do not reach it
         self._counter += 1
         name = f"{hint}_{self._counter}"
-        self.initializers[name] = np.ascontiguousarray(value)
+        self.initializers[name] = value
         self.const_values[name] = self.initializers[name]
         return name
 
@@ -326,6 +326,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
         raise RuntimeError("neuronet.onnx.export: a tracer is already installed (an export in progress?)")
 
     g = None
+    record = []         # per op call: what the trace freezes (constants), checked by a second pass
     modes = [(m, m.training) for m in model.modules()]
     stack = []
     handles = []
@@ -334,6 +335,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     def tracer(fn, fargs, fkwargs, out, aux):
         where = stack[-1] if stack else ""
         g.scope = "/" + where.replace(".", "/") if where else ""
+        record.append((fn, where, _frozen_args(g, fargs, fkwargs)))
         inputs = [a for a in fargs if isinstance(a, Tensor)]
         outs = [out] + [a for a in aux]
         try:
@@ -399,6 +401,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
                 result = model(*pos, **kw)
         finally:
             _function.tracer = None
+        _check_second_pass(model, pos, kw, record)
     finally:
         for h in handles:
             h.remove()
@@ -488,6 +491,102 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     except ValueError as e:
         raise ExportError(f"neuronet.onnx.export: the model is too large for one ONNX protobuf (2 GiB): {e}") from None
     _write(f, data)
+
+
+def _frozen_args(g, args, kwargs):
+    """What the trace of one op call bakes into the file: the values of its
+    constant tensor arguments and of its other arguments (shapes, indices,
+    factors), by position. Traced values and parameters are not frozen."""
+    frozen = []
+    for pos, a in list(enumerate(args)) + [(k, v) for k, v in kwargs.items()]:
+        if isinstance(a, Tensor) or (hasattr(a, "shape") and hasattr(a, "dtype") and not np.isscalar(a)):
+            try:
+                name = g.name(a)
+            except Unsupported:
+                continue
+            if name in g.const_values:
+                frozen.append((pos, g.const_values[name]))
+        else:
+            frozen.append((pos, a))
+    return frozen
+
+
+def _same(a, b):
+    if isinstance(a, Tensor):
+        a = a.array
+    if isinstance(b, Tensor):
+        b = b.array
+    if hasattr(a, "shape") and hasattr(a, "dtype") and not np.isscalar(a):
+        if not (hasattr(b, "shape") and tuple(a.shape) == tuple(b.shape)):
+            return False
+        a, b = _to_numpy(a), _to_numpy(b)
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (tuple, list)):
+        return isinstance(b, (tuple, list)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _perturbed(t):
+    """Another input of the same shape and dtype: floats drawn afresh with the
+    example's mean and spread, integers (indices) shuffled."""
+    rng = np.random.default_rng(12345)
+    a = _to_numpy(t.array)
+    if a.dtype.kind in "fc":
+        spread = float(a.std()) if a.size > 1 and a.std() > 0 else 1.0
+        b = (float(a.mean()) if a.size else 0.0) + spread * rng.standard_normal(a.shape)
+    else:
+        b = rng.permutation(a.reshape(-1)).reshape(a.shape)
+    return Tensor._wrap(backend.to_device(b.astype(a.dtype), backend.device_of(t.array)))
+
+
+def _check_second_pass(model, pos, kw, record):
+    """Run the forward again on another input and compare what the trace froze.
+
+    A value computed from the input by an operation the tracer does not see
+    (a comparison ``x > 0``, ``.item()``, ``.tolist()``, NumPy on ``.numpy()``)
+    reaches the traced ops as a constant and would be written into the file
+    as one: the second pass finds it because it changes with the input."""
+    pos2 = tuple(_perturbed(a) if isinstance(a, Tensor) else a for a in pos)
+    kw2 = {k: _perturbed(v) if isinstance(v, Tensor) else v for k, v in kw.items()}
+    calls = []
+
+    def tracer(fn, fargs, fkwargs, out, aux):
+        calls.append((fn, fargs, fkwargs))
+
+    _function.tracer = tracer
+    try:
+        with no_grad():
+            model(*pos2, **kw2)
+    except Exception as e:
+        raise ExportError(f"neuronet.onnx.export: the model failed on a second example input (the exporter "
+                          f"runs it twice to find values the trace would freeze): {e}") from None
+    finally:
+        _function.tracer = None
+    for i, (fn, where, frozen) in enumerate(record):
+        place = f"module '{where}'" if where else f"the model's own forward ({type(model).__name__})"
+        if i >= len(calls) or calls[i][0] is not fn:
+            raise ExportError(
+                f"neuronet.onnx.export: the forward pass takes a different path for another input (op {i}: "
+                f"{fn.__name__} in {place}); data-dependent control flow cannot be traced")
+        fargs, fkwargs = calls[i][1], calls[i][2]
+        for p, value in frozen:
+            now = fargs[p] if isinstance(p, int) else fkwargs.get(p)
+            if not _same(value, now):
+                raise ExportError(
+                    f"neuronet.onnx.export: {fn.__name__} ({fn.__module__}.{fn.__qualname__}) in {place}: "
+                    f"its argument {p} depends on the input but was computed outside the traced ops (a "
+                    "comparison such as x > 0, .item(), .tolist() or NumPy on .numpy()), so the file would "
+                    "hold the example input's value; compute it with neuronet ops (torch.where, clamp, ...)")
+    if len(calls) != len(record):
+        raise ExportError("neuronet.onnx.export: the forward pass takes a different path for another input; "
+                          "data-dependent control flow cannot be traced")
 
 
 def _prune(nodes, outputs):

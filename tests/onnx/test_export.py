@@ -323,3 +323,76 @@ def test_channel_major_fast_path_ops():
         xn = nt.randn(n, 2, 8, 8)
         with nt.no_grad():
             assert _rel(sess.run(None, {"input": xn.numpy()})[0], model(xn).numpy()) < 1e-5
+
+
+class _Fn(nn.Module):
+    def __init__(self, fn, *layers):
+        super().__init__()
+        self.fn = fn
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x):
+        return self.fn(x, *self.layers)
+
+
+# one line per op or argument pattern: (label, function of (x, *layers), layers, input shape)
+OPS = [
+    ("avg_pool_pad_ceil", lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True), (), (2, 3, 9, 9)),
+    ("avg_pool_no_pad_count", lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+     (), (2, 3, 8, 8)),
+    ("avg_pool_divisor", lambda x: F.avg_pool2d(x, 2, divisor_override=3), (), (2, 3, 8, 8)),
+    ("max_pool_dilation", lambda x: F.max_pool2d(x, 2, 1, 1, dilation=2), (), (2, 3, 9, 9)),
+    ("max_pool_indices", lambda x: F.max_pool2d(x, 2, return_indices=True)[1].float(), (), (2, 3, 8, 8)),
+    ("adaptive_avg_5_to_3", lambda x: F.adaptive_avg_pool2d(x, 3), (), (2, 3, 5, 7)),
+    ("adaptive_max", lambda x: F.adaptive_max_pool2d(x, (2, 1)), (), (2, 3, 4, 6)),
+    ("bicubic_align", lambda x: F.interpolate(x, size=(7, 5), mode="bicubic", align_corners=True), (),
+     (2, 3, 4, 4)),
+    ("pad_replicate_value", lambda x: F.pad(x, (1, 2, 0, 1), mode="replicate") + F.pad(x, (1, 2, 0, 1), value=0.5),
+     (), (2, 3, 4, 4)),
+    ("batch_norm_batch_stats", lambda x, bn: bn(x), (nn.BatchNorm2d(3, track_running_stats=False),), (4, 3, 4, 4)),
+    ("batch_norm_1d", lambda x, bn: bn(x), (nn.BatchNorm1d(3),), (4, 3, 5)),
+    ("lrn_odd", lambda x: F.local_response_norm(x, 3, alpha=0.1, beta=0.6, k=1.5), (), (2, 6, 4, 4)),
+    ("activations", lambda x: F.softplus(x, beta=2.0) + F.hardsigmoid(x) + F.hardswish(x) + F.mish(x)
+     + F.elu(x, 0.7) + F.selu(x) + F.celu(x, 1.3) + F.threshold(x, 0.1, -2.0) + F.rrelu(x)
+     + F.logsigmoid(x) + F.softsign(x) + F.tanhshrink(x) + F.softshrink(x, 0.3) + F.hardshrink(x, 0.3)
+     + F.relu6(x) + F.gelu(x, approximate="tanh"), (), (2, 3, 4)),
+    ("glu_prelu", lambda x, p: F.glu(p(x), dim=1), (nn.PReLU(),), (2, 4, 3)),
+    ("indexing", lambda x: x[1:, None, ..., 2] * 2 + x[:, :, [2, 0, 1]][..., 1, None].sum(), (), (3, 4, 5)),
+    ("negative_int_index", lambda x: x[:, -1] - x[..., 0, :], (), (2, 4, 4)),
+    ("stack_expand", lambda x: nt.stack([x, x * 2], dim=1).expand(-1, 2, 3, 4) + x.unsqueeze(1), (), (2, 3, 4)),
+    ("reductions", lambda x: x.max(dim=1)[0] + x.max(dim=1)[1].float() + x.amin(dim=(1, 2), keepdim=True)[:, 0]
+     + x.logsumexp(dim=1) + x.mean() + x.sum(dim=1), (), (2, 3, 4)),
+    ("clamp", lambda x: x.clamp(max=x.mean(dim=0)) + x.clamp(-0.5, 0.5) + x.clamp(min=0.1), (), (2, 3)),
+    ("math", lambda x: nt.sin(x) + nt.cos(x) + nt.erf(x) + nt.floor(x) + nt.rsqrt(x.abs() + 1) + nt.log1p(x.abs())
+     + nt.expm1(x) + nt.log2(x.abs() + 1) + x.sign() + x.square() + nt.atan(x), (), (2, 3)),
+    ("embedding", lambda x, e: e((x.abs() * 3).long().clamp(max=9)), (nn.Embedding(10, 4),), (2, 3)),
+    ("matmul_linear_3d", lambda x, lin: lin(x) @ x.transpose(1, 2), (nn.Linear(4, 4),), (2, 3, 4)),
+    ("group_norm_conv1d", lambda x, c, gn: gn(c(x)), (nn.Conv1d(4, 6, 3, padding=1), nn.GroupNorm(2, 6)), (2, 4, 7)),
+]
+
+
+@pytest.mark.parametrize("label,fn,layers,shape", OPS, ids=[o[0] for o in OPS])
+def test_op_matches_onnxruntime(label, fn, layers, shape):
+    model = _Fn(fn, *layers)
+    _random_stats(model)
+    x = nt.randn(*shape)
+    data = _export_bytes(model, x, dynamic_axes=DYNAMIC)
+    onnx.checker.check_model(onnx.load_from_string(data))
+    sess = _session(data)
+    model.eval()
+    for n in (shape[0], shape[0] + 1):
+        xn = x if n == shape[0] else nt.randn(n, *shape[1:])
+        with nt.no_grad():
+            want = model(xn).numpy()
+        (got,) = sess.run(None, {"input": xn.numpy()})
+        assert got.shape == want.shape
+        assert np.allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(want).max())), label
+
+
+@pytest.mark.parametrize("fn", [lambda x: nt.where(x > 0, x, x * 0.1),       # comparison: not traced
+                                lambda x: x * float(x.mean()),               # a Python number from the input
+                                lambda x: x[:, np.argsort(x.numpy()[0])]],   # NumPy on the values
+                         ids=["comparison", "item", "numpy"])
+def test_values_computed_outside_the_trace_are_refused_not_frozen(fn):
+    with pytest.raises(ExportError, match=r"depends on the input but was computed outside the traced ops"):
+        _export_bytes(_Fn(fn), nt.randn(2, 5))
