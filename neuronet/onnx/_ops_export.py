@@ -19,7 +19,7 @@ import importlib
 import numpy as np
 
 from ..tensor import Tensor
-from .export import Unsupported
+from .export import Unsupported, _to_numpy
 
 
 def _module(name):
@@ -789,8 +789,9 @@ def getitem(g, args, kw, out, aux):
             squeeze.append(axis)
         else:
             arr = it.array if isinstance(it, Tensor) else it
-            arr = np.asarray(arr) if not isinstance(it, Tensor) else arr
-            if getattr(arr, "dtype", np.dtype(np.int64)).kind == "b":
+            if not hasattr(arr, "dtype"):
+                arr = np.asarray(arr)           # a list of ints
+            if arr.dtype.kind == "b":
                 raise Unsupported("indexing with a boolean mask")
             gather = (axis, it, out_pos)
             out_pos += np.ndim(arr)
@@ -804,8 +805,7 @@ def getitem(g, args, kw, out, aux):
             if it.array.dtype != np.int64:
                 idx = g.cast(idx, np.int64)
         else:
-            from .export import _to_numpy
-            idx = g.const(_to_numpy(it).astype(np.int64), "index")
+            idx = g.const(np.asarray(_to_numpy(it) if hasattr(it, "dtype") else it, dtype=np.int64), "index")
         y = g.op("Gather", [y, idx], axis=ax)
         shift = np.ndim(it.array if isinstance(it, Tensor) else it) - 1
         squeeze = [s + shift if s > ax else s for s in squeeze]
@@ -839,7 +839,6 @@ def pad(g, args, kw, out, aux):
 @handles(U.Resample)
 def resample(g, args, kw, out, aux):
     x, matrices = args
-    from .export import _to_numpy
     mats = [_to_numpy(m) for m in matrices]
     return _contract_spatial(g, g.name(x), x.ndim, mats, x.dtype)
 

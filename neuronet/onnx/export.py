@@ -1,4 +1,4 @@
-"""ONNX export by tracing: run the model's forward once, record every op.
+"""ONNX export by tracing one forward pass of the model: every op is recorded.
 
 ``neuronet.autograd.function.tracer`` is called after every op with the op's
 Function class, its arguments (Tensors and constants), its output and its
@@ -19,9 +19,16 @@ makes the reshapes batch-agnostic (``0`` / ``-1`` in their shape) and builds
 batch-sized constants (zero channels appended by a ResNet option-A shortcut)
 from the shape of their neighbour at run time.
 
-Limits: only the batch axis may be dynamic in practice (spatial sizes are
-baked into pooling and resampling constants); Python control flow is frozen to
-the branch the example input took, as with any tracing exporter.
+What a tracer cannot see it refuses rather than freezes: the forward is run a
+second time on another input of the same shape, and an op whose constant
+arguments change (a mask from ``x > 0``, a factor from ``.item()``, an index
+from NumPy) or a forward that takes another path raises :class:`ExportError`
+naming the op and module.
+
+Limits: only the batch axis may be dynamic (spatial sizes are baked into
+pooling and resampling constants), and it must be axis 0 wherever a reshape
+or a batch-sized constant meets it; Python control flow is frozen to the
+branch the example input took, as with any tracing exporter.
 """
 from __future__ import annotations
 
