@@ -27,7 +27,7 @@ __all__ = ["main"]
 
 # The main job: LeNet-5 on the bundled MNIST sample.
 DEFAULTS = dict(model="lenet5", data="mnist-sample", epochs=15, batch_size=64, lr=0.05,
-                optimizer="sgd", momentum=0.9, weight_decay=5e-4, scheduler="onecycle", seed=0)
+                optimizer="sgd", momentum=0.9, weight_decay=5e-4, scheduler="onecycle", seed=0, val_split=0.1)
 
 
 class UserError(Exception):
@@ -38,49 +38,77 @@ def _parser():
     p = argparse.ArgumentParser(prog="neuronet", description="Train, evaluate and use CNNs built on neuronet.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a model (no arguments: LeNet-5 on the bundled MNIST sample)")
+    t = sub.add_parser("train", help="train a model (no arguments: LeNet-5 on the bundled MNIST sample)",
+                       description="Train a model. With no arguments: the main job, LeNet-5 on the bundled "
+                                   "MNIST sample. A validation set is held out of the training data (--val-split) "
+                                   "to pick best.npz; the test set is evaluated once, at the end, for that "
+                                   "checkpoint.")
     t.add_argument("model", nargs="?", default=DEFAULTS["model"], help="model name (see `neuronet models`)")
     t.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra constructor argument for the model, e.g. base_channels=16 (repeatable)")
-    t.add_argument("--data", default=DEFAULTS["data"],
-                   help="mnist-sample | mnist | fashion-mnist | kmnist | cifar10 | cifar100 | folder:PATH | shapes")
-    t.add_argument("--root", default=None, help="data directory (default: $NEURONET_DATA or ~/.cache/neuronet)")
+                   help="extra constructor argument for the model, e.g. base_channels=16 (repeatable; "
+                        "default: none)")
+    t.add_argument("--data", default=DEFAULTS["data"], metavar="NAME",
+                   help="mnist-sample | mnist | fashion-mnist | kmnist | cifar10 | cifar100 | folder:PATH | shapes "
+                        "(see `neuronet datasets`)")
+    t.add_argument("--root", default=None, metavar="DIR",
+                   help="data directory (default: $NEURONET_DATA or ~/.cache/neuronet)")
     t.add_argument("--download", action="store_true", help="download missing dataset files")
-    t.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    t.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    t.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], metavar="N", help="epochs to train, >= 1")
+    t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], metavar="B",
+                   help="training batch size, >= 1")
+    t.add_argument("--lr", type=float, default=DEFAULTS["lr"], metavar="LR",
+                   help="learning rate, > 0 (the peak of the one-cycle schedule)")
     t.add_argument("--optimizer", default=DEFAULTS["optimizer"],
-                   help="sgd | adam | adamw | rmsprop | adagrad | nadam | radam")
-    t.add_argument("--momentum", type=float, default=DEFAULTS["momentum"])
-    t.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
+                   choices=["sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "radam"],
+                   help="sgd (with Nesterov momentum when --momentum > 0) | adam | adamw | rmsprop | adagrad | "
+                        "nadam | radam")
+    t.add_argument("--momentum", type=float, default=DEFAULTS["momentum"], metavar="M",
+                   help="momentum for sgd and rmsprop, in [0, 1)")
+    t.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"], metavar="WD",
+                   help="L2 weight decay, >= 0")
     t.add_argument("--scheduler", default=DEFAULTS["scheduler"],
-                   help="onecycle | cosine | step | plateau | exponential | none")
+                   choices=["onecycle", "cosine", "step", "plateau", "exponential", "none"],
+                   help="learning-rate schedule: onecycle | cosine | step | plateau | exponential | none")
     t.add_argument("--augment", dest="augment", action="store_true", default=True,
-                   help="random affine distortions / crops and flips (default on)")
-    t.add_argument("--no-augment", dest="augment", action="store_false")
-    t.add_argument("--val-split", type=float, default=0.0,
-                   help="fraction of the training set held out for validation (default 0: validate on the test split)")
-    t.add_argument("--image-size", type=int, default=None, help="image side for folder:/shapes data")
-    t.add_argument("--subset", type=int, default=None, help="train on the first N training samples only")
-    t.add_argument("--device", default="cpu", help="cpu | cuda")
-    t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    t.add_argument("--out", default=None, help="run directory (default runs/<model>-<data>)")
-    t.add_argument("--resume", default=None, help="continue from a checkpoint (e.g. RUN/last.npz)")
-    t.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE")
+                   help="random affine distortions (digits) or crops and flips (images) on the training set "
+                        "(default: on)")
+    t.add_argument("--no-augment", dest="augment", action="store_false",
+                   help="train on the images as they are (default: augmentation on)")
+    t.add_argument("--val-split", type=float, default=DEFAULTS["val_split"], metavar="F",
+                   help="fraction of the training set held out, stratified and seeded, to validate on and pick "
+                        "best.npz, in [0, 1); 0: no validation set (the last epoch is kept). The test set is "
+                        "evaluated once, at the end")
+    t.add_argument("--image-size", type=int, default=None, metavar="PX",
+                   help="image side for folder:/shapes data, >= 8 (default: 32 for folder:, 48 for shapes)")
+    t.add_argument("--subset", type=int, default=None, metavar="N",
+                   help="train on the first N training samples only, >= 2 (default: all)")
+    t.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu | cuda | cuda:N (needs CuPy and a GPU)")
+    t.add_argument("--seed", type=int, default=DEFAULTS["seed"], metavar="S",
+                   help="seeds the weights, the validation split, the data order and the augmentation; any "
+                        "integer >= 0")
+    t.add_argument("--out", default=None, metavar="DIR",
+                   help="run directory (default: runs/<model>-<data>)")
+    t.add_argument("--resume", default=None, metavar="CKPT",
+                   help="continue from a checkpoint, e.g. runs/x/last.npz (default: start afresh)")
+    t.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                   help="stop after PATIENCE epochs (>= 1) without improvement on the validation set "
+                        "(default: off)")
     t.add_argument("--no-report", dest="report", action="store_false", default=True,
-                   help="skip the figures and report.html")
+                   help="skip the figures and report.html (default: drawn)")
     t.add_argument("--report-interval", type=float, default=20.0, metavar="SECONDS",
-                   help="redraw the figures at an epoch end at most this often (always at the end; default 20)")
-    t.add_argument("--quiet", action="store_true")
+                   help="redraw the figures at an epoch end at most this often, >= 0 (always at the end)")
+    t.add_argument("--quiet", action="store_true", help="print only the final lines")
 
     e = sub.add_parser("eval", help="evaluate a checkpoint on a dataset")
-    e.add_argument("checkpoint")
-    e.add_argument("--data", default=None, help="dataset (default: the one the model was trained on)")
-    e.add_argument("--root", default=None)
-    e.add_argument("--split", default="test", choices=["test", "train"])
-    e.add_argument("--batch-size", type=int, default=500)
+    e.add_argument("checkpoint", help="a checkpoint file (e.g. runs/demo/best.npz)")
+    e.add_argument("--data", default=None, metavar="NAME",
+                   help="dataset (default: the one the model was trained on)")
+    e.add_argument("--root", default=None, metavar="DIR",
+                   help="data directory (default: $NEURONET_DATA or ~/.cache/neuronet)")
+    e.add_argument("--split", default="test", choices=["test", "train"], help="test | train")
+    e.add_argument("--batch-size", type=int, default=500, metavar="B", help="evaluation batch size, >= 1")
     e.add_argument("--json", action="store_true", help="print one JSON object")
-    e.add_argument("--device", default="cpu")
+    e.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu | cuda | cuda:N")
 
     pr = sub.add_parser("predict", help="classify image files with a checkpoint or a pretrained ImageNet model")
     pr.add_argument("checkpoint", help="a checkpoint file, or a model with ImageNet weights (resnet50, vgg16, ...)")
@@ -101,20 +129,43 @@ def _parser():
     x.add_argument("--static-batch", action="store_true", help="fix the batch size instead of a dynamic 'batch' axis")
 
     i = sub.add_parser("info", help="describe a checkpoint")
-    i.add_argument("checkpoint")
-    i.add_argument("--json", action="store_true")
+    i.add_argument("checkpoint", help="a checkpoint file")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = sub.add_parser("show", help="write/refresh a run's report.html and print its path")
     s.add_argument("target", help="run directory or checkpoint")
 
-    lab = sub.add_parser("lab", help="the course's experiments (`neuronet lab list`)")
+    # these two hand their arguments to their own parsers: `neuronet lab --help`
+    # and `neuronet bench --help` show those, with defaults and ranges
+    lab = sub.add_parser("lab", help="the course's experiments (`neuronet lab list`)", add_help=False)
     lab.add_argument("args", nargs=argparse.REMAINDER)
 
-    sub.add_parser("models", help="list the model zoo")
+    sub.add_parser("models", help="list the model zoo: parameters, input size, paper")
     sub.add_parser("datasets", help="list the dataset names")
-    b = sub.add_parser("bench", help="benchmarks against PyTorch (python -m neuronet.bench)")
+    b = sub.add_parser("bench", help="benchmarks against PyTorch (options: `neuronet bench --help`)", add_help=False)
     b.add_argument("args", nargs=argparse.REMAINDER)
+    for sp in sub.choices.values():
+        sp.formatter_class = _HelpFormatter
+        for action in sp._actions:
+            if action.help is None and action.option_strings:     # argparse shows nothing, not even the default
+                action.help = action.dest.replace("_", " ")
     return p
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default (``--help`` is the manual)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if isinstance(action, argparse._StoreTrueAction):
+            return text + " (default: off)"
+        if isinstance(action, argparse._StoreFalseAction):
+            return text + " (default: on)"
+        if action.default is None or action.default == []:
+            return text + " (default: none)"
+        return text + " (default: %(default)s)"
 
 
 # ------------------------------------------------------------------ train
@@ -131,10 +182,18 @@ def _model_args(pairs):
     return out
 
 
+def _split_words(data, a):
+    """Human names of the splits, for the summary and the printed lines."""
+    if data.val is None:
+        return None
+    return (f"validation: {len(data.val)} samples held out of the training set ({100 * a.val_split:g} %, "
+            f"stratified by class, seed {a.seed})")
+
+
 def cmd_train(a):
     import neuronet
-    from neuronet.data import DataLoader, Subset, random_split
-    from neuronet.train import Trainer
+    from neuronet.data import DataLoader
+    from neuronet.train import Trainer, load_checkpoint
     from neuronet.train.recipes import build_data, build_model, build_optimizer, build_scheduler
 
     for name, value in (("--epochs", a.epochs), ("--batch-size", a.batch_size)):
@@ -143,7 +202,9 @@ def cmd_train(a):
     if a.lr <= 0:
         raise UserError(f"--lr must be > 0, received {a.lr}")
     if not 0 <= a.val_split < 1:
-        raise UserError(f"--val-split must be in [0, 1), received {a.val_split}")
+        raise UserError(f"--val-split must be in [0, 1) (0: no validation set), received {a.val_split}")
+    if a.subset is not None and a.subset < 2:
+        raise UserError(f"--subset must be >= 2, received {a.subset}")
     neuronet.manual_seed(a.seed)
     out = a.out or os.path.join("runs", f"{a.model}-{a.data.replace(':', '_').replace('/', '_')}")
     try:
@@ -152,59 +213,83 @@ def cmd_train(a):
         open(probe, "w").close()
         os.unlink(probe)
     except OSError as e:
-        raise UserError(f"output directory {out!r} is not writable: {e.strerror or e}") from None
-    data = build_data(a.data, root=a.root, download=a.download, augment=a.augment,
-                      image_size=a.image_size, seed=a.seed)
+        raise UserError(f"output directory {out!r} (--out) is not writable: {e.strerror or e}") from None
+    data = build_data(a.data, root=a.root, download=a.download, augment=a.augment, image_size=a.image_size,
+                      seed=a.seed, val_split=a.val_split, subset=a.subset)
     model = build_model(a.model, data, **_model_args(a.model_arg))
-    train_set = data.train
-    if a.subset:
-        train_set = Subset(train_set, range(min(a.subset, len(train_set))))
-    val_set = data.test
-    val_name = "test"
-    if a.val_split > 0:
-        n_val = max(1, int(round(len(train_set) * a.val_split)))
-        train_set, val_set = random_split(train_set, [len(train_set) - n_val, n_val], generator=a.seed)
-        val_name = "held-out train"
+    train_set, val_set = data.train, data.val
+    val_words = _split_words(data, a)
     train_loader = DataLoader(train_set, batch_size=a.batch_size, shuffle=True, seed=a.seed)
-    val_loader = DataLoader(val_set, batch_size=500)
+    val_loader = DataLoader(val_set, batch_size=500) if val_set is not None else None
     optimizer = build_optimizer(a.optimizer, model.parameters(), a.lr, a.momentum, a.weight_decay)
     scheduler, sched_step = build_scheduler(a.scheduler, optimizer, a.epochs, len(train_loader))
     n_params = sum(p.numel() for p in model.parameters())
     config = {k: v for k, v in vars(a).items() if k not in ("command",)}
     callbacks = []
+    report = None
     if a.report:
         try:
             from neuronet.report import ReportCallback
-            callbacks.append(ReportCallback(out, sample_inputs=val_set, class_names=data.classes,
-                                            min_interval=a.report_interval))
+            report = ReportCallback(out, sample_inputs=val_set, class_names=data.classes,
+                                    min_interval=a.report_interval,
+                                    num_samples=min(len(val_set), 1000) if val_set is not None else 256,
+                                    sample_split="validation" if val_set is not None else None)
+            callbacks.append(report)
         except ImportError as e:  # matplotlib missing: train anyway, say so
             print(f"neuronet: note: no figures ({e})", file=sys.stderr)
     trainer = Trainer(model, optimizer, scheduler=scheduler, scheduler_step=sched_step, task=data.task,
                       num_classes=data.num_classes, out_dir=out, device=a.device, callbacks=callbacks,
                       early_stopping=a.early_stopping, preprocessing=data.preprocessing,
-                      data_info={"name": data.name, "train_size": len(train_set), "val": val_name,
-                                 "val_size": len(val_set)},
+                      data_info={"name": data.name, "train_size": len(train_set),
+                                 "val": val_words or "none (--val-split 0)",
+                                 "val_size": len(val_set) if val_set is not None else 0,
+                                 "test_size": len(data.test)},
                       config=config, verbose=not a.quiet)
     if not a.quiet:
-        print(f"training {a.model} ({n_params:,} parameters) on {data.name}: {len(train_set)} train, "
-              f"{len(val_set)} {val_name} samples, {a.epochs} epochs, batch {a.batch_size}, "
+        held = f"{len(val_set)} validation (held out of train), " if val_set is not None else "no validation, "
+        print(f"training {a.model} ({n_params:,} parameters) on {data.name}: {len(train_set)} train, {held}"
+              f"{len(data.test)} test samples (used once, at the end); {a.epochs} epochs, batch {a.batch_size}, "
               f"{a.optimizer} lr {a.lr}, scheduler {a.scheduler}; run directory {out}", file=sys.stderr)
-    t0 = time.perf_counter()
     trainer.fit(train_loader, val_loader, epochs=a.epochs, resume=a.resume)
-    elapsed = time.perf_counter() - t0
+    # The checkpoint the validation set chose (without one: the last); the test
+    # set is evaluated once, here, for that checkpoint only.
+    best_path = os.path.join(out, "best.npz")
+    chosen = os.path.join(out, "last.npz")
+    chosen_epoch = trainer.epoch
+    val_metrics = None
+    if val_set is not None and os.path.isfile(best_path):
+        ck = load_checkpoint(best_path)
+        ck.load_into(trainer.model)
+        chosen, chosen_epoch = best_path, ck.epoch
+        val_metrics = {k[4:]: v for k, v in ck.metrics.items() if k.startswith("val_") and isinstance(v, float)}
     final = trainer.evaluate(DataLoader(data.test, batch_size=500))
-    summary = {"model": a.model, "data": data.name, "epochs": trainer.epoch, "train_time_s": round(elapsed, 2),
+    if report is not None:
+        report.final_evaluation(trainer, data.test, final, checkpoint=os.path.basename(chosen), epoch=chosen_epoch)
+    summary = {"model": a.model, "data": data.name, "epochs": trainer.epoch,
+               "train_time_s": round(trainer.fit_seconds, 2), "train_cpu_time_s": round(trainer.fit_cpu_seconds, 2),
+               "checkpoint": chosen, "selected_epoch": chosen_epoch,
+               "selected_by": (f"best {trainer.monitor_key} on the validation split" if val_metrics is not None
+                               else "last epoch (no validation split)"),
+               "validation": None if val_set is None else {
+                   "split": val_words, "n": len(val_set), **(val_metrics or {})},
+               "test": {"split": f"test: the {len(data.test)} samples of {data.name}'s test set, evaluated once "
+                                 f"for {os.path.basename(chosen)}", "n": final["n"], "loss": final["loss"],
+                        "accuracy": final.get("accuracy")},
                "test_loss": final["loss"], "test_accuracy": final.get("accuracy"), "n_test": final["n"],
-               "run_dir": out, "checkpoint": os.path.join(out, "last.npz")}
+               "run_dir": out}
     if data.task == "segmentation":
-        summary["test_mean_iou"] = final.get("mean_iou")
-        summary["test_pixel_accuracy"] = final.get("pixel_accuracy")
+        for k in ("mean_iou", "pixel_accuracy"):
+            summary["test"][k] = summary["test_" + k] = final.get(k)
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     acc = summary["test_accuracy"]
-    print(f"test accuracy {100 * acc:.2f}% ({final['n']} {data.name} test samples), loss "
-          f"{final['loss']:.4f}; trained {elapsed:.1f}s; checkpoint {summary['checkpoint']}"
-          + (f"; report {os.path.join(out, 'report.html')}" if callbacks else ""))
+    if val_metrics is not None and "accuracy" in val_metrics:
+        print(f"validation accuracy {100 * val_metrics['accuracy']:.2f}% ({len(val_set)} held-out training "
+              f"samples) picked epoch {chosen_epoch} of {trainer.epoch}")
+    print(f"test accuracy {100 * acc:.2f}% ({final['n']} {data.name} test samples, {os.path.basename(chosen)}), "
+          f"loss {final['loss']:.4f}; trained {trainer.fit_seconds:.1f} s (process CPU time "
+          f"{trainer.fit_cpu_seconds:.1f} s); checkpoint {chosen}"
+          + (f"; report {os.path.join(out, 'report.html')}" if report is not None else ""))
     return 0
 
 
@@ -407,10 +492,48 @@ def cmd_lab(a):
     return lab_main(a.args)
 
 
+# What `neuronet models` prints beside each name: the input it was designed for
+# (default constructor arguments), the parameter count at those defaults
+# (tests/test_cli.py rebuilds the small ones and checks), and the paper.
+MODEL_CATALOG = {
+    "mlp": ("1x28x28", 235_146, "Rumelhart, Hinton & Williams 1986"),
+    "lenet5": ("1x28x28", 61_706, "LeCun et al. 1998"),
+    "alexnet": ("3x224x224", 61_100_840, "Krizhevsky et al. 2012"),
+    "vgg11": ("3x224x224", 132_863_336, "Simonyan & Zisserman 2015"),
+    "vgg11_bn": ("3x224x224", 132_868_840, "Simonyan & Zisserman 2015"),
+    "vgg13": ("3x224x224", 133_047_848, "Simonyan & Zisserman 2015"),
+    "vgg13_bn": ("3x224x224", 133_053_736, "Simonyan & Zisserman 2015"),
+    "vgg16": ("3x224x224", 138_357_544, "Simonyan & Zisserman 2015"),
+    "vgg16_bn": ("3x224x224", 138_365_992, "Simonyan & Zisserman 2015"),
+    "vgg19": ("3x224x224", 143_667_240, "Simonyan & Zisserman 2015"),
+    "vgg19_bn": ("3x224x224", 143_678_248, "Simonyan & Zisserman 2015"),
+    "googlenet": ("3x224x224", 6_624_904, "Szegedy et al. 2015"),
+    "resnet18": ("3x224x224", 11_689_512, "He et al. 2016"),
+    "resnet34": ("3x224x224", 21_797_672, "He et al. 2016"),
+    "resnet50": ("3x224x224", 25_557_032, "He et al. 2016"),
+    "resnet101": ("3x224x224", 44_549_160, "He et al. 2016"),
+    "resnet152": ("3x224x224", 60_192_808, "He et al. 2016"),
+    "resnet20": ("3x32x32", 269_722, "He et al. 2016, section 4.2 (CIFAR)"),
+    "resnet32": ("3x32x32", 464_154, "He et al. 2016, section 4.2 (CIFAR)"),
+    "resnet44": ("3x32x32", 658_586, "He et al. 2016, section 4.2 (CIFAR)"),
+    "resnet56": ("3x32x32", 853_018, "He et al. 2016, section 4.2 (CIFAR)"),
+    "resnet110": ("3x32x32", 1_727_962, "He et al. 2016, section 4.2 (CIFAR)"),
+    "unet": ("1xHxW", 31_030_658, "Ronneberger et al. 2015"),
+    "segnet": ("3xHxW", 29_449_355, "Badrinarayanan et al. 2017"),
+}
+
+
 def cmd_models(a):
     from neuronet import models
+    rows = [("model", "parameters", "input", "paper")]
     for name in models.list_models():
-        print(name)
+        size, params, paper = MODEL_CATALOG.get(name, ("?", None, "?"))
+        rows.append((name, f"{params:,}" if params else "?", size, paper))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
+    print("\nparameters at the default arguments (ImageNet: 1,000 classes); `neuronet train MODEL` sizes the "
+          "model for its data")
     return 0
 
 
@@ -431,12 +554,28 @@ COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "expor
             "lab": cmd_lab, "models": cmd_models, "datasets": cmd_datasets, "bench": cmd_bench}
 
 
+# The library's errors name Python arguments; on the command line the flag is meant.
+_FLAG_WORDS = [("Use download=True", "Use --download"), ("download=True", "--download"),
+               ("MNIST(sample=True)", "--data mnist-sample"), ("datasets.MNIST(sample=True)", "--data mnist-sample")]
+
+
+def _cli_words(msg):
+    for api, flag in _FLAG_WORDS:
+        msg = msg.replace(api, flag)
+    return msg
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
     if not argv:
         argv = ["train"]          # `neuronet` alone runs the main job
-    a = parser.parse_args(argv)
+    if argv[0] in ("lab", "bench"):
+        # their own parsers take every option, --help included (argparse's
+        # REMAINDER would refuse an option-like first word such as --quick)
+        a = argparse.Namespace(command=argv[0], args=argv[1:])
+    else:
+        a = parser.parse_args(argv)
     if a.command is None:
         parser.print_help()
         return 2
@@ -451,7 +590,7 @@ def main(argv=None):
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if isinstance(e, (KeyError,)) and msg.startswith("'") and msg.endswith("'"):
             msg = msg[1:-1]
-        print(f"neuronet: error: {msg}", file=sys.stderr)
+        print(f"neuronet: error: {_cli_words(msg)}", file=sys.stderr)
         return 1
 
 

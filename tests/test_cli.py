@@ -35,6 +35,34 @@ def test_train_writes_run_directory(trained):
     assert summary["n_test"] == 2000 and 0.0 <= summary["test_accuracy"] <= 1.0
 
 
+def test_train_validates_on_a_split_of_the_training_data(trained):
+    """Default protocol: 10 % of the training digits held out (stratified, seeded),
+    best.npz picked on them, the test set evaluated once for that checkpoint;
+    the summary says which split produced each number."""
+    summary = json.loads((trained / "summary.json").read_text())
+    val, test = summary["validation"], summary["test"]
+    assert val["n"] == 103 and "held out of the training set" in val["split"] and "seed 0" in val["split"]
+    assert test["n"] == 2000 and test["split"].startswith("test") and "evaluated once" in test["split"]
+    assert summary["checkpoint"].endswith("best.npz") and "validation" in summary["selected_by"]
+    history = json.loads((trained / "history.json").read_text())
+    best = max(history, key=lambda h: h["val_accuracy"])
+    assert summary["selected_epoch"] == best["epoch"]
+    assert abs(val["accuracy"] - best["val_accuracy"]) < 1e-12
+    from neuronet.train import load_checkpoint
+    ck = load_checkpoint(trained / "last.npz")
+    assert ck.data["train_size"] == 921 and ck.data["val_size"] == 103 and ck.data["test_size"] == 2000
+    assert ck.config["val_split"] == 0.1
+
+
+def test_train_without_validation_keeps_the_last_epoch(tmp_path):
+    r = run("train", "--subset", "64", "--epochs", "1", "--val-split", "0", "--out", str(tmp_path),
+            "--no-report", "--quiet")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["validation"] is None and summary["checkpoint"].endswith("last.npz")
+    assert "no validation" in summary["selected_by"]
+
+
 def test_eval_json(trained):
     r = run("eval", str(trained / "last.npz"), "--data", "mnist-sample", "--json")
     assert r.returncode == 0, r.stderr
@@ -43,7 +71,8 @@ def test_eval_json(trained):
     assert len(out["confusion_matrix"]) == 10
     assert out["accuracy"] > 0.5          # 1024 digits, 3 epochs: far above chance (10%)
     summary = json.loads((trained / "summary.json").read_text())
-    assert abs(out["accuracy"] - summary["test_accuracy"]) < 1e-9
+    r = run("eval", summary["checkpoint"], "--json")             # the checkpoint the summary names
+    assert abs(json.loads(r.stdout)["accuracy"] - summary["test_accuracy"]) < 1e-9
     r = run("eval", str(trained / "last.npz"), "--split", "train", "--json")   # data from the checkpoint
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -90,7 +119,10 @@ def _one_line_error(r, pattern):
 def test_user_errors_end_with_one_line(trained, tmp_path):
     _one_line_error(run("train", "nosuchnet", "--epochs", "1"), "unknown model 'nosuchnet'")
     _one_line_error(run("train", "--data", "imagenet"), "unknown dataset 'imagenet'")
-    _one_line_error(run("train", "--data", "mnist", "--root", str(tmp_path / "empty")), "MNIST")
+    r = run("train", "--data", "mnist", "--root", str(tmp_path / "empty"))
+    _one_line_error(r, "MNIST")
+    assert "--download" in r.stderr and "download=True" not in r.stderr        # the flag, not the argument
+    assert "--data mnist-sample" in r.stderr
     _one_line_error(run("eval", str(tmp_path / "missing.npz"), "--data", "mnist-sample"), "no such file")
     _one_line_error(run("train", "--data", "folder:" + str(tmp_path / "nowhere")), "no such directory")
     blocker = tmp_path / "blocker"
@@ -104,6 +136,7 @@ def test_user_errors_end_with_one_line(trained, tmp_path):
     _one_line_error(run("info", str(bad)), "corrupted")
     _one_line_error(run("predict", str(trained / "last.npz"), str(tmp_path / "nope.png")), "no such file")
     _one_line_error(run("train", "--epochs", "0"), "--epochs must be >= 1")
+    _one_line_error(run("train", "--val-split", "1"), "--val-split must be in [0, 1)")
 
 
 def test_train_on_an_image_folder_and_shapes(tmp_path):
@@ -206,3 +239,100 @@ def test_predict_pretrained_user_errors(tmp_path, monkeypatch):
                     "resnet18: unknown weights 'IMAGENET1K_V7'")
     _one_line_error(run("predict", "lenet5", str(photo)), "not a model with pretrained ImageNet weights")
     _one_line_error(run("predict", "resnet18", str(tmp_path / "none.jpg")), "no such file")
+
+
+# ------------------------------------------------------------------ help, models, bench, lab (issue 15)
+def _option_help(parser):
+    """``{option: rendered help line(s)}`` of every optional argument."""
+    import re
+    text = parser.format_help()
+    out, key = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^  (-[-\w]+|-\w, --[-\w]+)", line)
+        if m:
+            key = m.group(1).split(", ")[-1]
+            out[key] = line
+        elif key and line.startswith("   "):
+            out[key] += " " + line.strip()
+        else:
+            key = None
+    return out
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "info", "predict", "export"])
+def test_every_option_shows_its_default(command):
+    from neuronet.cli import _parser
+    sub = _parser()._subparsers._group_actions[0].choices[command]
+    helps = _option_help(sub)
+    options = [s for a in sub._actions for s in a.option_strings if s.startswith("--") and s != "--help"]
+    assert options and set(options) <= set(helps)
+    for opt in options:
+        assert "default" in helps[opt], f"{command} {opt}: {helps[opt]}"
+
+
+def test_numeric_train_options_state_their_range():
+    from neuronet.cli import _parser
+    sub = _parser()._subparsers._group_actions[0].choices["train"]
+    helps = _option_help(sub)
+    for a in sub._actions:
+        if a.type in (int, float):
+            h = helps[a.option_strings[-1]]
+            assert any(w in h for w in (">=", "> 0", "in [0, 1)", "integer")), h
+    assert "(default: 0.1)" in helps["--val-split"] and "(default: 15)" not in helps["--lr"]
+
+
+def test_models_prints_a_table():
+    from neuronet import models
+    r = run("models")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["model", "parameters", "input", "paper"]
+    rows = {ln.split()[0]: ln for ln in lines[1:] if ln.strip() and not ln.startswith("parameters")}
+    assert set(rows) == set(models.list_models())
+    assert "61,706" in rows["lenet5"] and "1x28x28" in rows["lenet5"] and "LeCun et al. 1998" in rows["lenet5"]
+    from neuronet.cli import MODEL_CATALOG
+    for name in ("lenet5", "mlp", "resnet20", "resnet56"):        # the counts are the models' own
+        n = sum(p.numel() for p in models.get_model(name).parameters())
+        assert MODEL_CATALOG[name][1] == n, name
+
+
+def test_bench_takes_the_benchs_options():
+    r = run("bench", "--help")
+    assert r.returncode == 0 and "--quick" in r.stdout and "--workloads" in r.stdout
+    r = run("bench", "--quick", "--workloads", "nosuch", "--no-torch")
+    assert r.returncode == 2 and "unrecognized arguments" not in r.stderr and "nosuch" in r.stderr
+
+
+def test_lab_writes_under_runs(tmp_path):
+    from neuronet import lab
+    import inspect
+    assert inspect.signature(lab.run).parameters["out_dir"].default == os.path.join("runs", "lab")
+    r = run("lab", "--help")
+    assert r.returncode == 0 and "runs/lab" in r.stdout
+    ignored = subprocess.run(["git", "check-ignore", "-q", "runs/lab/gradients.png"], cwd=ROOT)
+    assert ignored.returncode in (0, 128)                         # 128: not a git checkout
+
+
+def test_local_mnist_files_are_checked_by_format_not_by_checksum(trained, tmp_path):
+    """A re-compressed subset of MNIST in the standard format loads; a broken one is refused by format."""
+    import gzip
+    from neuronet.data import mnist_sample
+    ds = mnist_sample(train=False)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+
+    def idx(arr, code):
+        head = bytes([0, 0, code, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+        return head + arr.astype(np.uint8).tobytes()
+    with gzip.open(raw / "t10k-images-idx3-ubyte.gz", "wb", compresslevel=1) as f:
+        f.write(idx(ds.data[:100], 8))
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(idx(ds.targets[:100], 8))     # uncompressed
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (raw / name).write_bytes((raw / name.replace("train", "t10k")).read_bytes() if "labels" in name
+                                 else gzip.decompress((raw / "t10k-images-idx3-ubyte.gz").read_bytes()))
+    r = run("eval", str(trained / "last.npz"), "--data", "mnist", "--root", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["n"] == 100
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(idx(ds.targets[:99], 8))
+    _one_line_error(run("eval", str(trained / "last.npz"), "--data", "mnist", "--root", str(tmp_path)),
+                    "count mismatch")
