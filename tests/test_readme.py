@@ -17,7 +17,8 @@ def _blocks():
     return out
 
 
-RUNNABLE = {"Coming from PyTorch", "Tensors and autograd", "Layers: `nn.functional` and `nn`", "Data"}
+RUNNABLE = {"Coming from PyTorch", "Tensors and autograd", "Layers: `nn.functional` and `nn`", "Data",
+            "Model files"}
 
 
 @pytest.mark.parametrize("heading,code", [b for b in _blocks() if b[0] in RUNNABLE],
