@@ -448,6 +448,12 @@ def take_along_dim(input, indices, dim=None):
 
 
 # ---------------------------------------------------------------- index_* along one dim
+class IndexSelectOutOfRange(IndexError, RuntimeError):
+    """An index_select index outside the dim: PyTorch raises IndexError for most
+    shapes and RuntimeError for dim 1 of a 2-d tensor (another kernel), so
+    this error is both, and code catching either sees it."""
+
+
 def _dim_index(index, like, dim, op, exc=RuntimeError):
     """A 1-d int index for the index_* ops, checked against ``like.shape[dim]``."""
     idx = index_array(index, like, op)
@@ -487,7 +493,7 @@ def index_select(input, dim, index):
     """The slices of ``input`` at ``index`` (a 1-d int tensor) along ``dim``.
     input: (..., N, ...) -> out: (..., len(index), ...)."""
     d = wrap_dim(dim, input.ndim)
-    idx = _dim_index(index, input.array, d, "index_select")
+    idx = _dim_index(index, input.array, d, "index_select", IndexSelectOutOfRange)
     if input.ndim == 0:
         return IndexSelect.apply(input.reshape(1), idx, 0).reshape(idx.shape if idx.size != 1 else ())
     return IndexSelect.apply(input, idx, d)

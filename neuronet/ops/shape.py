@@ -65,14 +65,71 @@ def _is_basic_index(index):
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
 
 
+def _split_int_index(index, ndim):
+    """PyTorch applies integer indices first (as ``select``), so they never take
+    part in advanced indexing; NumPy treats an int next to index arrays as one
+    more advanced index, which moves the advanced dims to the front when a
+    slice separates them (``x[1, :, 3:11:2, idx]``). For such an index return
+    ``(ints_part, rest)`` with ``x[index] == x[ints_part][rest]`` in PyTorch's
+    layout, else None (NumPy's answer is PyTorch's already)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    is_int = [isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)) for p in parts]
+    is_array = [hasattr(p, "ndim") and not i and not isinstance(p, np.bool_) for p, i in zip(parts, is_int)]
+    if not (any(is_array) and any(is_int)):
+        return None
+
+    def consumed(p, arr):
+        if p is None or isinstance(p, (bool, np.bool_)):
+            return 0
+        return (p.ndim if p.dtype == bool else 1) if arr else 1
+
+    n_used = sum(consumed(p, a) for p, a in zip(parts, is_array) if p is not Ellipsis)
+    first, rest = [], []
+    for p, arr, integer in zip(parts, is_array, is_int):
+        if p is Ellipsis:
+            fill = [slice(None)] * (ndim - n_used)
+            first += fill
+            rest += fill
+        elif integer:
+            first.append(p)
+        elif p is None or isinstance(p, (bool, np.bool_)):
+            rest.append(p)
+        else:
+            k = consumed(p, arr)
+            first += [slice(None)] * k
+            rest.append(p)
+    return tuple(first), tuple(rest)
+
+
+def read_index(array, index):
+    """``array[index]`` with PyTorch's axis placement (see ``_split_int_index``)."""
+    split = _split_int_index(index, array.ndim)
+    return array[index] if split is None else array[split[0]][split[1]]
+
+
+def assign_index(array, index, value):
+    """``array[index] = value`` in place, with PyTorch's axis placement: the
+    value is laid out as ``read_index(array, index)`` is."""
+    split = _split_int_index(index, array.ndim)
+    if split is None:
+        array[index] = value
+    else:
+        view = array[split[0]]          # basic indexing: a view into array
+        view[split[1]] = value
+
+
 class GetItem(Function):
-    """out = x[index];  dE/dx = zeros with g written (or, for repeated
-    integer indices, added) at the indexed positions."""
+    """out = x[index] with PyTorch's axis placement (integers select first);
+    dE/dx = zeros with g written (or, for repeated integer indices, added) at
+    the indexed positions."""
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.meta = (x.shape, x.dtype, index)
+        split = _split_int_index(index, x.ndim)
+        ctx.meta = (x.shape, x.dtype, index, split)
         try:
+            if split is not None:
+                return x[split[0]][split[1]]
             out = x[index]
             if not isinstance(out, type(x)):
                 # NumPy gives a scalar for a full integer index; PyTorch a 0-d
@@ -84,10 +141,13 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, g):
-        shape, dtype, index = ctx.meta
+        shape, dtype, index, split = ctx.meta
         xp = array_module(g)
         gx = xp.zeros(shape, dtype=g.dtype)
-        if _is_basic_index(index) or _is_bool_mask(index):
+        if split is not None:            # integers first, then the advanced part
+            inner = gx[split[0]]         # a view into gx
+            scatter_add(inner, split[1], g)
+        elif _is_basic_index(index) or _is_bool_mask(index):
             gx[index] = g
         else:
             scatter_add(gx, index, g)
@@ -194,7 +254,7 @@ class SetItem(Function):
     def forward(ctx, x, v, index):
         out = x.copy()
         try:
-            out[index] = v
+            assign_index(out, index, v)
         except IndexError as e:
             raise IndexError(f"index {index!r} is invalid for a tensor of shape {list(x.shape)}: {e}") from None
         except ValueError as e:
@@ -209,8 +269,8 @@ class SetItem(Function):
         gx = None
         if ctx.needs_input_grad[0]:
             gx = g.copy()
-            gx[index] = 0
-        gv = unbroadcast(g[index], v_shape) if ctx.needs_input_grad[1] else None
+            assign_index(gx, index, 0)
+        gv = unbroadcast(read_index(g, index), v_shape) if ctx.needs_input_grad[1] else None
         return gx, gv, None
 
 
