@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ...backend import array_module
-from ...tensor import Tensor
+from ...tensor import Tensor, cat
 from .activation import softmax
 from .dropout import dropout
 from .linear import linear
@@ -89,11 +89,22 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     return weights @ value
 
 
-def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, in_proj_bias, out_proj_weight,
-                                 out_proj_bias, training=True, key_padding_mask=None, need_weights=True,
-                                 attn_mask=None, dropout_p=0.0, q_proj_weight=None, k_proj_weight=None,
-                                 v_proj_weight=None, average_attn_weights=True, is_causal=False):
-    """Multi-head attention on sequence-first inputs (PyTorch's layout).
+def _with_zero_column(mask):
+    """A mask (..., S) extended by one key position that masks nothing (for bias_k / add_zero_attn)."""
+    if mask is None:
+        return None
+    xp = array_module(mask.array)
+    zero = Tensor._wrap(xp.zeros(tuple(mask.shape[:-1]) + (1,), dtype=mask.array.dtype))
+    return cat([mask, zero], -1)
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
+                                 bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
+                                 training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+                                 v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+                                 is_causal=False):
+    """Multi-head attention on sequence-first inputs (PyTorch's layout and positional signature).
 
     query (L, N, E), key (S, N, E_k), value (S, N, E_v) -> output (L, N, E) and,
     with ``need_weights``, the attention weights (N, L, S) averaged over the heads
@@ -103,34 +114,57 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
 
     Q = query W_q^T + b_q, K = key W_k^T + b_k, V = value W_v^T + b_v (W_q, W_k,
     W_v the three row blocks of ``in_proj_weight``, or the separate projection
-    weights), split into h heads of size d = E / h; each head computes
-    softmax(Q_h K_h^T / sqrt(d) + B) V_h; the heads are concatenated and projected
-    by ``out_proj``.
+    weights with ``use_separate_proj_weight``), split into h heads of size
+    d = E / h; each head computes softmax(Q_h K_h^T / sqrt(d) + B) V_h; the heads
+    are concatenated and projected by ``out_proj``. ``bias_k``/``bias_v`` (1, 1, E)
+    append one learned key/value position and ``add_zero_attn`` one all-zero
+    position; the masks grow by a column that masks nothing. ``static_k``/``static_v``
+    are not supported (raise).
     """
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k / static_v are not supported by neuronet")
     L, N, E = query.shape
-    S = key.shape[0]
+    if E != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {E}")
     if E % num_heads:
         raise AssertionError(f"embed_dim {E} not divisible by num_heads {num_heads}")
     d = E // num_heads
-    if q_proj_weight is None:
-        w_q, w_k, w_v = in_proj_weight.chunk(3, 0)
-    else:
+    if use_separate_proj_weight:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is True but q_proj_weight, k_proj_weight or "
+                                 "v_proj_weight is None")
         w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        w_q, w_k, w_v = in_proj_weight.chunk(3, 0)
     b_q = b_k = b_v = None
     if in_proj_bias is not None:
         b_q, b_k, b_v = in_proj_bias.chunk(3, 0)
     q = linear(query, w_q, b_q)
     k = linear(key, w_k, b_k)
     v = linear(value, w_v, b_v)
+    xp = array_module(query.array)
+    if is_causal and attn_mask is None:
+        attn_mask = Tensor._wrap(~xp.tril(xp.ones((L, key.shape[0]), dtype=bool)))
+    if (bias_k is None) != (bias_v is None):
+        raise AssertionError("bias_k and bias_v must both be given or both be None")
+    if bias_k is not None:
+        k = cat([k, bias_k.reshape(1, 1, E).expand(1, N, E)], 0)
+        v = cat([v, bias_v.reshape(1, 1, E).expand(1, N, E)], 0)
+        attn_mask, key_padding_mask = _with_zero_column(attn_mask), _with_zero_column(key_padding_mask)
     # (L, N, E) -> (N h, L, d): PyTorch's head layout (batch-major, then head)
+    S = k.shape[0]
     q = q.reshape(L, N * num_heads, d).transpose(0, 1)
     k = k.reshape(S, N * num_heads, d).transpose(0, 1)
     v = v.reshape(S, N * num_heads, d).transpose(0, 1)
+    if add_zero_attn:
+        zeros = Tensor._wrap(xp.zeros((N * num_heads, 1, d), dtype=q.array.dtype))
+        k, v = cat([k, zeros], 1), cat([v, zeros], 1)
+        attn_mask, key_padding_mask = _with_zero_column(attn_mask), _with_zero_column(key_padding_mask)
+        S += 1
 
     bias = None
-    xp = array_module(query.array)
-    if is_causal and attn_mask is None:
-        attn_mask = Tensor._wrap(~xp.tril(xp.ones((L, S), dtype=bool)))
     if attn_mask is not None:
         if attn_mask.ndim == 2:
             if tuple(attn_mask.shape) != (L, S):

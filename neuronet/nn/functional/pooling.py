@@ -37,6 +37,7 @@ from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
 from .activation import relu
+from .upsampling import _apply_taps, _area_taps
 from ._errors import ArgumentError, DtypeNotSupported
 
 __all__ = [
@@ -722,6 +723,10 @@ class _AdaptiveAvgPool2d(Function):
         Ah = _bin_matrix(H, out_hw[0], x.dtype, xp)
         Aw = _bin_matrix(W, out_hw[1], x.dtype, xp)
         ctx.mats = (Ah, Aw)
+        if not bool(xp.isfinite(x).all()):
+            # inf/NaN: sum each bin only (0 * inf in the GEMM would spread NaN to every bin)
+            t = _apply_taps(x, _area_taps(H, out_hw[0]), 2)
+            return xp.ascontiguousarray(_apply_taps(t, _area_taps(W, out_hw[1]), 3))
         t = xp.tensordot(x, Ah, axes=([2], [1]))           # (N, C, W, H_out)
         return xp.tensordot(t, Aw, axes=([2], [1]))        # (N, C, H_out, W_out)
 

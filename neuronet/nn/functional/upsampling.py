@@ -37,14 +37,20 @@ _INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
 _CUBIC_A = -0.75     # Keys' cubic convolution parameter, as PyTorch
 
 
-# ---------------------------------------------------------------- the (L_out, L_in) matrices
+# ---------------------------------------------------------------- taps and matrices
+# Each output position o along an axis reads a few input positions ("taps"):
+# out[o] = sum_t w_t[o] * in[idx_t[o]]. For finite inputs the taps are applied as
+# one dense (L_out, L_in) matrix (a GEMM, fast); an input holding inf/NaN takes
+# the taps one by one, so a non-finite value reaches only the outputs whose
+# taps read it -- as PyTorch, where a zero-weight tap on an inf still gives NaN
+# (0 * inf) but the rows that never read it stay finite.
 def _coordinate_scale(L_in, L_out, align_corners, scale_factor):
     if align_corners:
         return (L_in - 1) / (L_out - 1) if L_out > 1 else 0.0
     return 1.0 / scale_factor if scale_factor is not None else L_in / L_out
 
 
-def _nearest_matrix(L_in, L_out, scale_factor, exact):
+def _nearest_taps(L_in, L_out, scale_factor, exact):
     # PyTorch computes the nearest index in float32 (nearest_idx with a float scale).
     scale = np.float32(1.0 / scale_factor if scale_factor is not None else L_in / L_out)
     o = np.arange(L_out, dtype=np.float32)
@@ -53,22 +59,17 @@ def _nearest_matrix(L_in, L_out, scale_factor, exact):
         src = np.arange(L_out) // 2
     if L_out == L_in:
         src = np.arange(L_out)
-    M = np.zeros((L_out, L_in))
-    M[np.arange(L_out), np.minimum(src, L_in - 1)] = 1.0
-    return M
+    return [(np.minimum(src, L_in - 1), np.ones(L_out), None)]
 
 
-def _linear_matrix(L_in, L_out, align_corners, scale_factor):
+def _linear_taps(L_in, L_out, align_corners, scale_factor):
     scale = _coordinate_scale(L_in, L_out, align_corners, scale_factor)
     o = np.arange(L_out, dtype=np.float64)
     src = o * scale if align_corners else np.maximum((o + 0.5) * scale - 0.5, 0.0)
     i0 = np.minimum(np.floor(src).astype(np.int64), L_in - 1)
     i1 = np.minimum(i0 + 1, L_in - 1)
     t = src - i0
-    M = np.zeros((L_out, L_in))
-    np.add.at(M, (np.arange(L_out), i0), 1.0 - t)
-    np.add.at(M, (np.arange(L_out), i1), t)
-    return M
+    return [(i0, 1.0 - t, None), (i1, t, None)]
 
 
 def _cubic_weight(d):
@@ -80,35 +81,66 @@ def _cubic_weight(d):
     return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
 
 
-def _cubic_matrix(L_in, L_out, align_corners, scale_factor):
+def _cubic_taps(L_in, L_out, align_corners, scale_factor):
     scale = _coordinate_scale(L_in, L_out, align_corners, scale_factor)
     o = np.arange(L_out, dtype=np.float64)
     src = o * scale if align_corners else (o + 0.5) * scale - 0.5      # not clamped for cubic
     i = np.floor(src).astype(np.int64)
     t = src - i
+    # taps i-1 .. i+2, indices clamped to the border
+    return [(np.clip(i + k, 0, L_in - 1), _cubic_weight(t - k), None) for k in (-1, 0, 1, 2)]
+
+
+def _area_taps(L_in, L_out):
+    """Adaptive average pooling bins [floor(o L_in / L_out), ceil((o + 1) L_in / L_out));
+    taps past a short bin's end are masked out (not read at all)."""
+    o = np.arange(L_out)
+    start, end = (o * L_in) // L_out, -((-(o + 1) * L_in) // L_out)
+    w = 1.0 / (end - start)
+    return [(np.minimum(start + j, L_in - 1), w, (start + j) < end) for j in range(int((end - start).max()))]
+
+
+def _taps(mode, L_in, L_out, align_corners, scale_factor):
+    if mode in ("nearest", "nearest-exact"):
+        return _nearest_taps(L_in, L_out, scale_factor, mode == "nearest-exact")
+    if mode == "area":
+        return _area_taps(L_in, L_out)
+    if mode == "bicubic":
+        return _cubic_taps(L_in, L_out, align_corners, scale_factor)
+    return _linear_taps(L_in, L_out, align_corners, scale_factor)
+
+
+def _dense(taps, L_in):
+    """The (L_out, L_in) matrix of a list of taps."""
+    L_out = len(taps[0][0])
     M = np.zeros((L_out, L_in))
-    for k in (-1, 0, 1, 2):     # taps i-1 .. i+2, indices clamped to the border
-        np.add.at(M, (np.arange(L_out), np.clip(i + k, 0, L_in - 1)), _cubic_weight(t - k))
+    for idx, w, valid in taps:
+        np.add.at(M, (np.arange(L_out), idx), w if valid is None else w * valid)
     return M
 
 
-def _area_matrix(L_in, L_out):
-    """Adaptive average pooling bins [floor(o L_in / L_out), ceil((o + 1) L_in / L_out))."""
-    o = np.arange(L_out)
-    start, end = (o * L_in) // L_out, -((-(o + 1) * L_in) // L_out)
-    pos = np.arange(L_in)[None, :]
-    inside = (pos >= start[:, None]) & (pos < end[:, None])
-    return inside / (end - start)[:, None]
+class _Matrices(tuple):
+    """The per-axis (L_out, L_in) matrices Resample multiplies by (what the ONNX
+    exporter reads), carrying the ``taps`` they were made of."""
+
+    def __new__(cls, taps, spatial):
+        self = super().__new__(cls, (_dense(t, L) for t, L in zip(taps, spatial)))
+        self.taps = tuple(taps)
+        return self
 
 
-def _matrix(mode, L_in, L_out, align_corners, scale_factor):
-    if mode in ("nearest", "nearest-exact"):
-        return _nearest_matrix(L_in, L_out, scale_factor, mode == "nearest-exact")
-    if mode == "area":
-        return _area_matrix(L_in, L_out)
-    if mode == "bicubic":
-        return _cubic_matrix(L_in, L_out, align_corners, scale_factor)
-    return _linear_matrix(L_in, L_out, align_corners, scale_factor)
+def _apply_taps(a, taps, axis):
+    """sum_t w_t * a[idx_t] along ``axis``, masked taps not read (the non-finite path)."""
+    xp = array_module(a)
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    out = None
+    for idx, w, valid in taps:
+        term = xp.take(a, xp.asarray(idx), axis=axis) * xp.asarray(w, dtype=a.dtype).reshape(shape)
+        if valid is not None:
+            term = xp.where(xp.asarray(valid).reshape(shape), term, a.dtype.type(0))
+        out = term if out is None else out + term
+    return out
 
 
 # ---------------------------------------------------------------- the op
@@ -122,7 +154,8 @@ class Resample(Function):
     """y = x contracted along each spatial axis k with M_k (L_out_k, L_in_k);
     dE/dx = g contracted with each M_k^T (see the module docstring).
 
-    x: (N, C, *spatial_in) -> y: (N, C, *spatial_out).
+    x: (N, C, *spatial_in) -> y: (N, C, *spatial_out). ``matrices`` (a
+    ``_Matrices``) also holds each M_k's taps, applied one by one when x holds inf/NaN.
     """
 
     @staticmethod
@@ -131,8 +164,14 @@ class Resample(Function):
         ms = [xp.asarray(M, dtype=x.dtype) for M in matrices]
         ctx.matrices = ms
         out = x
-        for k, M in enumerate(ms):
-            out = _along(out, M, 2 + k)
+        taps = getattr(matrices, "taps", None)
+        if taps is None or bool(xp.isfinite(x).all()):
+            for k, M in enumerate(ms):
+                out = _along(out, M, 2 + k)
+        else:
+            with np.errstate(invalid="ignore"):      # 0 * inf = NaN is the point here
+                for k, t in enumerate(taps):
+                    out = _apply_taps(out, t, 2 + k)
         return xp.ascontiguousarray(out)
 
     @staticmethod
@@ -217,8 +256,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             factors = (None,) * n
     if mode == "area":
         factors = (None,) * n
-    mats = tuple(_matrix(mode, L_in, L_out, align_corners, f) for L_in, L_out, f in zip(spatial, out, factors))
-    return Resample.apply(input, mats)
+    taps = tuple(_taps(mode, L_in, L_out, align_corners, f) for L_in, L_out, f in zip(spatial, out, factors))
+    return Resample.apply(input, _Matrices(taps, spatial))
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
