@@ -124,6 +124,9 @@ def _tensor_of(o, dtype, like):
     if isinstance(o, Tensor):
         return o if o.dtype == dtype else o.to(dtype)
     xp = array_module(like.array)
+    if isinstance(o, numbers.Integral) and not isinstance(o, bool) and np.dtype(dtype).kind in "iu":
+        # an int outside the dtype's range wraps, as in PyTorch (uint8 + -3); NumPy 2 would raise
+        return Tensor._wrap(xp.asarray(np.asarray(o).astype(dtype)))
     return Tensor._wrap(xp.asarray(backend.to_device(o, like.device) if hasattr(o, "shape") else o,
                                    dtype=dtype))
 
