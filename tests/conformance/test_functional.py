@@ -755,3 +755,125 @@ OPS_ALIAS = [o for o in OPS_ALIAS if o.samples]
 @pytest.mark.parametrize("op,index", params(OPS_ALIAS))
 def test_alias(op, index):
     check_sample(op, index)
+
+
+# --------------------------------------------------------------------------
+# Gradients at singular points of the losses and distances
+# --------------------------------------------------------------------------
+
+DIFFS = arr([0.0, 1.0, -1.0, 0.5, -0.5, 2.0, 0.3])      # input - target: 0, +-beta(=1), +-beta/2, ...
+ZERO_T = np.zeros(7)
+
+OPS_SINGULAR = [
+    OpInfo("l1_loss@zero", lambda m, x, t: F(m).l1_loss(x, t, reduction="sum"),
+           samples=[Sample(DIFFS.copy(), ZERO_T.copy()), Sample(ZERO_T.copy(), ZERO_T.copy(), name="all-zero")]),
+    OpInfo("mse_loss@zero", lambda m, x, t: F(m).mse_loss(x, t), samples=[Sample(ZERO_T.copy(), ZERO_T.copy())]),
+    OpInfo("smooth_l1_loss@beta", lambda m, x, t, **k: F(m).smooth_l1_loss(x, t, reduction="sum", **k),
+           samples=[Sample(DIFFS.copy(), ZERO_T.copy()), Sample(DIFFS.copy(), ZERO_T.copy(), beta=0.5),
+                    Sample(DIFFS.copy(), ZERO_T.copy(), beta=0.0, name="beta0")]),
+    OpInfo("huber_loss@delta", lambda m, x, t, **k: F(m).huber_loss(x, t, reduction="sum", **k),
+           samples=[Sample(DIFFS.copy(), ZERO_T.copy()), Sample(DIFFS.copy(), ZERO_T.copy(), delta=0.5)]),
+    OpInfo("cross_entropy@inf", lambda m, x, t, **k: F(m).cross_entropy(x, t, **k),
+           samples=[Sample(arr([[0.0, -np.inf, 1.0], [2.0, 0.0, -np.inf]]), arr([0, 1], np.int64),
+                           name="neginf-logit"),
+                    Sample(arr([[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]]), arr([2, 0], np.int64), name="ties")]),
+    OpInfo("log_softmax@neginf", lambda m, x: F(m).log_softmax(x, -1),
+           samples=[Sample(arr([[0.0, -np.inf, 1.0]]))]),
+    OpInfo("pdist@duplicate", lambda m, x, **k: F(m).pdist(x, **k),
+           samples=[Sample(arr([[1.0, 2.0], [1.0, 2.0], [0.0, 1.0]]), name="p2"),
+                    Sample(arr([[1.0, 2.0], [1.0, 2.0], [0.0, 1.0]]), p=1.0, name="p1")]),
+    OpInfo("normalize@zero", lambda m, x, **k: F(m).normalize(x, **k),
+           samples=[Sample(arr([[0.0, 0.0], [3.0, 4.0]])), Sample(arr([[0.0, 0.0], [3.0, 4.0]]), p=1.0, name="p1")]),
+    OpInfo("cosine_similarity@zero", lambda m, a, b: F(m).cosine_similarity(a, b),
+           samples=[Sample(arr([[0.0, 0.0], [1.0, 2.0]]), arr([[1.0, 1.0], [0.0, 0.0]]))]),
+    OpInfo("relu@nonfinite-grad", lambda m, x: F(m).relu(x) * m.tensor(np.inf),
+           samples=[Sample(arr([-1.0, 0.0, 2.0]))]),
+    OpInfo("max_pool2d@ties-overlap", lambda m, x: F(m).max_pool2d(x, 3, stride=1, padding=1),
+           samples=[Sample(np.ones((1, 1, 3, 3))), Sample(arr([[[[1.0, 2.0, 2.0], [2.0, 1.0, 2.0], [0.0, 2.0, 2.0]]]]))]),
+    OpInfo("avg_pool2d@zero-size-window", lambda m, x: F(m).avg_pool2d(x, 2, ceil_mode=True, padding=1),
+           samples=[Sample(A(1, 1, 4, 4))]),
+    OpInfo("layer_norm@constant", lambda m, x: F(m).layer_norm(x, (3,)), samples=[Sample(np.full((2, 3), 7.0))]),
+    OpInfo("group_norm@constant", lambda m, x: F(m).group_norm(x, 2), samples=[Sample(np.full((2, 4, 3), -1.0))]),
+]
+
+
+@pytest.mark.parametrize("op,index", params(OPS_SINGULAR))
+def test_singular(op, index):
+    check_sample(op, index)
+
+
+# --------------------------------------------------------------------------
+# More argument errors (type as PyTorch) and promotions
+# --------------------------------------------------------------------------
+
+X2 = A(3, 4)
+X4 = A(2, 3, 4, 4)
+CLS = arr([0, 1, 2], np.int64)
+
+OPS_ARGS = [
+    OpInfo("regression-loss-int-target", lambda m, name, x, t: getattr(F(m), name)(x, t),
+           samples=[Sample(n, A(3, 4), np.ones((3, 4), np.int64), name=n)
+                    for n in ("mse_loss", "l1_loss", "smooth_l1_loss")]),
+    # (huber_loss too, but PyTorch 2.13's backward then fails: "Found dtype Long but expected Double")
+    OpInfo("kl_div-int", lambda m, x, t: F(m).kl_div(x, t, reduction="sum"),
+           errors=[ErrorSample(RuntimeError, np.zeros((3, 4), np.int64), np.ones((3, 4), np.int64))]),
+    OpInfo("argument-errors", lambda m, fn, *a, **k: fn(F(m), *a, **k), errors=[
+        ErrorSample(RuntimeError, lambda f, x, w: f.linear(x, w), arr(1.0), A(2, 1), name="linear-0d"),
+        ErrorSample(RuntimeError, lambda f, x, w: f.linear(x, w), X2, A(2, 4, 1), name="linear-3d-weight"),
+        ErrorSample(RuntimeError, lambda f, x, w: f.conv2d(x, w), X4, A(2, 3, 3), name="conv2d-3d-weight"),
+        ErrorSample(RuntimeError, lambda f, x, w: f.conv2d(x, w, stride=0), X4, A(2, 3, 3, 3), name="conv-stride0"),
+        ErrorSample(RuntimeError, lambda f, x, w: f.conv2d(x, w, padding=-1), X4, A(2, 3, 3, 3), name="conv-neg-pad"),
+        ErrorSample(RuntimeError, lambda f, x, w: f.conv2d(x, w, padding="foo"), X4, A(2, 3, 3, 3),
+                    name="conv-pad-string"),
+        ErrorSample(RuntimeError, lambda f, x, w: f.conv1d(x, w), X4, A(2, 3, 3), name="conv1d-4d"),
+        ErrorSample(RuntimeError, lambda f, x, w: f.layer_norm(x, (4,), w), X2, A(3), name="layer_norm-weight"),
+        ErrorSample(RuntimeError, lambda f, x, rm, rv, w: f.batch_norm(x, rm, rv, w), A(2, 3, 5), np.zeros(3),
+                    np.ones(3), A(2), name="batch_norm-weight"),
+        ErrorSample(ValueError, lambda f, x: f.instance_norm(x), X2, name="instance_norm-2d"),
+        ErrorSample(RuntimeError, lambda f, x: f.interpolate(x, size=-1), A(2, 3, 5), name="interpolate-neg-size"),
+        ErrorSample(ValueError, lambda f, x: f.interpolate(x, size=(2, 3, 4)), X4, name="interpolate-size-len"),
+        ErrorSample(RuntimeError, lambda f, x: f.unfold(x, 5), X4, name="unfold-big-kernel"),
+        ErrorSample(ValueError, lambda f, t: f.affine_grid(t, [2, 3, 4, 4], align_corners=False), A(2, 3, 3),
+                    name="affine_grid-theta"),
+        ErrorSample(ValueError, lambda f, x, g: f.grid_sample(x, g, mode="foo", align_corners=False), X4,
+                    A(2, 2, 2, 2), name="grid_sample-mode"),
+        ErrorSample(RuntimeError, lambda f, x, t: f.nll_loss(x, t), X4, arr([0, 1], np.int64), name="nll-target-dims"),
+        ErrorSample(RuntimeError, lambda f, x, t: f.nll_loss(x, t), X2, np.zeros((3, 4), np.int64),
+                    name="nll-multi-target"),
+        ErrorSample(ValueError, lambda f, x: f.dropout(x, -0.1), X2, name="dropout-p"),
+        ErrorSample(ValueError, lambda f, x: f.dropout2d(x, 1.5), X4, name="dropout2d-p"),
+        ErrorSample(RuntimeError, lambda f, x: f.max_pool2d(x, 2, stride=0), X4, name="max_pool-stride0"),
+        ErrorSample(RuntimeError, lambda f, x: f.avg_pool2d(x, 2, divisor_override=0), X4, name="avg_pool-div0"),
+        ErrorSample(RuntimeError, lambda f, x: f.adaptive_avg_pool2d(x, -1), X4, name="adaptive-negative"),
+        ErrorSample(RuntimeError, lambda f, x: f.adaptive_max_pool2d(x, 2), X2, name="adaptive-max-2d"),
+        ErrorSample(RuntimeError, lambda f, x: f.max_unpool2d(x, x, 2), X4, name="max_unpool-float-indices"),
+        ErrorSample(RuntimeError, lambda f, i, w, o: f.embedding_bag(i, w, o), arr([0, 1, 2], np.int64), A(5, 2),
+                    arr([1, 2], np.int64), name="embedding_bag-offsets0"),
+        ErrorSample(RuntimeError, lambda f, x, t, w: f.cross_entropy(x, t, w), X2, CLS, np.ones((4, 1)),
+                    name="cross_entropy-weight-2d"),
+        ErrorSample(RuntimeError, lambda f, x, t: f.cross_entropy(x, t, label_smoothing=1.5), X2, CLS,
+                    name="cross_entropy-smoothing"),
+        ErrorSample(ValueError, lambda f, x, t: f.cross_entropy(x, t, reduction="foo"), X2, CLS,
+                    name="cross_entropy-reduction"),
+        ErrorSample(ValueError, lambda f, x, t: f.mse_loss(x, t, reduction="foo"), X2, A(3, 4), name="mse-reduction"),
+        ErrorSample(ValueError, lambda f, x, t: f.multi_margin_loss(x, t, p=3), X2, CLS, name="multi_margin-p"),
+        ErrorSample(ValueError, lambda f, x: f.hardtanh(x, 1.0, -1.0), X2, name="hardtanh-bounds"),
+        ErrorSample(RuntimeError, lambda f, x: f.rms_norm(x, (3,)), X2, name="rms_norm-shape"),
+        ErrorSample(ValueError, lambda f, x: f.local_response_norm(x, 2), X2, name="lrn-2d"),
+        ErrorSample(ValueError, lambda f, a, b, v: f.gaussian_nll_loss(a, b, v), X2, A(3, 4), np.ones((2, 4)),
+                    name="gaussian_nll-var"),
+        ErrorSample(RuntimeError, lambda f, a, b, w: f.binary_cross_entropy_with_logits(a, b, w), X2, A(3, 4),
+                    np.ones((2, 4)), name="bce-logits-weight"),
+        ErrorSample(RuntimeError, lambda f, x, w: f.conv_transpose2d(x, w), X4, A(2, 3, 3, 3), name="convT-channels"),
+    ]),
+]
+
+
+@pytest.mark.parametrize("op,index", params(OPS_ARGS))
+def test_args(op, index):
+    check_sample(op, index)
+
+
+@pytest.mark.parametrize("op,index", error_params(OPS_ARGS))
+def test_args_error(op, index):
+    check_error(op, index)

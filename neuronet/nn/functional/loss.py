@@ -45,7 +45,7 @@ def _check_tensor(name, what, value, floating=True):
     if not isinstance(value, Tensor):
         raise TypeError(f"{name}: {what} must be a neuronet Tensor, received {type(value).__name__}")
     if floating and value.dtype.kind != "f":
-        raise TypeError(f"{name}: {what} must be floating point, received dtype {value.dtype}")
+        raise DtypeError(f"{name}: {what} must be floating point, received dtype {value.dtype}")
 
 
 def _check_reduction(name, reduction, size_average=None, reduce=None, allowed=_REDUCTIONS):
@@ -520,6 +520,15 @@ class HuberLoss(Function):
         return _pair_backward(ctx, g, array_module(d).clip(d, -ctx.delta, ctx.delta))
 
 
+def _promoted_target(input, target):
+    """An integer or bool target of a regression loss as the input's float dtype
+    (PyTorch promotes the pair, e.g. ``mse_loss(float_pred, long_target)``)."""
+    if (isinstance(input, Tensor) and isinstance(target, Tensor) and input.dtype.kind == "f"
+            and target.dtype.kind in "iub"):
+        return target.to(input.dtype)
+    return target
+
+
 def _pair_args(name, input, target, reduction, size_average=None, reduce=None):
     reduction = _check_reduction(name, reduction, size_average, reduce)
     _check_tensor(name, "input", input)
@@ -556,6 +565,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     weight: optional, input-shaped; 'mean' is then ``sum(w L) / sum(w)``.
     """
     name = "mse_loss"
+    target = _promoted_target(input, target)
     reduction = _pair_args(name, input, target, reduction, size_average, reduce)
     return _weighted(name, MSELoss, input, target, weight, reduction, True)
 
@@ -567,6 +577,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     weight: optional, input-shaped; 'mean' is then ``sum(w L) / sum(w)``.
     """
     name = "l1_loss"
+    target = _promoted_target(input, target)
     reduction = _pair_args(name, input, target, reduction, size_average, reduce)
     return _weighted(name, L1Loss, input, target, weight, reduction, True)
 
@@ -579,6 +590,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     (beta = 0 is the L1 loss). Shapes must be equal.
     """
     name = "smooth_l1_loss"
+    target = _promoted_target(input, target)
     reduction = _pair_args(name, input, target, reduction, size_average, reduce)
     if beta < 0:
         raise ArgumentError(f"{name}: beta must be non-negative, received {beta}")
@@ -594,6 +606,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     weight: optional, input-shaped; 'mean' is then ``mean(w L)`` (as PyTorch).
     """
     name = "huber_loss"
+    target = _promoted_target(input, target)
     reduction = _pair_args(name, input, target, reduction)
     if not delta > 0:
         raise ArgumentError(f"{name}: delta must be positive, received {delta}")

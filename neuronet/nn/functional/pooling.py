@@ -38,7 +38,7 @@ from ...backend import array_module
 from ...tensor import Tensor
 from .activation import relu
 from .upsampling import _apply_taps, _area_taps
-from ._errors import ArgumentError, DtypeNotSupported
+from ._errors import ArgumentError, DtypeError, DtypeNotSupported
 
 __all__ = [
     "max_pool2d", "max_pool2d_with_indices", "avg_pool2d",
@@ -815,8 +815,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     if not isinstance(indices, Tensor):
         raise TypeError(f"{op}: indices must be a neuronet Tensor, received {type(indices).__name__}")
     if indices.dtype.kind not in "iu":
-        raise TypeError(f"{op}: indices must be an integer tensor (int64, from max_pool2d with "
-                        f"return_indices=True), received dtype {indices.dtype}")
+        raise DtypeError(f"{op}: indices must be an integer tensor (int64, from max_pool2d with "
+                         f"return_indices=True), received dtype {indices.dtype}")
     if indices.shape != input.shape:
         raise ArgumentError(f"{op}: indices must have the input's shape {tuple(input.shape)}, "
                             f"received indices of shape {tuple(indices.shape)}")

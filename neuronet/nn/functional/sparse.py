@@ -155,6 +155,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             raise ArgumentError(f"{op}: offsets has to be a 1D Tensor but got None")
         _check_indices(op, offsets, "offsets")
         starts = np.asarray(backend_to_numpy(offsets.array), dtype=np.int64)
+        if starts.size and starts[0] != 0:
+            raise ArgumentError(f"{op}: offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to "
+                                f"start from position 0; received offsets[0] = {int(starts[0])}")
+        if starts.size > 1 and (np.diff(starts) < 0).any():
+            raise ArgumentError(f"{op}: offsets must be non-decreasing, received {starts.tolist()}")
         if include_last_offset:
             starts = starts[:-1]
         flat = input
