@@ -507,10 +507,10 @@ OPS_MISC = [
     op("fold", samples=[Sample(A(2, 12, 16), (5, 5), 2), Sample(A(1, 8, 8), (4, 5), (2, 2), stride=(2, 1))]),
     op("affine_grid", samples=[
         Sample(A(2, 2, 3), [2, 3, 4, 5], align_corners=False), Sample(A(2, 2, 3), [2, 3, 4, 5], align_corners=True),
-        Sample(A(1, 3, 4), [1, 2, 2, 3, 2], align_corners=False, name="5d",
-               xfail="affine_grid: 5-D sizes (3-D transforms, theta (N, 3, 4)) not implemented "
-                     "(neuronet/nn/functional/vision.py)")],
-       errors=[ErrorSample(NotImplementedError, A(2, 2, 3), [2, 3, 4], align_corners=False, name="size")]),
+        Sample(A(1, 3, 4), [1, 2, 2, 3, 2], align_corners=False, name="5d"),
+        Sample(A(2, 3, 4), [2, 1, 3, 1, 4], align_corners=True, name="5d-align")],
+       errors=[ErrorSample(NotImplementedError, A(2, 2, 3), [2, 3, 4], align_corners=False, name="size"),
+               ErrorSample(ValueError, A(2, 2, 3), [2, 3, 4, 4, 4], align_corners=False, name="theta-5d")]),
     op("grid_sample", samples=[
         Sample(A(2, 3, 4, 5), A(2, 3, 2, 2, kind="unit"), align_corners=False),
         Sample(A(2, 3, 4, 5), A(2, 3, 2, 2), align_corners=True, padding_mode="border"),

@@ -43,27 +43,35 @@ def affine_grid(theta, size, align_corners=None):
     """affine_grid(theta, size, align_corners=None): the sampling grid of the affine
     maps ``theta`` (N, 2, 3) for an output of ``size`` (N, C, H, W): grid[n, i, j] =
     theta[n] @ (x_j, y_i, 1) with (x_j, y_i) the normalized output pixel centres.
-    Shape: (N, H, W, 2). Differentiable with respect to theta."""
+    Shape: (N, H, W, 2). For volumes, theta (N, 3, 4) and size (N, C, D, H, W) give
+    grid[n, k, i, j] = theta[n] @ (x_j, y_i, z_k, 1), shape (N, D, H, W, 3).
+    Differentiable with respect to theta."""
     op = "affine_grid"
     if not isinstance(theta, Tensor) or theta.dtype.kind != "f":
         raise TypeError(f"{op}: Expected theta to have floating point type, received "
                         f"{type(theta).__name__ if not isinstance(theta, Tensor) else theta.dtype}")
     size = tuple(int(s) for s in size)
-    if len(size) != 4:
-        raise NotImplementedError(f"{op}: only 4-D sizes (N, C, H, W) with theta (N, 2, 3) are supported by "
-                                  f"neuronet, received size {size}")
-    N, _, H, W = size
+    if len(size) not in (4, 5):
+        raise NotImplementedError(f"{op}: only 4-D sizes (N, C, H, W) and 5-D sizes (N, C, D, H, W) are "
+                                  f"supported (2-D and 3-D affine transforms), received size {list(size)}")
+    k = len(size) - 2                       # spatial dims: 2 or 3
+    N, spatial = size[0], size[2:]
     align_corners = _default_align(align_corners, op)
-    if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3) or theta.shape[0] != N:
-        raise ArgumentError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. Got "
-                            f"{list(theta.shape)}.")
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (k, k + 1) or theta.shape[0] != N:
+        raise ArgumentError(f"Expected a batch of {k}D affine matrices of shape Nx{k}x{k + 1} for size "
+                            f"{list(size)}. Got {list(theta.shape)}.")
     xp = array_module(theta.array)
-    xs = _base_coords(W, bool(align_corners), xp, theta.dtype)
-    ys = _base_coords(H, bool(align_corners), xp, theta.dtype)
-    base = xp.stack([xp.broadcast_to(xs[None, :], (H, W)), xp.broadcast_to(ys[:, None], (H, W)),
-                     xp.ones((H, W), dtype=theta.dtype)], -1).reshape(1, H * W, 3)
-    grid = Tensor._wrap(base) @ theta.transpose(1, 2)               # (N, H W, 2)
-    return grid.reshape(N, H, W, 2)
+    # one coordinate axis per spatial dim, x along the last (W), then y (H), then z (D)
+    axes = [_base_coords(n, bool(align_corners), xp, theta.dtype) for n in spatial]
+    coords = []
+    for a in reversed(range(k)):
+        shape = [1] * k
+        shape[a] = spatial[a]
+        coords.append(xp.broadcast_to(axes[a].reshape(shape), spatial))
+    coords.append(xp.ones(spatial, dtype=theta.dtype))
+    base = xp.stack(coords, -1).reshape(1, -1, k + 1)
+    grid = Tensor._wrap(base) @ theta.transpose(1, 2)               # (N, prod(spatial), k)
+    return grid.reshape(N, *spatial, k)
 
 
 def _default_align(align_corners, op):
