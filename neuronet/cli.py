@@ -26,7 +26,7 @@ import numpy as np
 __all__ = ["main"]
 
 # The main job: LeNet-5 on the bundled MNIST sample.
-DEFAULTS = dict(model="lenet5", data="mnist-sample", epochs=15, batch_size=64, lr=0.05,
+DEFAULTS = dict(model="lenet5", data="mnist-sample", epochs=50, batch_size=64, lr=0.05,
                 optimizer="sgd", momentum=0.9, weight_decay=5e-4, scheduler="onecycle", seed=0, val_split=0.1)
 
 

@@ -53,8 +53,11 @@ def _mnist_like(name, cls, root, download, augment, mean, std, sample=False):
     from ..data import transforms as T
     from ..data.datasets import mnist_sample
     norm = [T.ToTensor(), T.Normalize(mean, std)]
-    train_tf = T.Compose(([T.RandomAffine(degrees=10, translate=(0.08, 0.08), scale=(0.92, 1.08))]
-                          if augment else []) + norm)
+    # LeCun et al. 1998's distortions, a little stronger than theirs: with 5,400
+    # training digits (the bundled sample less its validation split) they are
+    # what lets LeNet-5 pass 99 % (measured in the README)
+    aff = T.RandomAffine(degrees=12, translate=(0.1, 0.1), scale=(0.9, 1.1), shear=8)
+    train_tf = T.Compose(([aff] if augment else []) + norm)
     test_tf = T.Compose(norm)
     if sample:
         train = mnist_sample(train=True, transform=train_tf)
