@@ -190,12 +190,104 @@ class GridSample(Function):
         return gx, ggrid, None, None, None
 
 
+_CUBIC_A = -0.75     # Keys' cubic convolution parameter, as PyTorch
+
+
+def _cubic_coefficients(t):
+    """The 4 weights of taps floor(c) - 1 .. floor(c) + 2 at fraction t, and their d/dt (Keys 1981)."""
+    A = _CUBIC_A
+
+    def near(x):
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    def d_near(x):
+        return (3 * (A + 2) * x - 2 * (A + 3)) * x
+
+    def d_far(x):
+        return (3 * A * x - 10 * A) * x + 8 * A
+
+    w = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    dw = [d_far(t + 1), d_near(t), -d_near(1 - t), -d_far(2 - t)]
+    return w, dw
+
+
+def _tap_coordinates(c, size, padding_mode, align_corners, xp):
+    """Integer tap positions mapped by the padding mode; ``valid`` False where 'zeros' reads 0."""
+    if padding_mode == "reflection":
+        c, _ = _reflect(c.astype(np.float64), size, align_corners, xp)
+        c = xp.clip(c, 0, size - 1)
+    elif padding_mode == "border":
+        c = xp.clip(c, 0, size - 1)
+    c = c.astype(np.int64)
+    return xp.clip(c, 0, size - 1), (c >= 0) & (c < size)
+
+
+class GridSampleBicubic(Function):
+    """out[n, c, i, j] = sum over 4 x 4 taps around grid[n, i, j] of the input times
+    the cubic weights wx_a(tx) wy_b(ty) (Keys' kernel, a = -0.75, as PyTorch); taps
+    outside the input follow ``padding_mode``. dE/dinput: g w_a w_b scattered to the
+    taps; dE/dgrid: g sum_ab v_ab w_a'(tx) w_b(ty) (x), likewise y, times the
+    unnormalization scale.
+    """
+
+    @staticmethod
+    def forward(ctx, x, grid, padding_mode, align_corners):
+        xp = array_module(x)
+        N, C, H, W = x.shape
+        ix, sx = _unnormalize(grid[..., 0], W, align_corners)
+        iy, sy = _unnormalize(grid[..., 1], H, align_corners)
+        x0, y0 = xp.floor(ix), xp.floor(iy)
+        tx, ty = (ix - x0).astype(x.dtype), (iy - y0).astype(x.dtype)
+        wx, dwx = _cubic_coefficients(tx)
+        wy, dwy = _cubic_coefficients(ty)
+        n_idx = xp.arange(N).reshape(N, 1, 1)
+        cols = [_tap_coordinates(x0 - 1 + a, W, padding_mode, align_corners, xp) for a in range(4)]
+        rows = [_tap_coordinates(y0 - 1 + b, H, padding_mode, align_corners, xp) for b in range(4)]
+        out = xp.zeros(ix.shape + (C,), dtype=x.dtype)
+        values = {}
+        for b, (yc, vy) in enumerate(rows):
+            for a, (xc, vx) in enumerate(cols):
+                v = x[n_idx, :, yc, xc] * (vx & vy)[..., None]            # (N, Ho, Wo, C)
+                values[a, b] = v
+                out += v * (wx[a] * wy[b])[..., None]
+        ctx.params = (x.shape, sx, sy)
+        ctx.taps = (rows, cols, wx, wy, dwx, dwy, values)
+        return xp.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+    @staticmethod
+    def backward(ctx, g):
+        (N, C, H, W), sx, sy = ctx.params
+        rows, cols, wx, wy, dwx, dwy, values = ctx.taps
+        xp = array_module(g)
+        gl = g.transpose(0, 2, 3, 1)                                       # (N, Ho, Wo, C)
+        n_idx = xp.arange(N).reshape(N, 1, 1)
+        gx = xp.zeros((N, H, W, C), dtype=g.dtype) if ctx.needs_input_grad[0] else None
+        d_ix = xp.zeros(gl.shape[:-1], dtype=g.dtype)
+        d_iy = xp.zeros(gl.shape[:-1], dtype=g.dtype)
+        for b, (yc, vy) in enumerate(rows):
+            for a, (xc, vx) in enumerate(cols):
+                if gx is not None:
+                    scatter_add(gx, (n_idx, yc, xc), gl * ((wx[a] * wy[b]) * (vx & vy))[..., None])
+                gv = (gl * values[a, b]).sum(-1)
+                d_ix += gv * (dwx[a] * wy[b])
+                d_iy += gv * (wx[a] * dwy[b])
+        ggrid = None
+        if ctx.needs_input_grad[1]:
+            ggrid = xp.stack([d_ix * sx, d_iy * sy], -1).astype(g.dtype, copy=False)
+        if gx is not None:
+            gx = xp.ascontiguousarray(gx.transpose(0, 3, 1, 2))
+        return gx, ggrid, None, None
+
+
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):
     the input read at the normalized points of ``grid`` (see the module docstring).
 
     input (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) in [-1, 1] -> (N, C, Ho, Wo).
-    mode: 'bilinear' or 'nearest'; padding_mode: 'zeros', 'border' or 'reflection' (points
+    mode: 'bilinear', 'nearest' or 'bicubic' (4 x 4 taps, Keys' cubic kernel); padding_mode: 'zeros', 'border' or 'reflection' (points
     outside mirrored back in at the borders).
     Differentiable with respect to input and grid (bilinear).
     """
@@ -203,9 +295,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     for name, t in (("input", input), ("grid", grid)):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a neuronet Tensor, received {type(t).__name__}")
-    if mode not in ("bilinear", "nearest"):
-        raise ArgumentError(f"{op}: mode must be 'bilinear' or 'nearest' (bicubic is not supported by neuronet), "
-                            f"received {mode!r}")
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ArgumentError(f"{op}: mode must be 'bilinear', 'nearest' or 'bicubic', received {mode!r}")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ArgumentError(f"{op}: padding_mode must be 'zeros', 'border' or 'reflection', "
                             f"received {padding_mode!r}")
@@ -215,4 +306,6 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if input.dtype != grid.dtype:
         raise RuntimeError(f"{op}: expected input and grid to have the same dtype, received {input.dtype} and "
                            f"{grid.dtype}")
+    if mode == "bicubic":
+        return GridSampleBicubic.apply(input, grid, padding_mode, _default_align(align_corners, op))
     return GridSample.apply(input, grid, mode, padding_mode, _default_align(align_corners, op))
