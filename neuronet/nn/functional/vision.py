@@ -1,6 +1,6 @@
 """Spatial transformers (Jaderberg et al. 2015): ``affine_grid`` builds the
 sampling grid of an affine map, ``grid_sample`` reads the input at the grid's
-points by bilinear (or nearest) interpolation.
+points by bilinear, nearest or bicubic interpolation.
 
 Coordinates are normalized: -1 and +1 are the input's edges -- the centres of
 the corner pixels with ``align_corners=True``, their outer edges with False
@@ -17,7 +17,10 @@ Backward: dE/dinput scatters g times each corner's weight back to the corner
 (the transpose of the gather); dE/dix = g . [(v01 - v00)(1 - s) + (v11 - v10) s]
 (dE/diy likewise), times dix/dx = (W - 1)/2 or W/2. Out-of-range corners read
 0 (padding_mode='zeros'); 'border' clamps ix, iy to the image (zero gradient
-where clamped).
+where clamped); 'reflection' mirrors them back in at the edges first (the
+gradient's sign flips with each mirror). Bicubic reads the 4 x 4 taps around
+(ix, iy) with Keys' cubic weights (a = -0.75) and applies the padding to each
+tap's integer position, as PyTorch.
 """
 from __future__ import annotations
 
@@ -287,9 +290,9 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     the input read at the normalized points of ``grid`` (see the module docstring).
 
     input (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) in [-1, 1] -> (N, C, Ho, Wo).
-    mode: 'bilinear', 'nearest' or 'bicubic' (4 x 4 taps, Keys' cubic kernel); padding_mode: 'zeros', 'border' or 'reflection' (points
-    outside mirrored back in at the borders).
-    Differentiable with respect to input and grid (bilinear).
+    mode: 'bilinear', 'nearest' or 'bicubic' (4 x 4 taps, Keys' cubic kernel);
+    padding_mode: 'zeros', 'border' or 'reflection' (points outside mirrored back in at
+    the borders). Differentiable with respect to input and grid (bilinear, bicubic).
     """
     op = "grid_sample"
     for name, t in (("input", input), ("grid", grid)):
