@@ -172,7 +172,8 @@ OPS_CONV = [
     op("conv1d", samples=[
         Sample(A(2, 3, 7), A(4, 3, 3), A(4)), Sample(A(2, 3, 9), A(4, 3, 3), None, stride=2, padding=2, dilation=2),
         Sample(A(2, 3, 7), A(4, 3, 4), padding="same"), Sample(A(2, 4, 7), A(4, 2, 3), groups=2),
-        Sample(A(3, 7), A(4, 3, 3), A(4), name="unbatched"), Sample(A(0, 3, 7), A(4, 3, 3), name="empty-batch")],
+        Sample(A(3, 7), A(4, 3, 3), A(4), name="unbatched"), Sample(A(0, 3, 7), A(4, 3, 3), name="empty-batch"),
+        Sample(A(2, 3, 7, dtype="int64"), A(4, 3, 3, dtype="int64"), padding=1, name="int")],
        errors=[ErrorSample(RuntimeError, A(2, 2, 7), A(4, 3, 3), name="channels"),
                ErrorSample(RuntimeError, A(2, 3, 2), A(4, 3, 3), name="too-small")]),
     op("conv2d", samples=[
@@ -185,15 +186,15 @@ OPS_CONV = [
         Sample(A(0, 3, 5, 5), A(4, 3, 3, 3), A(4), name="empty-batch"),
         Sample(A(1, 3, 5, 5, dtype="float32"), A(4, 3, 3, 3, dtype="float32"), padding=(1, 2)),
         Sample(A(1, 2, 4, 4, kind="singular"), A(2, 2, 2, 2), name="nonfinite"),
-        Sample(A(1, 2, 4, 4, dtype="int64"), A(3, 2, 2, 2, dtype="int64"), name="int",
-               xfail="conv2d refuses integer input; PyTorch (CPU) convolves int64 and returns int64 "
-                     "(neuronet/nn/functional/convolution.py _check_tensor: accept integer input+weight, "
-                     "compute in int64, no grad)")],
+        Sample(A(1, 2, 4, 4, dtype="int64"), A(3, 2, 2, 2, dtype="int64"), A(3, dtype="int64"), name="int"),
+        Sample(A(1, 2, 5, 5, dtype="int64"), A(4, 1, 3, 3, dtype="int64"), stride=2, padding=1, groups=2,
+               name="int-strided-groups")],
        errors=[ErrorSample(RuntimeError, A(2, 2, 5, 5), A(4, 3, 3, 3), name="channels"),
                ErrorSample(RuntimeError, A(2, 3, 2, 2), A(4, 3, 3, 3), name="too-small"),
                ErrorSample(RuntimeError, A(2, 3, 5, 5), A(4, 3, 3, 3), padding="same", stride=2, name="same-stride"),
                ErrorSample(RuntimeError, A(2, 3, 5, 5), A(4, 3, 3, 3), A(3), name="bias"),
-               ErrorSample(RuntimeError, A(2, 5, 5), A(4, 3, 3, 3), name="2d-input")]),
+               ErrorSample(RuntimeError, A(2, 5, 5), A(4, 3, 3, 3), name="2d-input"),
+               ErrorSample(RuntimeError, A(1, 3, 5, 5, dtype="int64"), A(4, 3, 3, 3), name="mixed-dtypes")]),
     op("conv3d", samples=[
         Sample(A(1, 3, 4, 5, 4), A(4, 3, 3, 3, 3), A(4), stride=(1, 2, 1), padding=1),
         Sample(A(1, 4, 5, 5, 5), A(4, 2, 2, 2, 2), groups=2, dilation=2),
@@ -206,7 +207,8 @@ OPS_CONV = [
         Sample(A(2, 3, 5, 5), A(3, 4, 3, 3), A(4), stride=2, padding=1, output_padding=1),
         Sample(A(1, 6, 4, 4), A(6, 2, 3, 3), stride=2, groups=3, dilation=2),
         Sample(A(3, 4, 4), A(3, 2, 2, 2), stride=2, name="unbatched"),
-        Sample(A(0, 3, 4, 4), A(3, 2, 2, 2), name="empty-batch")],
+        Sample(A(0, 3, 4, 4), A(3, 2, 2, 2), name="empty-batch"),
+        Sample(A(1, 3, 4, 4, dtype="int64"), A(3, 2, 2, 2, dtype="int64"), stride=2, name="int")],
        errors=[ErrorSample(RuntimeError, A(2, 3, 5, 5), A(3, 4, 3, 3), stride=2, output_padding=2,
                            name="output-padding"),
                ErrorSample(RuntimeError, A(2, 2, 5, 5), A(3, 4, 3, 3), name="channels")]),

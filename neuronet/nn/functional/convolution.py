@@ -38,7 +38,7 @@ from ...backend import array_module
 from ...tensor import Tensor
 from ._im2col import (channel_major, cm_to_nchw, col2im, col2im_nchw, im2col, im2col_nchw,
                       nchw_to_cm, out_size, pad_last2, pair)
-from ._errors import ArgumentError, DtypeNotSupported
+from ._errors import ArgumentError, DtypeError, DtypeNotSupported
 
 __all__ = ["conv1d", "conv2d", "conv2d_cm", "conv_transpose1d", "conv_transpose2d"]
 
@@ -49,8 +49,8 @@ def _check_tensor(op, name, t, optional=False):
         return
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}: expected {name} to be a Tensor, received {type(t).__name__}")
-    if t.dtype.kind != "f":
-        raise DtypeNotSupported(f"{op}: expected a floating-point {name}, received dtype {t.dtype}")
+    if t.dtype.kind not in "fiu":
+        raise DtypeNotSupported(f"{op}: expected a floating-point or integer {name}, received dtype {t.dtype}")
 
 
 def _check_common(op, input, weight, bias, groups, out_channels):
@@ -66,7 +66,7 @@ def _check_common(op, input, weight, bias, groups, out_channels):
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         got = f"input {input.dtype}, weight {weight.dtype}" + (
             f", bias {bias.dtype}" if bias is not None else "")
-        raise TypeError(f"{op}: input, weight and bias must have the same dtype, received {got}")
+        raise DtypeError(f"{op}: input, weight and bias must have the same dtype, received {got}")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ArgumentError(f"{op}: groups must be a positive integer, received groups={groups!r}")
     if weight.shape[0] % groups:
