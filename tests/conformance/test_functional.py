@@ -887,3 +887,29 @@ def test_args(op, index):
 @pytest.mark.parametrize("op,index", error_params(OPS_ARGS))
 def test_args_error(op, index):
     check_error(op, index)
+
+
+# --------------------------------------------------------------------------
+# Random ops: no shared random stream with PyTorch, so the properties PyTorch guarantees
+# --------------------------------------------------------------------------
+
+def test_random_ops_properties():
+    import neuronet as nt
+    import torch
+    x = np.random.default_rng(0).standard_normal((64, 5))
+    for m in (nt, torch):
+        xt = m.tensor(x, requires_grad=True)
+        y = F(m).gumbel_softmax(xt, tau=0.5, hard=True)
+        assert tuple(y.shape) == (64, 5) and str(y.dtype).endswith("float64")
+        np.testing.assert_allclose(y.detach().numpy().sum(-1), 1.0)
+        assert set(np.unique(y.detach().numpy())) <= {0.0, 1.0}
+        soft = F(m).gumbel_softmax(xt, tau=2.0, dim=0)
+        np.testing.assert_allclose(soft.detach().numpy().sum(0), 1.0)
+        d = F(m).dropout(xt, 0.25, training=True).detach().numpy()
+        kept = d != 0
+        np.testing.assert_allclose(d[kept], x[kept] / 0.75)
+        r = F(m).rrelu(xt, 0.1, 0.3, training=True).detach().numpy()
+        neg = x < 0
+        slopes = r[neg] / x[neg]
+        assert slopes.min() >= 0.1 - 1e-12 and slopes.max() <= 0.3 + 1e-12
+        np.testing.assert_array_equal(r[~neg], x[~neg])
