@@ -352,8 +352,12 @@ class Extremum(Function):
         a, b = ctx.saved_tensors
         na, nb, _ = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        a_wins = (a > b) if ctx.take_max else (a < b)
-        wa = a_wins + 0.5 * (a == b)
-        ga = unbroadcast(g * wa, sa).astype(g.dtype, copy=False) if na else None
-        gb = unbroadcast(g * (1 - wa), sb).astype(g.dtype, copy=False) if nb else None
+        xp = array_module(g)
+        # PyTorch's rule: each side gets g unless it lost, half of it on a tie;
+        # with a nan neither side "lost", so both receive g
+        a_lost = (a < b) if ctx.take_max else (a > b)
+        b_lost = (a > b) if ctx.take_max else (a < b)
+        share = xp.where(a == b, 0.5, 1.0)
+        ga = unbroadcast(g * (share * ~a_lost), sa).astype(g.dtype, copy=False) if na else None
+        gb = unbroadcast(g * (share * ~b_lost), sb).astype(g.dtype, copy=False) if nb else None
         return ga, gb, None

@@ -903,6 +903,27 @@ for _name, _combine in (("logical_and", lambda a, b: a & b), ("logical_or", lamb
 del _name, _combine
 
 
+def _bitwise(name, combine):
+    def fn(input, other, *, out=None):
+        a, b = _promote(name, input, other)
+        if a.dtype.kind not in "biu":
+            raise RuntimeError(f'"{name}_cpu" not implemented for \'{_type_name(a.dtype)}\': '
+                               "bitwise ops take integer or bool tensors")
+        return write_out(Tensor._wrap(combine(a.array, b.array)), out, name)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"{name}(input, other, *, out=None): elementwise bitwise {name[8:]} of integer or bool "
+                  "tensors (PyTorch's promotion; floats raise RuntimeError).")
+    return fn
+
+
+bitwise_and = both(_bitwise("bitwise_and", lambda a, b: a & b), name="bitwise_and")
+bitwise_or = both(_bitwise("bitwise_or", lambda a, b: a | b), name="bitwise_or")
+bitwise_xor = both(_bitwise("bitwise_xor", lambda a, b: a ^ b), name="bitwise_xor")
+# ``^`` as an operator (tensor.py defines ``&`` and ``|``).
+tensor_method(lambda self, other: bitwise_xor(self, other), name="__xor__")
+tensor_method(lambda self, other: bitwise_xor(self, other), name="__rxor__")
+
+
 @both
 def logical_not(input, *, out=None):
     """logical_not(input, *, out=None): elementwise not of the truth values (x == 0)."""

@@ -263,6 +263,39 @@ OPS += [
 ]
 
 
+def bitwise_samples():
+    return [Sample(A(4, dtype="bool"), A(4, dtype="bool")), Sample(A(4, dtype="int64"), A(4, dtype="int64")),
+            Sample(A(4, dtype="int32"), 3), Sample(A(4, dtype="bool"), True), Sample(A(4, dtype="uint8"), A(4, dtype="uint8")),
+            Sample(A(4, dtype="int64"), A(dtype="int32"), name="int64-0dint32")]
+
+
+OPS += [
+    OpInfo("Tensor.__and__", lambda m, a, b: a & b, samples=bitwise_samples(),
+           errors=[ErrorSample(RuntimeError, A(3), A(3), name="float",
+                               xfail="tensor.py Tensor.__and__/__or__: return neuronet.ops.math.bitwise_and/"
+                                     "bitwise_or(self, o) (PyTorch's promotion, RuntimeError for floats)")]),
+    OpInfo("bitwise_and/or/xor", lambda m, a, b: (m.bitwise_and(a, b), m.bitwise_or(a, b), m.bitwise_xor(a, b)),
+           samples=bitwise_samples(), errors=[ErrorSample(RuntimeError, A(3), A(3), name="float")]),
+    OpInfo("Tensor.__or__", lambda m, a, b: a | b, samples=bitwise_samples()),
+    OpInfo("Tensor.__xor__", lambda m, a, b: a ^ b, samples=bitwise_samples()),
+    OpInfo("fmax", lambda m, a, b: m.fmax(a, b), samples=[
+        Sample(S([1.0, np.nan, np.nan, 2.0]), S([np.nan, 1.0, np.nan, 2.0])), Sample(A(2, 3), A(3))]),
+    OpInfo("fmin", lambda m, a, b: m.fmin(a, b), samples=[
+        Sample(S([1.0, np.nan, np.nan, 2.0]), S([np.nan, 1.0, np.nan, 2.0])), Sample(A(2, 3), A(3))]),
+    OpInfo("maximum(nan, ties)", lambda m, a, b: m.maximum(a, b), samples=[
+        Sample(S([1.0, np.nan, 2.0, 3.0]), S([np.nan, 1.0, 2.0, -1.0]))]),
+    OpInfo("clamp_min/clamp_max", lambda m, x: (m.clamp_min(x, 0.1), m.clamp_max(x, 0.1)),
+           samples=[Sample(A(2, 3)), Sample(A(3, dtype="int64"))]),
+    OpInfo("logcumsumexp", lambda m, x, d: m.logcumsumexp(x, d), samples=[
+        Sample(A(2, 3), 1), Sample(S([-np.inf, 0.0, -np.inf]), 0, name="-inf")]),
+    OpInfo("allclose/equal", lambda m, a, b: (m.allclose(a, b), m.equal(a, b), m.allclose(a, a)), samples=[
+        Sample(A(3), A(3)), Sample(S([1.0, 2.0]), S([1.0, 2.0 + 1e-9]))], grad=False),
+    OpInfo("sum(bool)/mean(float32)", lambda m, x: (x.sum(), (x > 0).sum(), x.float().mean()), samples=[
+        Sample(A(3, 4, dtype="int64"))], grad=False),
+    OpInfo("abs(int8 min)", lambda m, x: m.abs(x), samples=[Sample(np.array([-128, -1, 5], dtype=np.int8))]),
+]
+
+
 @pytest.mark.parametrize("op,index", params(OPS))
 def test_sample(op, index):
     check_sample(op, index)
