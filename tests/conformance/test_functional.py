@@ -477,7 +477,9 @@ OPS_MISC = [
                ErrorSample(ValueError, A(1, 2, 4, 5), size=(2, 2), scale_factor=2, name="both"),
                ErrorSample(NotImplementedError, A(1, 2, 4, 5), size=3, mode="foo", name="bad-mode"),
                ErrorSample(ValueError, A(1, 2, 4, 5), size=3, mode="nearest", align_corners=True,
-                           name="align-nearest")]),
+                           name="align-nearest"),
+               ErrorSample(ValueError, A(1, 2, 4, 5), size=3, mode="nearest", antialias=True, name="antialias-nearest"),
+               ErrorSample(ValueError, A(1, 2, 5), size=3, mode="linear", antialias=True, name="antialias-3d")]),
     op("pixel_shuffle", samples=[Sample(A(2, 8, 3, 3), 2), Sample(A(9, 2, 2), 3), Sample(A(2, 2, 4, 3, 3), 2)],
        errors=[ErrorSample(RuntimeError, A(2, 6, 3, 3), 2, name="channels")]),
     op("pixel_unshuffle", samples=[Sample(A(2, 2, 4, 6), 2), Sample(A(1, 6, 6), 3)],
@@ -744,11 +746,12 @@ OPS_ALIAS = [
                q_proj_weight=A(4, 4), k_proj_weight=A(4, 4), v_proj_weight=A(4, 4), need_weights=False,
                name="separate-proj")]),
     op("interpolate", samples=[
-        Sample(A(1, 2, 8, 9), scale_factor=0.5, mode="bilinear", antialias=True, name="antialias-bilinear",
-               xfail="interpolate(antialias=True) not implemented (neuronet/nn/functional/upsampling.py: "
-                     "widen the linear/cubic kernel by the downscale factor, PyTorch's separable AA taps)"),
-        Sample(A(1, 2, 8, 9), size=(3, 4), mode="bicubic", antialias=True, name="antialias-bicubic",
-               xfail="interpolate(antialias=True) not implemented (neuronet/nn/functional/upsampling.py)"),
+        Sample(A(1, 2, 8, 9), scale_factor=0.5, mode="bilinear", antialias=True, name="antialias-bilinear"),
+        Sample(A(1, 2, 8, 9), size=(3, 4), mode="bicubic", antialias=True, name="antialias-bicubic"),
+        Sample(A(2, 1, 9, 8), size=(3, 5), mode="bilinear", antialias=True, align_corners=True, name="antialias-align"),
+        Sample(A(1, 2, 5, 6), size=(9, 11), mode="bicubic", antialias=True, name="antialias-upscale"),
+        Sample(A(1, 2, 8, 9, dtype="float32"), scale_factor=0.3, mode="bicubic", antialias=True,
+               recompute_scale_factor=True, name="antialias-recompute-f32"),
         Sample(A(1, 2, 5, 7), scale_factor=1.7, mode="bilinear", recompute_scale_factor=True, name="recompute"),
         Sample(A(1, 2, 5, 7), scale_factor=(1.5, 0.6), mode="nearest-exact", name="nearest-exact-2d"),
         # inf/NaN reach only the outputs that read them (no axis of unchanged size: there PyTorch's

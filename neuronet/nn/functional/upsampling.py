@@ -100,7 +100,42 @@ def _area_taps(L_in, L_out):
     return [(np.minimum(start + j, L_in - 1), w, (start + j) < end) for j in range(int((end - start).max()))]
 
 
-def _taps(mode, L_in, L_out, align_corners, scale_factor):
+def _aa_taps(mode, L_in, L_out, align_corners, scale_factor):
+    """Antialiased resampling taps (PyTorch's ``antialias=True``, as PIL): when shrinking by
+    ``scale`` > 1 the filter -- triangle for bilinear, Keys' cubic with a = -0.5 for
+    bicubic -- is stretched by ``scale``, so each output averages every input it
+    covers; the weights of an output are normalized to sum to 1."""
+    size = 2 if mode == "bilinear" else 4
+    scale = _coordinate_scale(L_in, L_out, align_corners, scale_factor)
+    support = size / 2 * scale if scale >= 1 else size / 2
+    inv = 1.0 / scale if scale >= 1 else 1.0
+    o = np.arange(L_out, dtype=np.float64)
+    center = scale * (o + 0.5)
+    xmin = np.maximum((center - support + 0.5).astype(np.int64), 0)
+    xsize = np.minimum((center + support + 0.5).astype(np.int64), L_in) - xmin
+
+    def filt(x):
+        x = np.abs(x)
+        if mode == "bilinear":
+            return np.where(x < 1, 1 - x, 0.0)
+        a = -0.5
+        near = ((a + 2) * x - (a + 3)) * x * x + 1
+        far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+        return np.where(x < 1, near, np.where(x < 2, far, 0.0))
+
+    span = int(xsize.max())
+    j = np.arange(span)[None, :]
+    valid = j < xsize[:, None]
+    w = np.where(valid, filt((j + xmin[:, None] - center[:, None] + 0.5) * inv), 0.0)
+    total = w.sum(1, keepdims=True)
+    w = np.divide(w, total, out=np.zeros_like(w), where=total != 0)
+    idx = np.minimum(xmin[:, None] + j, L_in - 1)
+    return [(idx[:, k], w[:, k], valid[:, k]) for k in range(span)]
+
+
+def _taps(mode, L_in, L_out, align_corners, scale_factor, antialias=False):
+    if antialias:
+        return _aa_taps(mode, L_in, L_out, align_corners, scale_factor)
     if mode in ("nearest", "nearest-exact"):
         return _nearest_taps(L_in, L_out, scale_factor, mode == "nearest-exact")
     if mode == "area":
@@ -208,7 +243,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         align_corners: for the interpolating modes only (default False).
         recompute_scale_factor: with scale_factor, map coordinates with
             L_in / L_out instead of 1 / scale_factor.
-        antialias: not supported (raises).
+        antialias: with 'bilinear'/'bicubic' on 4-D input, low-pass filter while
+            shrinking (each output averages all inputs under its stretched kernel).
 
     Shape: ``(N, C, *in) -> (N, C, *out)``; backward is the transposed resampling.
     """
@@ -230,8 +266,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if align_corners is not None and mode not in _INTERPOLATING:
         raise ArgumentError("align_corners option can only be set with the interpolating modes: "
                             "linear | bilinear | bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported by neuronet")
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ArgumentError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
+                            f"tensor as input, received mode={mode!r} and a {input.ndim}-D input")
     align_corners = bool(align_corners)
     n = input.ndim - 2
     spatial = tuple(input.shape[2:])
@@ -256,7 +293,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             factors = (None,) * n
     if mode == "area":
         factors = (None,) * n
-    taps = tuple(_taps(mode, L_in, L_out, align_corners, f) for L_in, L_out, f in zip(spatial, out, factors))
+    taps = tuple(_taps(mode, L_in, L_out, align_corners, f, bool(antialias))
+                 for L_in, L_out, f in zip(spatial, out, factors))
     return Resample.apply(input, _Matrices(taps, spatial))
 
 
