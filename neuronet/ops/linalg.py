@@ -829,10 +829,13 @@ def slogdet(input):
 
 @both
 def logdet(input):
-    """logdet(input): log det A (NaN where det A < 0, -inf where it is 0); dE/dA = g A^-T."""
+    """logdet(input): log det A (NaN where det A < 0, -inf where it is 0); dE/dA = g A^-T,
+    and 0 where det A < 0 (the NaN output is constant there, as PyTorch treats it)."""
     _check_square("logdet", input)
     logabs, sign = LogAbsDet.apply(input)
     xp = array_module(sign.array)
-    bad = Tensor._wrap(xp.where(sign.array < 0, xp.nan, xp.where(sign.array == 0, -xp.inf, 0)).astype(
-        logabs.array.dtype))
+    dt = logabs.array.dtype
+    bad = Tensor._wrap(xp.where(sign.array < 0, xp.nan, xp.where(sign.array == 0, -xp.inf, 0)).astype(dt))
+    if bool((sign.array < 0).any()):
+        logabs = logabs * Tensor._wrap(xp.where(sign.array < 0, 0, 1).astype(dt))
     return logabs + bad

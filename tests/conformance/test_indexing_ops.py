@@ -136,6 +136,15 @@ OPS = [
         errors=[ErrorSample(RuntimeError, A(3, 5), 6)]),
     OpInfo("kthvalue", lambda m, x, *a: m.kthvalue(x, *a), samples=[
         Sample(A(3, 5, kind="distinct"), 2), Sample(A(3, 5, kind="distinct"), 1, 0)]),
+    OpInfo("median/nanmedian", lambda m, x, *a: (m.median(x, *a),) if not a else tuple(m.median(x, *a)), samples=[
+        Sample(np.array([3.0, np.nan, 1.0]), name="nan-propagates"), Sample(np.array([[3.0, np.nan, 1.0]]), 1,
+                                                                            name="nan-dim"),
+        Sample(A(2, 4, kind="distinct"), 1, name="even-lower")]),
+    OpInfo("sort(empty/0d)", lambda m, x: tuple(m.sort(x)), samples=[Sample(A(0)), Sample(A()), Sample(A(2, 0))]),
+    OpInfo("argsort stable", lambda m, x: m.argsort(x, stable=True), samples=[
+        Sample(np.array([2.0, 1.0, 2.0, 1.0, 0.0]))]),
+    OpInfo("topk ties/nan", lambda m, x, k: tuple(m.topk(x, k)), samples=[
+        Sample(np.array([1.0, np.nan, 3.0, 2.0]), 2, name="nan-largest")]),
     OpInfo("unique", lambda m, x, **kw: m.unique(x, **kw), samples=[
         Sample(np.array([3, 1, 2, 3, 1])), Sample(np.array([3, 1, 2, 3, 1]), return_counts=True,
                                                   return_inverse=True)], grad=False),

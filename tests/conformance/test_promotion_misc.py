@@ -90,6 +90,26 @@ OPS = [
     OpInfo("linalg.det", lambda m, x: m.linalg.det(x), samples=[Sample(A(3, 3)), Sample(A(2, 3, 3))]),
     OpInfo("linalg.inv", lambda m, x: m.linalg.inv(x), samples=[Sample(np.eye(3) * 2 + 0.1 * np.arange(9).reshape(3, 3))],
            errors=[ErrorSample(RuntimeError, np.zeros((2, 2)), name="singular")]),
+    OpInfo("linalg.matrix_norm", lambda m, x, *a: m.linalg.matrix_norm(x, *a), samples=[
+        Sample(A(3, 3)), Sample(A(2, 3, 4), "fro"), Sample(A(3, 3), "nuc")]),
+    # sign: compared without requires_grad (PyTorch marks it differentiable with a zero gradient;
+    # neuronet's Function.apply returns auxiliary outputs without grad)
+    OpInfo("linalg.slogdet", lambda m, x: (m.linalg.slogdet(x)[0].detach(), m.linalg.slogdet(x)[1]), samples=[
+        Sample(A(3, 3)), Sample(A(2, 3, 3)), Sample(-np.eye(3), name="negative-det")]),
+    OpInfo("logdet", lambda m, x: m.logdet(x), samples=[Sample(np.eye(3) * 2 + 0.1, name="positive"),
+                                                         Sample(-np.eye(3), name="negative-nan")]),
+    OpInfo("linalg.multi_dot", lambda m, a, b, c: m.linalg.multi_dot([a, b, c]), samples=[
+        Sample(A(2, 3), A(3, 4), A(4, 2)), Sample(A(3), A(3, 4), A(4))]),
+    OpInfo("linalg.vecdot", lambda m, a, b: m.linalg.vecdot(a, b), samples=[Sample(A(2, 3), A(3))]),
+    OpInfo("mv/addmv/baddbmm", lambda m, a, v, c, b1, b2: (m.mv(a, v), m.addmv(v[:2], a, v, beta=2),
+                                                           m.baddbmm(c, b1, b2, alpha=0.5)),
+           samples=[Sample(A(2, 3), A(3), A(2, 2, 4), A(2, 2, 3), A(2, 3, 4))]),
+    OpInfo("vdot/inner/trace", lambda m, a, b, sq: (m.vdot(a, b), m.inner(a, b), m.trace(sq)),
+           samples=[Sample(A(3), A(3), A(3, 3))]),
+    OpInfo("diag_embed", lambda m, x, *a: m.diag_embed(x, *a), samples=[Sample(A(2, 3)), Sample(A(3), 1)]),
+    OpInfo("matmul int/bool", lambda m, a, b: a @ b, samples=[
+        Sample(A(2, 3, dtype="int32"), A(3, 2, dtype="int32"))],
+        errors=[ErrorSample(RuntimeError, A(2, 3, dtype="int64"), A(3, 2), name="mixed-dtypes")]),
     OpInfo("cross/outer/kron-like", lambda m, a, b: m.outer(a, b), samples=[Sample(A(3), A(2))]),
     OpInfo("addmm", lambda m, c, a, b: m.addmm(c, a, b, beta=0.5, alpha=2), samples=[Sample(A(2, 4), A(2, 3), A(3, 4))]),
     OpInfo("tensordot", lambda m, a, b: m.tensordot(a, b, dims=([1], [0])), samples=[Sample(A(2, 3), A(3, 4))]),
