@@ -916,3 +916,41 @@ def test_random_ops_properties():
         slopes = r[neg] / x[neg]
         assert slopes.min() >= 0.1 - 1e-12 and slopes.max() <= 0.3 + 1e-12
         np.testing.assert_array_equal(r[~neg], x[~neg])
+
+
+# --------------------------------------------------------------------------
+# float16, empty and zero-size inputs, fully masked attention rows
+# --------------------------------------------------------------------------
+
+H = "float16"
+OPS_EDGES = [
+    OpInfo("float16", lambda m, name, *a, **k: getattr(F(m), name)(*a, **k), atol=2e-2, rtol=2e-2, samples=[
+        Sample("relu", A(3, 4, dtype=H), name="relu"), Sample("gelu", A(3, 4, dtype=H), name="gelu"),
+        Sample("softmax", A(3, 4, dtype=H), -1, name="softmax"),
+        Sample("log_softmax", A(3, 4, dtype=H), -1, name="log_softmax"),
+        Sample("linear", A(3, 4, dtype=H), A(2, 4, dtype=H), name="linear"),
+        Sample("conv2d", A(1, 2, 5, 5, dtype=H), A(3, 2, 3, 3, dtype=H), name="conv2d"),
+        Sample("max_pool2d", A(1, 2, 4, 4, dtype=H), 2, name="max_pool2d"),
+        Sample("avg_pool2d", A(1, 2, 4, 4, dtype=H), 2, name="avg_pool2d"),
+        Sample("layer_norm", A(3, 4, dtype=H), (4,), name="layer_norm"),
+        Sample("mse_loss", A(3, 4, dtype=H), A(3, 4, dtype=H), name="mse_loss"),
+        Sample("cross_entropy", A(3, 4, dtype=H), arr([0, 1, 2], np.int64), name="cross_entropy"),
+        Sample("interpolate", A(1, 2, 3, 3, dtype=H), scale_factor=2, mode="bilinear", name="interpolate")]),
+    OpInfo("empty", lambda m, name, *a, **k: getattr(F(m), name)(*a, **k), samples=[
+        Sample("batch_norm", A(0, 3), NoGrad(np.zeros(3)), NoGrad(np.ones(3)), training=False, name="batch_norm-eval"),
+        Sample("layer_norm", A(2, 0), (0,), name="layer_norm-zero-features"),
+        Sample("layer_norm", A(0, 3, 4), (3, 4), A(3, 4), A(3, 4), name="layer_norm-empty-batch"),
+        Sample("group_norm", A(0, 2, 3), 1, name="group_norm-empty-batch"),
+        Sample("instance_norm", A(0, 2, 3), name="instance_norm-empty-batch"),
+        Sample("rms_norm", A(0, 4), (4,), name="rms_norm-empty-batch"),
+        Sample("scaled_dot_product_attention", A(2, 0, 4), A(2, 3, 4), A(2, 3, 4), name="sdpa-no-queries")]),
+    OpInfo("sdpa-masked-row", lambda m, q, k, v, mask: F(m).scaled_dot_product_attention(q, k, v, mask), samples=[
+        Sample(A(1, 2, 4), A(1, 3, 4), A(1, 3, 4), arr([[False, False, False], [True, False, True]], np.bool_),
+               name="bool"),
+        Sample(A(1, 2, 4), A(1, 3, 4), A(1, 3, 4), NoGrad(arr([[-np.inf] * 3, [0.0, -np.inf, 0.0]])), name="float")]),
+]
+
+
+@pytest.mark.parametrize("op,index", params(OPS_EDGES))
+def test_edges(op, index):
+    check_sample(op, index)

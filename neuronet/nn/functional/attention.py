@@ -83,7 +83,14 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if isinstance(attn_mask, Tensor) and attn_mask.dtype == np.bool_:
             attn_mask = Tensor._wrap(~attn_mask.array)        # SDPA: True = may attend
         scores = scores + _as_bias(attn_mask, scores.dtype, "attn_mask")
-    weights = softmax(scores, -1)
+    # A query row that may attend to nothing (every score -inf) gets zero weights and a
+    # zero output, not 0/0 = NaN (PyTorch's "safe softmax" in SDPA); its gradient is 0.
+    dead = (scores.array == -np.inf).all(-1, keepdims=True) if scores.shape[-1] else None
+    if dead is not None and bool(dead.any()):
+        dead = Tensor._wrap(dead)
+        weights = softmax(scores.masked_fill(dead, 0.0), -1).masked_fill(dead, 0.0)
+    else:
+        weights = softmax(scores, -1)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, True)
     return weights @ value

@@ -58,7 +58,7 @@ def _check_eps(name, eps):
 def _channel_view(x):
     """(N, C, *) -> (N, C, L): a view for contiguous data, so each channel is
     reduced over axes (0, 2) whatever the number of spatial dims."""
-    return x.reshape(x.shape[0], x.shape[1], -1)
+    return x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))     # (no -1: N may be 0)
 
 
 def _per_channel(v, dtype):
@@ -389,6 +389,8 @@ def _standardize(x2, eps):
     """Rows of a (R, D) array to zero mean and unit (biased) variance:
     returns x_hat and s = 1 / sqrt(var + eps) of shape (R, 1)."""
     xp = array_module(x2)
+    if x2.size == 0:        # no rows, or empty rows: nothing to standardize (no 0/0 warnings)
+        return x2.copy(), xp.ones((x2.shape[0], 1), dtype=x2.dtype)
     mean = x2.mean(axis=1, keepdims=True)
     xc = x2 - mean
     inv_std = 1.0 / xp.sqrt((xc * xc).mean(axis=1, keepdims=True) + eps)
@@ -399,6 +401,8 @@ def _standardize(x2, eps):
 def _standardize_backward(gh, x_hat, inv_std):
     """dE/dx of x_hat = (x - mean) s per row, given gh = dE/dx_hat (R, D):
     dx = s (gh - mean(gh) - x_hat mean(gh x_hat))."""
+    if gh.size == 0:
+        return gh.copy()
     dx = gh - gh.mean(axis=1, keepdims=True)
     dx -= x_hat * (gh * x_hat).mean(axis=1, keepdims=True)
     dx *= inv_std
@@ -416,7 +420,7 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, n_norm, eps):
         d = math.prod(x.shape[x.ndim - n_norm:])
-        x_hat, inv_std = _standardize(x.reshape(-1, d), eps)
+        x_hat, inv_std = _standardize(x.reshape(math.prod(x.shape[:x.ndim - n_norm]), d), eps)
         out = x_hat
         if weight is not None:
             out = out * weight.astype(x.dtype, copy=False).reshape(1, d)
@@ -430,7 +434,7 @@ class LayerNorm(Function):
     def backward(ctx, g):
         x_hat, inv_std, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        g2 = g.reshape(-1, ctx.d)
+        g2 = g.reshape(x_hat.shape)
         dx = dw = db = None
         if need_x:
             gh = g2 if weight is None else g2 * weight.astype(g.dtype, copy=False).reshape(1, ctx.d)
@@ -533,8 +537,9 @@ class GroupNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, groups, eps):
         n, c = x.shape[:2]
-        x_hat, inv_std = _standardize(x.reshape(n * groups, -1), eps)
-        out = x_hat.reshape(n, c, -1)
+        L = math.prod(x.shape[2:])          # explicit sizes: a reshape with -1 fails when N = 0
+        x_hat, inv_std = _standardize(x.reshape(n * groups, c // groups * L), eps)
+        out = x_hat.reshape(n, c, L)
         if weight is not None:
             out = out * _per_channel(weight, x.dtype)
         if bias is not None:
@@ -548,7 +553,7 @@ class GroupNorm(Function):
         x_hat, inv_std, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         n, c = ctx.shape[:2]
-        g3 = g.reshape(n, c, -1)
+        g3 = g.reshape(n, c, math.prod(ctx.shape[2:]))
         dx = dw = db = None
         if need_x:
             gh = g3 if weight is None else g3 * _per_channel(weight, g.dtype)
@@ -603,7 +608,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if running_mean is not None or running_var is not None:
         xp = array_module(input.array)
         n, c = input.shape[:2]
-        x3 = input.array.reshape(n, c, -1)
+        x3 = input.array.reshape(n, c, math.prod(input.shape[2:]))
         count = x3.shape[2]
         mean = x3.mean(axis=2).mean(axis=0)
         var = x3.var(axis=2, ddof=1 if count > 1 else 0).mean(axis=0)
