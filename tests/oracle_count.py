@@ -69,9 +69,19 @@ def pytest_runtest_logreport(report):
             _state["skipped_for_torch"] += 1
 
 
-def summary_line():
+def _torch_version():
     torch = sys.modules.get("torch")
-    version = getattr(torch, "__version__", None)
+    if torch is not None:
+        return getattr(torch, "__version__", "?")
+    try:                                   # installed, but no selected test imported it
+        from importlib.metadata import PackageNotFoundError, version
+        return version("torch")
+    except (ImportError, PackageNotFoundError):
+        return None
+
+
+def summary_line():
+    version = _torch_version()
     line = f"PyTorch comparisons: {_state['compared']} tests ran against PyTorch"
     line += f" {version}" if version else " (not installed: pip install torch==2.13.0)"
     if _state["skipped_for_torch"]:
