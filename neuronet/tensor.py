@@ -358,6 +358,10 @@ class Tensor:
         same_dt = dt is None or dt == self.dtype
         if same_dev and same_dt:
             return self
+        if dt is not None and np.dtype(dt).kind not in "fc":
+            # Integer and bool tensors carry no gradient (PyTorch: requires_grad=False).
+            with no_grad():
+                return _ops_sh.Copy.apply(self, None if same_dev else dev, None if same_dt else dt)
         return _ops_sh.Copy.apply(self, None if same_dev else dev, None if same_dt else dt)
 
     def cpu(self):
@@ -758,7 +762,7 @@ class Tensor:
         if isinstance(v, (list, tuple)):
             v = np.asarray(v, dtype=self.dtype)
         try:
-            self.array[idx] = v
+            _ops_sh.assign_index(self.array, idx, v)
         except IndexError as e:
             raise IndexError(f"index {index!r} is invalid for a tensor of shape {list(self.shape)}: {e}") from None
         except ValueError as e:
@@ -778,10 +782,12 @@ class Tensor:
         return _ops_el.Add.apply(a, b)
 
     def __sub__(self, o):
+        _ops_el.check_bool_subtraction(self, o)
         a, b = _promote(self, o)
         return _ops_el.Sub.apply(a, b)
 
     def __rsub__(self, o):
+        _ops_el.check_bool_subtraction(o, self)
         a, b = _promote(o, self)
         return _ops_el.Sub.apply(a, b)
 
@@ -845,10 +851,16 @@ class Tensor:
         return Tensor._wrap(~self.array)
 
     def __and__(self, o):
-        return Tensor._wrap(self.array & _unwrap(o))
+        return _ops_math.bitwise_and(self, o)
 
     def __or__(self, o):
-        return Tensor._wrap(self.array | _unwrap(o))
+        return _ops_math.bitwise_or(self, o)
+
+    def __rand__(self, o):
+        return _ops_math.bitwise_and(o, self)
+
+    def __ror__(self, o):
+        return _ops_math.bitwise_or(o, self)
 
     # ------------------------------------------------------------ reductions
     # ``dim`` may be an int, a tuple of ints or None (all dims); NumPy's ``axis=``
@@ -887,7 +899,9 @@ class Tensor:
         return _ops_red.Var.apply(self, self._dims(dim, axis, "var"), correction, keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, correction=None, *, axis=None):
-        return self.var(dim, unbiased, keepdim, correction, axis=axis).sqrt()
+        if correction is None:
+            correction = 1 if unbiased is None else int(bool(unbiased))
+        return _ops_red.Std.apply(self, self._dims(dim, axis, "std"), correction, keepdim)
 
     def max(self, dim=None, keepdim=False, *, axis=None):
         """Without ``dim``: the largest element. With ``dim``: ``(values, indices)``;
@@ -945,12 +959,13 @@ class Tensor:
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
+        s = _ops_idx.wrap_dim(start_dim, self.ndim)
+        e = _ops_idx.wrap_dim(end_dim, self.ndim)
         if self.ndim == 0:
             return self.reshape(1)
-        s = start_dim % self.ndim
-        e = end_dim % self.ndim
         if s > e:
-            raise ValueError(f"flatten(): start_dim {start_dim} comes after end_dim {end_dim}")
+            raise RuntimeError(f"flatten() has invalid args: start_dim ({start_dim}) cannot come after "
+                               f"end_dim ({end_dim})")
         shape = self.shape
         n = 1
         for d in shape[s:e + 1]:
@@ -959,34 +974,47 @@ class Tensor:
 
     def permute(self, *dims):
         dims = _shape_arg(dims)
-        if sorted(d % builtins.max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
-            raise ValueError(f"permute(): dims {tuple(dims)} are not a permutation of the "
-                             f"{self.ndim} dims of a tensor of shape {tuple(self.shape)}")
-        return _ops_sh.Permute.apply(self, tuple(d % self.ndim for d in dims))
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not "
+                               f"match the length of the desired ordering of dimensions i.e. input.dim() = "
+                               f"{self.ndim} is not equal to len(dims) = {len(dims)}")
+        wrapped = tuple(_ops_idx.wrap_dim(d, self.ndim) for d in dims)
+        if len(set(wrapped)) != len(wrapped):
+            raise RuntimeError(f"permute(): duplicate dims are not allowed, received {tuple(dims)}")
+        if self.ndim == 0:
+            return self
+        return _ops_sh.Permute.apply(self, wrapped)
 
     def transpose(self, dim0, dim1):
+        d0, d1 = _ops_idx.wrap_dim(dim0, self.ndim), _ops_idx.wrap_dim(dim1, self.ndim)
+        if self.ndim == 0:
+            return self
         dims = list(range(self.ndim))
-        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        dims[d0], dims[d1] = dims[d1], dims[d0]
         return self.permute(*dims)
 
     def t(self):
         if self.ndim > 2:
-            raise ValueError(f"t() expects a tensor with <= 2 dims, received shape {tuple(self.shape)}")
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
         return self.T
 
     def squeeze(self, dim=None):
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        dims = {d % builtins.max(self.ndim, 1) for d in dims}
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        dims = {_ops_idx.wrap_dim(d, self.ndim) for d in dims}
         return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1)))
 
     def unsqueeze(self, dim):
-        d = dim % (self.ndim + 1)
+        d = _ops_idx.wrap_dim(dim, self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def expand(self, *sizes):
         sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"expand(torch.FloatTensor{{{list(self.shape)}}}, size={list(sizes)}): the "
+                               f"number of sizes provided ({len(sizes)}) must be greater or equal to the "
+                               f"number of dimensions in the tensor ({self.ndim})")
         lead = len(sizes) - self.ndim
         shape = tuple(self.shape[i - lead] if (s == -1 and i >= lead) else s for i, s in enumerate(sizes))
         try:
@@ -1064,7 +1092,19 @@ def _promote(a, b, true_division=False):
         a = a.to(dt)
     if isinstance(b, Tensor) and b.array.dtype != dt:
         b = b.to(dt)
+    if dt.kind in "iu":
+        a, b = _wrap_int(a, dt), _wrap_int(b, dt)
     return a, b
+
+
+def _wrap_int(o, dt):
+    """A Python int outside an integer dtype's range wraps around, as in PyTorch
+    (uint8 tensor + -3); NumPy would raise OverflowError."""
+    if isinstance(o, int) and not isinstance(o, bool):
+        info = np.iinfo(np.dtype(dt))
+        if not info.min <= o <= info.max:
+            return np.asarray(o).astype(np.dtype(dt))
+    return o
 
 
 def _as_tensor_like(o, like):
@@ -1077,8 +1117,8 @@ def _as_tensor_like(o, like):
 def _argext(t, dim, keepdim, is_max):
     xp = backend.array_module(t.array)
     if dim is None:
-        idx = xp.argmax(t.array) if is_max else xp.argmin(t.array)
-        return Tensor._wrap(xp.asarray(idx, dtype=xp.int64))
+        idx = xp.asarray(xp.argmax(t.array) if is_max else xp.argmin(t.array), dtype=xp.int64)
+        return Tensor._wrap(idx.reshape((1,) * t.ndim) if keepdim else idx)
     idx = xp.argmax(t.array, axis=dim) if is_max else xp.argmin(t.array, axis=dim)
     if keepdim:
         idx = xp.expand_dims(idx, dim)
@@ -1158,9 +1198,14 @@ def rand(*size, dtype=None, device=None, requires_grad=False):
                     size, dtype, device, requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None):
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None and isinstance(high, (tuple, list)):      # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
     return _factory(lambda xp, s, dt: backend.generator(xp).integers(low, high, s).astype(dt),
                     (tuple(size),), dtype or int64, device, False)
 
@@ -1171,6 +1216,11 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = int64 if is_int else backend.default_dtype
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange(): upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
     dev = backend.Device(device) if device is not None else backend.Device("cpu")
     arr = dev.xp.arange(start, end, step, dtype=_as_dtype(dtype))
     t = Tensor._wrap(arr)
@@ -1179,7 +1229,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 def linspace(start, end, steps, dtype=None, device=None):
     dev = backend.Device(device) if device is not None else backend.Device("cpu")
-    return Tensor._wrap(dev.xp.linspace(start, end, steps, dtype=_as_dtype(dtype) or backend.default_dtype))
+    return Tensor._wrap(_ops_arr.linspace_values(dev.xp, start, end, steps,
+                                                 _as_dtype(dtype) or np.dtype(backend.default_dtype)))
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
@@ -1217,8 +1268,19 @@ def cat(tensors, dim=0):
     """Join tensors along an existing ``dim`` (all other sizes must match)."""
     tensors = list(tensors)
     _check_same_rank(tensors, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    # PyTorch accepts 1-d empty tensors beside tensors of any rank (a common way
+    # to start an accumulation): they join as an empty slice of the others' shape.
+    ref_t = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), None)
+    if ref_t is None:
+        return _ops_sh.Cat.apply(*tensors, dim=_ops_idx.wrap_dim(dim, 1))
+    d = _ops_idx.wrap_dim(dim, ref_t.ndim)
+    if ref_t.ndim != 1:
+        empty_shape = tuple(0 if j == d else n for j, n in enumerate(ref_t.shape))
+        tensors = [t.reshape(empty_shape) if (t.ndim == 1 and t.shape[0] == 0) else t for t in tensors]
     nd = tensors[0].ndim
-    d = dim % nd
     ref = tensors[0].shape
     for i, t in enumerate(tensors):
         if t.ndim != nd or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref)) if j != d):
@@ -1238,7 +1300,7 @@ def stack(tensors, dim=0):
         if t.shape != tensors[0].shape:
             raise RuntimeError(f"stack(): all tensors must have the same shape; tensor 0 has shape "
                                f"{tensors[0].shape}, tensor {i} has shape {t.shape}")
-    return _ops_sh.Stack.apply(*tensors, dim=dim % (tensors[0].ndim + 1))
+    return _ops_sh.Stack.apply(*tensors, dim=_ops_idx.wrap_dim(dim, tensors[0].ndim + 1))
 
 
 def where(condition, input=None, other=None):  # noqa: A002

@@ -43,9 +43,7 @@ OPS = [
         Sample(X5, A(4, 4, 3, 2), 1, slice(None), slice(3, 11, 2), I(0, 2, 4), slice(0, 2), name="issue-example"),
         Sample(A(4, 5, dtype="int64"), 7, slice(None), 0),
         Sample(A(3, 4, 5, dtype="int64"), A(4, 2, dtype="int64"), 1, slice(None), I(0, 2),
-               name="mixed-int-no-grad",
-               xfail="tensor.py Tensor.__setitem__ (no-grad path): replace self.array[idx] = v by "
-                     "neuronet.ops.shape.assign_index(self.array, idx, v) (PyTorch's axis placement)")],
+               name="mixed-int-no-grad")],
         errors=[ErrorSample(RuntimeError, A(4, 5), A(3), 0, name="shape-mismatch"),
                 ErrorSample(IndexError, A(4, 5), 1.0, 4)]),
     OpInfo("getitem-basic", getitem, samples=[

@@ -17,9 +17,6 @@ DTYPES = ["bool", "uint8", "int8", "int32", "int64", "float32", "float64"]
 SCALARS = [True, 2, -3, 0.5, -1.5]
 
 
-FIX_WRAP = ("tensor.py _promote (operators, where): a Python int outside an integer tensor's range wraps as in "
-            "PyTorch (uint8 + -3): pass np.asarray(o).astype(dtype) (same dtype, 0-d) instead of the int, "
-            "whose NumPy 2 conversion raises OverflowError")
 
 
 def operand(dtype, zero_dim=False):
@@ -27,7 +24,7 @@ def operand(dtype, zero_dim=False):
     return A(dtype=dtype, kind=kind) if zero_dim else A(3, dtype=dtype, kind=kind)
 
 
-def promotion_samples(skip_bool=False, wrap_xfail=True):
+def promotion_samples(skip_bool=False):
     s = []
     for a, b in itertools.product(DTYPES, DTYPES):
         if skip_bool and "bool" in (a, b):
@@ -37,9 +34,8 @@ def promotion_samples(skip_bool=False, wrap_xfail=True):
     for a, c in itertools.product(DTYPES, SCALARS):
         if skip_bool and (a == "bool" or isinstance(c, bool)):
             continue
-        wrap = FIX_WRAP if (wrap_xfail and a == "uint8" and c == -3) else None
-        s.append(Sample(operand(a), c, name=f"{a}-scalar{c!r}", grad=False, xfail=wrap))
-        s.append(Sample(operand(a, zero_dim=True), c, name=f"0d{a}-scalar{c!r}", grad=False, xfail=wrap))
+        s.append(Sample(operand(a), c, name=f"{a}-scalar{c!r}", grad=False))
+        s.append(Sample(operand(a, zero_dim=True), c, name=f"0d{a}-scalar{c!r}", grad=False))
     return s
 
 
@@ -47,10 +43,10 @@ OPS = [
     OpInfo("promote:add", lambda m, a, b: a + b, samples=promotion_samples()),
     OpInfo("promote:mul", lambda m, a, b: a * b, samples=promotion_samples()),
     OpInfo("promote:rsub", lambda m, a, b: b - a, samples=promotion_samples(skip_bool=True)),
-    OpInfo("promote:truediv", lambda m, a, b: a / b, samples=promotion_samples(wrap_xfail=False)),
+    OpInfo("promote:truediv", lambda m, a, b: a / b, samples=promotion_samples()),
     OpInfo("promote:maximum", lambda m, a, b: m.maximum(a, b),
            samples=[s for s in promotion_samples() if not isinstance(s.args[1], (int, float))]),
-    OpInfo("promote:eq", lambda m, a, b: a == b, samples=promotion_samples(wrap_xfail=False)),
+    OpInfo("promote:eq", lambda m, a, b: a == b, samples=promotion_samples()),
     OpInfo("promote:where", lambda m, a, b: m.where(a > 0 if a.dtype != m.bool else a, a, b),
            samples=[s for s in promotion_samples()]),
     OpInfo("promote:cat", lambda m, a, b: m.cat([a, b]),
@@ -121,8 +117,7 @@ OPS = [
         m.randint_like(m.zeros(2), 3), m.randn_like(m.zeros(2, 1)))),
            samples=[Sample()], grad=False),
     OpInfo("randint(high, size)", lambda m: (m.randint(5, (2, 2)).shape, m.randint(5, (2, 2)).dtype),
-           samples=[Sample(xfail="tensor.py randint: the (high, size) overload -- when size is left at its "
-                                 "default and high is a tuple/list, size = high, high = low, low = 0")], grad=False),
+           samples=[Sample()], grad=False),
     OpInfo("promote:functions", lambda m, a, b: (m.add(a, b), m.mul(a, b), m.div(a, b)), samples=[
         Sample(A(3, dtype="uint8", kind="positive"), -3, name="uint8-wraps", grad=False),
         Sample(A(3, dtype="int8", kind="positive"), 200, name="int8-wraps", grad=False)]),

@@ -10,24 +10,6 @@ from conformance.harness import (A, DT, ErrorSample, OpInfo, Sample, check_error
                                  error_params, params)
 
 
-# Bugs in neuronet/tensor.py (the lead's file): the exact fix each needs. ``wrap_dim`` is
-# neuronet.ops.indexing.wrap_dim (IndexError in PyTorch's words).
-FIX_TRANSPOSE = "tensor.py Tensor.transpose: d0, d1 = wrap_dim(dim0, ndim), wrap_dim(dim1, ndim); 0-d: return self.view(())"
-FIX_TO = ("tensor.py Tensor.to / float() long() int() bool(): a cast to a non-floating dtype must give a tensor "
-          "with requires_grad=False (detach the result), as PyTorch")
-FIX_CAT = ("tensor.py cat: skip 1-d empty (0,) tensors (PyTorch's legacy rule), RuntimeError 'zero-dimensional "
-           "tensor (at position i) cannot be concatenated' for 0-d inputs, dim via wrap_dim (IndexError)")
-FIX_STACK = "tensor.py stack: dim via wrap_dim(dim, ndim + 1) (IndexError), not dim % (ndim + 1)"
-FIX_FLATTEN = "tensor.py Tensor.flatten: start_dim/end_dim via wrap_dim (IndexError); start > end -> RuntimeError"
-FIX_PERMUTE = ("tensor.py Tensor.permute: each dim via wrap_dim (IndexError); wrong count or repeated dims -> "
-               "RuntimeError, not ValueError")
-FIX_SQUEEZE = "tensor.py Tensor.squeeze(dim): validate every dim with wrap_dim (IndexError) before dropping size-1 dims"
-FIX_UNSQUEEZE = "tensor.py Tensor.unsqueeze: d = wrap_dim(dim, self.ndim + 1) (IndexError), not dim % (ndim + 1)"
-FIX_EXPAND = ("tensor.py Tensor.expand: len(sizes) < self.ndim -> RuntimeError (NumPy's ValueError escapes now)")
-FIX_LINSPACE = ("tensor.py linspace: return Tensor._wrap(neuronet.ops.arrange.linspace_values(dev.xp, start, end, "
-                "steps, dtype)) -- PyTorch's integer truncation and fused-multiply-add halves; RuntimeError for steps < 0")
-FIX_ARANGE = ("tensor.py arange: step == 0 -> RuntimeError('step must be nonzero'); (end - start) and step of "
-              "opposite signs -> RuntimeError('upper bound and lower bound inconsistent with step sign')")
 
 
 def meth(name):
@@ -51,19 +33,19 @@ OPS = [
     OpInfo("flatten", meth("flatten"), samples=[
         Sample(A(2, 3, 4)), Sample(A(2, 3, 4), 1), Sample(A(2, 3, 4), 0, 1), Sample(A(2, 3, 4), -2, -1),
         Sample(A()), Sample(A(2, 0, 3), 1)],
-        errors=[ErrorSample(IndexError, A(2, 3), 3, xfail=FIX_FLATTEN)]),
+        errors=[ErrorSample(IndexError, A(2, 3), 3)]),
     OpInfo("permute", meth("permute"), samples=[
         Sample(A(2, 3, 4), 2, 0, 1), Sample(A(2, 3, 4), (1, 0, 2)), Sample(A(2, 3, 4), -1, 0, 1), Sample(A(), ())],
-        errors=[ErrorSample(RuntimeError, A(2, 3, 4), 0, 1, name="too-few", xfail=FIX_PERMUTE),
-                ErrorSample(RuntimeError, A(2, 3, 4), 0, 0, 1, name="repeated", xfail=FIX_PERMUTE),
-                ErrorSample(IndexError, A(2, 3, 4), 0, 1, 3, name="out-of-range", xfail=FIX_PERMUTE)]),
+        errors=[ErrorSample(RuntimeError, A(2, 3, 4), 0, 1, name="too-few"),
+                ErrorSample(RuntimeError, A(2, 3, 4), 0, 0, 1, name="repeated"),
+                ErrorSample(IndexError, A(2, 3, 4), 0, 1, 3, name="out-of-range")]),
     OpInfo("torch.permute", lambda m, x, d: m.permute(x, d), samples=[Sample(A(2, 3, 4), (2, 0, 1))],
-           errors=[ErrorSample(RuntimeError, A(2, 3), (0,), xfail=FIX_PERMUTE)]),
+           errors=[ErrorSample(RuntimeError, A(2, 3), (0,))]),
     OpInfo("transpose", meth("transpose"), samples=[
-        Sample(A(2, 3, 4), 0, 2), Sample(A(2, 3), -1, -2), Sample(A(), 0, -1, xfail=FIX_TRANSPOSE), Sample(A(3), 0, 0)],
+        Sample(A(2, 3, 4), 0, 2), Sample(A(2, 3), -1, -2), Sample(A(), 0, -1), Sample(A(3), 0, 0)],
         errors=[ErrorSample(IndexError, A(2, 3), 0, 2)]),
     OpInfo("t", meth("t"), samples=[Sample(A(2, 3)), Sample(A(3)), Sample(A())],
-           errors=[ErrorSample(RuntimeError, A(2, 3, 4), xfail="tensor.py Tensor.t: raise RuntimeError (not ValueError) for ndim > 2")]),
+           errors=[ErrorSample(RuntimeError, A(2, 3, 4))]),
     OpInfo("T", lambda m, x: x.T, samples=[Sample(A(2, 3)), Sample(A(3))]),
     OpInfo("mT", lambda m, x: x.mT, samples=[Sample(A(2, 3, 4))]),
     OpInfo("swapaxes", meth("swapaxes"), samples=[Sample(A(2, 3, 4), 0, 2)]),
@@ -71,30 +53,30 @@ OPS = [
     OpInfo("squeeze", meth("squeeze"), samples=[
         Sample(A(1, 3, 1)), Sample(A(1, 3, 1), 0), Sample(A(1, 3, 1), -1), Sample(A(1, 3, 1), 1),
         Sample(A(1, 3, 1), (0, 2)), Sample(A()), Sample(A(), 0), Sample(A(1, 0, 1), 0)],
-        errors=[ErrorSample(IndexError, A(2, 1, 3, 4), 50, name="dim50", xfail=FIX_SQUEEZE),
-                ErrorSample(IndexError, A(2, 3), -3, xfail=FIX_SQUEEZE),
-                ErrorSample(IndexError, A(), 1, name="0d-dim1", xfail=FIX_SQUEEZE)]),
+        errors=[ErrorSample(IndexError, A(2, 1, 3, 4), 50, name="dim50"),
+                ErrorSample(IndexError, A(2, 3), -3),
+                ErrorSample(IndexError, A(), 1, name="0d-dim1")]),
     OpInfo("unsqueeze", meth("unsqueeze"), samples=[
         Sample(A(2, 3), 0), Sample(A(2, 3), 2), Sample(A(2, 3), -1), Sample(A(2, 3), -3), Sample(A(), 0),
         Sample(A(), -1)],
-        errors=[ErrorSample(IndexError, A(2, 3), 3, xfail=FIX_UNSQUEEZE),
-                ErrorSample(IndexError, A(2, 3), -4, xfail=FIX_UNSQUEEZE)]),
+        errors=[ErrorSample(IndexError, A(2, 3), 3),
+                ErrorSample(IndexError, A(2, 3), -4)]),
     OpInfo("expand", meth("expand"), samples=[
         Sample(A(3, 1), 3, 4), Sample(A(3, 1), -1, 4), Sample(A(3), 2, 3), Sample(A(), 2, 2),
         Sample(A(1, 3), (0, 3))],
-        errors=[ErrorSample(RuntimeError, A(3, 2), 3, 4), ErrorSample(RuntimeError, A(3, 1), 4, xfail=FIX_EXPAND)]),
+        errors=[ErrorSample(RuntimeError, A(3, 2), 3, 4), ErrorSample(RuntimeError, A(3, 1), 4)]),
     OpInfo("expand_as", lambda m, x, y: x.expand_as(y), samples=[Sample(A(3, 1), A(3, 4))]),
     OpInfo("cat", lambda m, ts, *a, **kw: m.cat(ts, *a, **kw), samples=[
         Sample([A(2, 3), A(4, 3)]), Sample([A(2, 3), A(2, 1)], 1), Sample([A(2, 3), A(2, 2)], dim=-1),
         Sample([A(2, 3), A(0, 3)]), Sample([A(2, 3), A(2, 3, dtype="float32")], name="promote-f32-f64"),
         Sample([A(2, 3, dtype="int64"), A(2, 3, dtype="float32")], name="promote-int-f32"),
-        Sample([A(2, 3), A(0)], name="legacy-empty-1d", xfail=FIX_CAT), Sample((A(3), A(2)), name="tuple")],
-        errors=[ErrorSample(RuntimeError, [A(2, 3), A(2, 4)]), ErrorSample(IndexError, [A(2, 3), A(2, 3)], 2, xfail=FIX_CAT),
-                ErrorSample(RuntimeError, [A(), A()], name="0d", xfail=FIX_CAT), ErrorSample(RuntimeError, [A(2, 3), A(3)])]),
+        Sample([A(2, 3), A(0)], name="legacy-empty-1d"), Sample((A(3), A(2)), name="tuple")],
+        errors=[ErrorSample(RuntimeError, [A(2, 3), A(2, 4)]), ErrorSample(IndexError, [A(2, 3), A(2, 3)], 2),
+                ErrorSample(RuntimeError, [A(), A()], name="0d"), ErrorSample(RuntimeError, [A(2, 3), A(3)])]),
     OpInfo("stack", lambda m, ts, *a, **kw: m.stack(ts, *a, **kw), samples=[
         Sample([A(2, 3), A(2, 3)]), Sample([A(2, 3), A(2, 3)], 2), Sample([A(2, 3), A(2, 3)], dim=-1),
         Sample([A(), A()]), Sample([A(2, dtype="int64"), A(2, dtype="float32")], name="promote")],
-        errors=[ErrorSample(RuntimeError, [A(2, 3), A(3, 2)]), ErrorSample(IndexError, [A(2), A(2)], 3, xfail=FIX_STACK)]),
+        errors=[ErrorSample(RuntimeError, [A(2, 3), A(3, 2)]), ErrorSample(IndexError, [A(2), A(2)], 3)]),
     OpInfo("hstack", lambda m, ts: m.hstack(ts), samples=[Sample([A(2, 3), A(2, 1)]), Sample([A(3), A(2)])]),
     OpInfo("vstack", lambda m, ts: m.vstack(ts), samples=[Sample([A(2, 3), A(1, 3)]), Sample([A(3), A(3)])]),
     OpInfo("split", lambda m, x, *a, **kw: m.split(x, *a, **kw), samples=[
@@ -134,11 +116,11 @@ OPS = [
         Sample(A(2, 3)), Sample(A()), Sample(A(0, 3))], grad=False),
     OpInfo("to(dtype)", lambda m, x, d: x.to(d), samples=[
         Sample(A(2, 3), DT("float32")), Sample(A(2, 3, dtype="float32"), DT("float64")),
-        Sample(A(2, 3), DT("int64"), name="f64-to-int64-truncates", xfail=FIX_TO),
-        Sample(A(2, 3), DT("bool"), xfail=FIX_TO),
+        Sample(A(2, 3), DT("int64"), name="f64-to-int64-truncates"),
+        Sample(A(2, 3), DT("bool")),
         Sample(A(3, kind="singular"), DT("float32"))]),
     OpInfo("float/double/long/int/bool", lambda m, x: (x.float(), x.double(), x.long(), x.int(), x.bool()),
-           samples=[Sample(A(2, 3), xfail=FIX_TO), Sample(A(2, 3, dtype="int64"))]),
+           samples=[Sample(A(2, 3)), Sample(A(2, 3, dtype="int64"))]),
     OpInfo("type_as", lambda m, x, y: x.type_as(y), samples=[Sample(A(2, dtype="int64"), A(2, dtype="float32"))]),
     OpInfo("item/tolist", lambda m, x: (x.sum().item(), x.tolist()), samples=[
         Sample(A(2, 3)), Sample(A(2, dtype="int64")), Sample(A(2, dtype="bool"))], grad=False),
@@ -151,16 +133,16 @@ OPS = [
 FACTORY_OPS = [
     OpInfo("linspace", fn("linspace"), samples=[
         Sample(0, 1, 5), Sample(-3, 3, 7, dtype=DT("float64")), Sample(0, 1, 1), Sample(0, 1, 0),
-        Sample(5, -5, 20, dtype=DT("int32"), name="int32-descending", xfail=FIX_LINSPACE),
+        Sample(5, -5, 20, dtype=DT("int32"), name="int32-descending"),
         Sample(0, 10, 7, dtype=DT("int64"), name="int64-ascending"),
-        Sample(-5, 5, 12, dtype=DT("int64"), name="int64-cross-zero", xfail=FIX_LINSPACE),
-        Sample(0.5, 10.5, 4, dtype=DT("int64"), name="int64-fractional-ends", xfail=FIX_LINSPACE),
+        Sample(-5, 5, 12, dtype=DT("int64"), name="int64-cross-zero"),
+        Sample(0.5, 10.5, 4, dtype=DT("int64"), name="int64-fractional-ends"),
         Sample(1, 2, 3, dtype=DT("float16"))],
-        errors=[ErrorSample(RuntimeError, 0, 1, -1, xfail=FIX_LINSPACE)]),
+        errors=[ErrorSample(RuntimeError, 0, 1, -1)]),
     OpInfo("arange", fn("arange"), samples=[
         Sample(5), Sample(1, 5), Sample(0, 1, 0.25), Sample(5.0), Sample(0, 5, dtype=DT("float64")),
         Sample(10, 0, -3), Sample(0, 0), Sample(1, 2.5, 0.5), Sample(-1.0, 1.0, 0.3)],
-        errors=[ErrorSample(RuntimeError, 0, 5, 0, xfail=FIX_ARANGE), ErrorSample(RuntimeError, 0, 5, -1, xfail=FIX_ARANGE)]),
+        errors=[ErrorSample(RuntimeError, 0, 5, 0), ErrorSample(RuntimeError, 0, 5, -1)]),
     OpInfo("full", fn("full"), samples=[
         Sample((2, 3), 1.5), Sample((2, 3), 2), Sample((2, 3), True), Sample((), 3.0),
         Sample((2,), 1, dtype=DT("float64")), Sample((0, 3), 1.0)]),

@@ -130,9 +130,7 @@ for name, fn, kind, bools in BINARY_OPERATORS:
 OPS.append(OpInfo("Tensor.__sub__(bool)", lambda m, a, b: a - b, errors=[
     ErrorSample(RuntimeError, A(3, dtype="bool"), A(3, dtype="bool")),
     ErrorSample(RuntimeError, A(3), True, name="bool-scalar"),
-    ErrorSample(RuntimeError, A(3, dtype="bool"), A(3), name="bool-float",
-                xfail="tensor.py Tensor.__sub__/__rsub__: call _ops_el.check_bool_subtraction(self, o) "
-                      "before _promote (which casts the bool tensor to float first)")]))
+    ErrorSample(RuntimeError, A(3, dtype="bool"), A(3), name="bool-float")]))
 OPS.append(OpInfo("sub(bool)", lambda m, a, b: m.sub(a, b), errors=[
     ErrorSample(RuntimeError, A(3, dtype="bool"), A(3, dtype="bool")),
     ErrorSample(RuntimeError, A(3), True, name="bool-scalar")]))
@@ -271,9 +269,7 @@ def bitwise_samples():
 
 OPS += [
     OpInfo("Tensor.__and__", lambda m, a, b: a & b, samples=bitwise_samples(),
-           errors=[ErrorSample(RuntimeError, A(3), A(3), name="float",
-                               xfail="tensor.py Tensor.__and__/__or__: return neuronet.ops.math.bitwise_and/"
-                                     "bitwise_or(self, o) (PyTorch's promotion, RuntimeError for floats)")]),
+           errors=[ErrorSample(RuntimeError, A(3), A(3), name="float")]),
     OpInfo("bitwise_and/or/xor", lambda m, a, b: (m.bitwise_and(a, b), m.bitwise_or(a, b), m.bitwise_xor(a, b)),
            samples=bitwise_samples(), errors=[ErrorSample(RuntimeError, A(3), A(3), name="float")]),
     OpInfo("Tensor.__or__", lambda m, a, b: a | b, samples=bitwise_samples()),
