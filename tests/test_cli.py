@@ -45,9 +45,9 @@ def test_train_validates_on_a_split_of_the_training_data(trained):
     assert test["n"] == 2000 and test["split"].startswith("test") and "evaluated once" in test["split"]
     assert summary["checkpoint"].endswith("best.npz") and "validation" in summary["selected_by"]
     history = json.loads((trained / "history.json").read_text())
-    best = max(history, key=lambda h: h["val_accuracy"])
-    assert summary["selected_epoch"] == best["epoch"]
-    assert abs(val["accuracy"] - best["val_accuracy"]) < 1e-12
+    best = min(reversed(history), key=lambda h: h["val_loss"])      # lowest validation loss, ties: later
+    assert summary["selected_epoch"] == best["epoch"] and "val_loss" in summary["selected_by"]
+    assert abs(val["accuracy"] - best["val_accuracy"]) < 1e-12 and abs(val["loss"] - best["val_loss"]) < 1e-12
     from neuronet.train import load_checkpoint
     ck = load_checkpoint(trained / "last.npz")
     assert ck.data["train_size"] == 921 and ck.data["val_size"] == 103 and ck.data["test_size"] == 2000
