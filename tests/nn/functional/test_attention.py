@@ -113,8 +113,6 @@ def test_transformer_with_causal_and_padding_masks_matches_torch():
 def test_mha_errors():
     with pytest.raises(AssertionError, match="divisible"):
         nn.MultiheadAttention(7, 2)
-    with pytest.raises(NotImplementedError, match="add_bias_kv"):
-        nn.MultiheadAttention(8, 2, add_bias_kv=True)
     mha = nn.MultiheadAttention(8, 2)
     with pytest.raises(RuntimeError, match="2D attn_mask"):
         mha(nt.randn(4, 1, 8), nt.randn(5, 1, 8), nt.randn(5, 1, 8), attn_mask=nt.zeros(4, 4))

@@ -82,7 +82,7 @@ def test_spatial_transformer_end_to_end_matches_torch():
 
 def test_grid_sample_errors():
     with pytest.raises(ValueError, match="padding_mode"):
-        F.grid_sample(nt.randn(1, 1, 2, 2), nt.zeros(1, 1, 1, 2), padding_mode="reflection")
+        F.grid_sample(nt.randn(1, 1, 2, 2), nt.zeros(1, 1, 1, 2), padding_mode="foo")
     with pytest.raises(RuntimeError, match="grid"):
         F.grid_sample(nt.randn(1, 1, 2, 2), nt.zeros(1, 1, 2))
     with pytest.raises(ValueError, match="Nx2x3"):

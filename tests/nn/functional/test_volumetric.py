@@ -59,5 +59,3 @@ def test_adaptive_avg_pool3d_and_errors():
     check_grad(lambda t: F.adaptive_avg_pool3d(t, (3, 4, 2)), x)
     with pytest.raises(RuntimeError, match="5-D input"):
         F.conv3d(nt.randn(2, 3), nt.randn(1, 1, 1, 1, 1))
-    with pytest.raises(NotImplementedError, match="ceil_mode"):
-        F.max_pool3d(nt.randn(1, 1, 4, 4, 4), 2, ceil_mode=True)
