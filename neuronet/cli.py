@@ -190,6 +190,12 @@ def _split_words(data, a):
             f"stratified by class, seed {a.seed})")
 
 
+def _one_standard_error(n):
+    """The standard error of an accuracy p measured on n samples, as a function of p."""
+    import math
+    return lambda p: math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
+
+
 def cmd_train(a):
     import neuronet
     from neuronet.data import DataLoader
@@ -240,9 +246,12 @@ def cmd_train(a):
     trainer = Trainer(model, optimizer, scheduler=scheduler, scheduler_step=sched_step, task=data.task,
                       num_classes=data.num_classes, out_dir=out, device=a.device, callbacks=callbacks,
                       early_stopping=a.early_stopping, preprocessing=data.preprocessing,
-                      # the validation loss picks best.npz: on a few hundred samples it is a
-                      # steadier guide than the accuracy, which moves in steps of one sample
-                      monitor="val_loss" if val_set is not None else None,
+                      # best.npz: the latest epoch whose validation accuracy is within one
+                      # standard error of the best (sqrt(p(1-p)/n): 0.6 points on 600 digits),
+                      # so that the noise of a small validation set does not pick an early
+                      # epoch over the annealed end of the schedule
+                      selection_tolerance=_one_standard_error(len(val_set))
+                      if val_set is not None and data.task == "classification" else None,
                       data_info={"name": data.name, "train_size": len(train_set),
                                  "val": val_words or "none (--val-split 0)",
                                  "val_size": len(val_set) if val_set is not None else 0,
@@ -271,7 +280,8 @@ def cmd_train(a):
     summary = {"model": a.model, "data": data.name, "epochs": trainer.epoch,
                "train_time_s": round(trainer.fit_seconds, 2), "train_cpu_time_s": round(trainer.fit_cpu_seconds, 2),
                "checkpoint": chosen, "selected_epoch": chosen_epoch,
-               "selected_by": (f"best {trainer.monitor_key} on the validation split" if val_metrics is not None
+               "selected_by": (f"{trainer.monitor_key} on the validation split: the latest epoch within one "
+                               f"standard error of the best ({trainer.best:.4f})" if val_metrics is not None
                                else "last epoch (no validation split)"),
                "validation": None if val_set is None else {
                    "split": val_words, "n": len(val_set), **(val_metrics or {})},
@@ -287,9 +297,9 @@ def cmd_train(a):
         json.dump(summary, f, indent=1)
     acc = summary["test_accuracy"]
     if val_metrics is not None and "accuracy" in val_metrics:
-        print(f"validation: loss {val_metrics.get('loss', float('nan')):.4f}, accuracy "
-              f"{100 * val_metrics['accuracy']:.2f}% ({len(val_set)} samples held out of the training set) "
-              f"at epoch {chosen_epoch} of {trainer.epoch}, the lowest validation loss")
+        print(f"validation accuracy {100 * val_metrics['accuracy']:.2f}% ({len(val_set)} samples held out of the "
+              f"training set) at epoch {chosen_epoch} of {trainer.epoch} (best {100 * trainer.best:.2f}%; the "
+              f"latest epoch within one standard error of it is kept)")
     print(f"test accuracy {100 * acc:.2f}% ({final['n']} {data.name} test samples, {os.path.basename(chosen)}), "
           f"loss {final['loss']:.4f}; trained {trainer.fit_seconds:.1f} s (process CPU time "
           f"{trainer.fit_cpu_seconds:.1f} s); checkpoint {chosen}"

@@ -80,6 +80,12 @@ class Trainer:
     out_dir:           where metrics.csv, history.json, last.npz, best.npz go (None: nowhere).
     monitor, mode:     the metric that picks ``best.npz`` (default val_accuracy, or
                        train_loss without validation data).
+    selection_tolerance: ``best.npz`` is the *latest* epoch whose monitored value is
+                       within this of the best seen so far (a float, or a function of
+                       the best value, e.g. one standard error of a validation
+                       accuracy: Breiman et al.'s one-standard-error rule). Within the
+                       noise of a small validation set the longer-trained checkpoint
+                       wins. Default 0: the best, ties to the later epoch.
     early_stopping:    patience in epochs on ``monitor`` (None: off).
     grad_clip:         max global gradient norm (None: off).
     progress:          True/False, or None for a live bar only on a terminal.
@@ -90,7 +96,7 @@ class Trainer:
                  num_classes=None, out_dir=None, device=None, callbacks=(), monitor=None, mode=None,
                  early_stopping=None, grad_clip=None, progress=None, scheduler_step="epoch",
                  topk=None, preprocessing=None, data_info=None, config=None, checkpoint_every=1,
-                 verbose=True):
+                 verbose=True, selection_tolerance=None):
         if task not in ("classification", "segmentation"):
             raise ValueError(f"Trainer: task must be 'classification' or 'segmentation', received {task!r}")
         if scheduler_step not in ("epoch", "batch"):
@@ -117,6 +123,8 @@ class Trainer:
         self.epoch = 0
         self.global_step = 0
         self.best = None
+        self.selected_epoch = None   # the epoch best.npz holds
+        self.selection_tolerance = selection_tolerance
         self.stop_training = False
         self.loader_state = None     # the data order's random state at the last epoch end
         self.fit_seconds = 0.0       # wall-clock time of the last fit() call (callbacks included)
@@ -179,10 +187,21 @@ class Trainer:
             return self.monitor
         return "val_accuracy" if "val_accuracy" in logs else ("val_loss" if "val_loss" in logs else "train_loss")
 
+    def _tolerance(self):
+        tol = self.selection_tolerance
+        if tol is None or self.best is None:
+            return 0.0
+        return float(tol(self.best)) if callable(tol) else float(tol)
+
     def _is_better(self, key, value):
+        """Whether this epoch becomes ``best.npz``: as good as the best so far,
+        within ``selection_tolerance``."""
         mode = self.mode or ("min" if "loss" in key else "max")
         if self.best is None:
             return True
+        tol = self._tolerance()
+        if tol:
+            return value <= self.best + tol if mode == "min" else value >= self.best - tol
         # A tie goes to the later epoch: on a small validation set equal scores
         # are common (one sample is 0.17 % of 600), and the later checkpoint has
         # trained longer, with the schedule's smaller final steps.
@@ -253,7 +272,7 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_state(self):
         return {
-            "best": self.best, "global_step": self.global_step,
+            "best": self.best, "selected_epoch": self.selected_epoch, "global_step": self.global_step,
             "early_stopping": self.early_stopper.state_dict() if self.early_stopper else None,
         }
 
@@ -280,6 +299,7 @@ class Trainer:
         self.history = list(ck.history)
         state = (ck.extra or {}).get("trainer") or {}
         self.best = state.get("best")
+        self.selected_epoch = state.get("selected_epoch")
         self.global_step = state.get("global_step", ck.step)
         if self.early_stopper and state.get("early_stopping"):
             self.early_stopper.load_state_dict(state["early_stopping"])
@@ -318,6 +338,10 @@ class Trainer:
                 self.early_stopper.on_epoch_end(self, self.epoch, logs)
             improved = key in logs and self._is_better(key, logs[key])
             if improved:
+                self.selected_epoch = self.epoch
+            if key in logs and (self.best is None or (
+                    logs[key] < self.best if (self.mode or ("min" if "loss" in key else "max")) == "min"
+                    else logs[key] > self.best)):
                 self.best = logs[key]
             logs["best_" + key] = self.best
             self.history.append(logs)
