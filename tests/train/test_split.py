@@ -41,3 +41,23 @@ def test_build_data_holds_out_validation_without_augmentation():
     assert len(data.test) == 2000                                # the test set is untouched
     sub = build_data("mnist-sample", augment=False, seed=0, val_split=0.1, subset=500)
     assert len(sub.train) + len(sub.val) == 500 and max(sub.val.indices) < 500
+
+
+def test_best_checkpoint_is_the_latest_within_the_tolerance(tmp_path):
+    """selection_tolerance: best.npz holds the latest epoch within the tolerance of
+    the best value so far (the CLI passes one standard error of the accuracy)."""
+    import neuronet as nt
+    from neuronet import optim
+    from neuronet.models import get_model
+    from neuronet.train import Trainer, load_checkpoint
+    for tol, expected in ((None, 2), (0.01, 6)):
+        nt.manual_seed(0)
+        model = get_model("lenet5", num_classes=2)
+        tr = Trainer(model, optim.SGD(model.parameters(), lr=0.0), out_dir=str(tmp_path / str(tol)),
+                     verbose=False, selection_tolerance=tol)
+        values = iter([0.90, 0.97, 0.95, 0.965, 0.93, 0.962])
+        tr.train_epoch = lambda loader: {"train_loss": 1.0}
+        tr.evaluate = lambda loader: {"accuracy": next(values), "loss": 1.0, "n": 10}
+        tr.fit([None], [None], epochs=6)
+        assert tr.selected_epoch == expected and tr.best == 0.97
+        assert load_checkpoint(tmp_path / str(tol) / "best.npz").epoch == expected
