@@ -9,11 +9,12 @@ import builtins
 
 from .tensor import *  # noqa: F401,F403  (Tensor, factories, math functions, dtypes)
 from .tensor import Tensor, tensor  # noqa: F401
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import Device, device, manual_seed, cupy_available  # noqa: F401
 from ._dtype import *  # noqa: F401,F403  (dtype objects and aliases, Size, finfo/iinfo, default dtype)
 from ._printing import set_printoptions, get_printoptions, printoptions  # noqa: F401
-from . import cuda, accelerator, backends, linalg  # noqa: F401
+from . import cuda, accelerator, backends, linalg, amp  # noqa: F401
+from .amp import autocast  # noqa: F401
 from . import backend, autograd  # noqa: F401
 from .nn import functional as _functional  # noqa: F401  (registers relu, softmax, ... as torch.* too)
 from .ops._registry import TORCH_FUNCTIONS as _TORCH_FUNCTIONS

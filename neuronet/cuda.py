@@ -105,3 +105,7 @@ def max_memory_allocated(device=None) -> int:
 def is_bf16_supported() -> bool:
     """False: NumPy and CuPy have no bfloat16 type."""
     return False
+
+
+# torch.cuda.amp (PyTorch's older spelling of torch.amp)
+from . import amp  # noqa: E402,F401

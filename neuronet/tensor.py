@@ -267,7 +267,8 @@ class Tensor:
         (see :mod:`neuronet._printing`; options: ``neuronet.set_printoptions``)."""
         return _printing.tensor_repr(self)
 
-    __str__ = __repr__
+    def __str__(self):
+        return self.__repr__()      # a subclass's repr (Parameter containing: ...) prints too
 
     def __format__(self, format_spec):
         # As torch: a 0-d tensor formats as its Python number (f"{loss:.4f}");

@@ -148,7 +148,8 @@ def _backward_class(cls):
     """The node's ``fn``: named ``<Name>Backward`` and running the user's backward."""
     made = cls.__dict__.get("_backward_class")
     if made is None:
-        made = type(cls.__name__, (_UserBackward,), {"user_fn": cls})
+        # PyTorch names a user Function's node "<Name>Backward" (no number).
+        made = type(cls.__name__, (_UserBackward,), {"user_fn": cls, "node_name": cls.__name__ + "Backward"})
         cls._backward_class = made
     return made
 

@@ -85,7 +85,7 @@ class Node:
 
     def name(self):
         """PyTorch's node name, e.g. ``MulBackward0``."""
-        return self.fn.__name__ + "Backward0"
+        return type(self).__name__ if type(self) is not Node else self.fn.__name__ + "Backward0"
 
     @property
     def next_functions(self):
@@ -212,10 +212,37 @@ def _broadcast_message(fn, arrays):
     return None
 
 
+# PyTorch's node name where it is not our Function's name + "Backward0" (what
+# print(t) and type(t.grad_fn).__name__ show in tutorials).
+PYTORCH_NODE_NAMES = {
+    "PowFn": "PowBackward0", "Reshape": "ViewBackward0", "Linear": "AddmmBackward0",
+    "CrossEntropyIndex": "NllLossBackward0", "CrossEntropyProbs": "NllLossBackward0",
+    "NLLLoss": "NllLossBackward0", "MSELoss": "MseLossBackward0", "L1Loss": "L1LossBackward0",
+    "SmoothL1Loss": "SmoothL1LossBackward0", "HuberLoss": "HuberLossBackward0",
+    "BinaryCrossEntropy": "BinaryCrossEntropyBackward0",
+    "BinaryCrossEntropyWithLogits": "BinaryCrossEntropyWithLogitsBackward0",
+    "KLDiv": "KlDivBackward0", "ReLU": "ReluBackward0", "LeakyReLU": "LeakyReluBackward0",
+    "ELU": "EluBackward0", "GELU": "GeluBackward0", "SiLU": "SiluBackward0", "Mish": "MishBackward0",
+    "Conv2d": "ConvolutionBackward0", "Conv2dChannelMajor": "ConvolutionBackward0",
+    "Conv3d": "ConvolutionBackward0", "ConvTranspose2d": "ConvolutionBackward0",
+    "ConvTranspose3d": "ConvolutionBackward0", "BatchNorm": "NativeBatchNormBackward0",
+    "LayerNorm": "NativeLayerNormBackward0", "GroupNorm": "NativeGroupNormBackward0",
+    "_MaxPool2d": "MaxPool2DWithIndicesBackward0", "_AvgPool2d": "AvgPool2DBackward0",
+    "_AdaptiveAvgPool2d": "MeanBackward1", "_AdaptiveMaxPool2d": "AdaptiveMaxPool2DBackward0",
+    "_MaxUnpool2d": "MaxUnpool2DBackward0", "Dropout": "MulBackward0", "Embedding": "EmbeddingBackward0",
+    "GetItem": "IndexBackward0", "MatMul": "MmBackward0", "Extremum": "MaximumBackward0",
+    "MaxMin": "MaxBackward1", "AMaxMin": "AmaxBackward0", "Copy": "ToCopyBackward0",
+    "Clamp": "ClampBackward1", "Softmax": "SoftmaxBackward0", "LogSoftmax": "LogSoftmaxBackward0",
+    "Where": "WhereBackward0", "Cat": "CatBackward0", "Stack": "StackBackward0",
+    "SetItem": "IndexPutBackward0", "CopyInto": "CopyBackwards", "CopySlices": "CopySlices",
+}
+
+
 def _node_type(fn):
     """A Node subclass named as PyTorch names the op's node (``MulBackward0``),
     so ``type(t.grad_fn).__name__`` reads as it does in PyTorch."""
-    node_type = type(fn.__name__ + "Backward0", (Node,), {"__slots__": ()})
+    name = fn.__dict__.get("node_name") or PYTORCH_NODE_NAMES.get(fn.__name__) or fn.__name__ + "Backward0"
+    node_type = type(name, (Node,), {"__slots__": ()})
     fn._node_type = node_type
     return node_type
 
