@@ -1,0 +1,28 @@
+"""``neuronet.distributions``: probability distributions with PyTorch's interface
+(``torch.distributions``), for policy gradients, VAEs and likelihoods.
+
+Every distribution has ``batch_shape``/``event_shape``, ``sample(sample_shape)``
+(drawn from the generator ``neuronet.manual_seed`` seeds), ``log_prob``,
+``entropy``, ``mean``, ``variance``, ``stddev``, ``expand``; the continuous ones
+also ``rsample`` (reparameterized: gradients flow into the parameters).
+``log_prob``, ``entropy`` and ``kl_divergence`` are built from differentiable
+tensor ops, so they backpropagate into the parameters like any expression.
+
+Families: :class:`Normal`, :class:`Uniform`, :class:`Bernoulli`,
+:class:`Categorical`, :class:`OneHotCategorical`, :class:`Independent`.
+Closed-form ``kl_divergence`` for Normal/Normal, Uniform/Uniform,
+Bernoulli/Bernoulli, Categorical/Categorical, OneHotCategorical/OneHotCategorical,
+Independent/Independent; more through ``@register_kl(P, Q)``.
+"""
+from . import constraints
+from .bernoulli import Bernoulli
+from .categorical import Categorical
+from .distribution import Distribution
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .uniform import Uniform
+
+__all__ = ["Bernoulli", "Categorical", "Distribution", "Independent", "Normal", "OneHotCategorical", "Uniform",
+           "constraints", "kl_divergence", "register_kl"]
