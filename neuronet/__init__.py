@@ -15,6 +15,8 @@ from ._dtype import *  # noqa: F401,F403  (dtype objects and aliases, Size, finf
 from ._printing import set_printoptions, get_printoptions, printoptions  # noqa: F401
 from . import cuda, accelerator, backends, linalg, amp  # noqa: F401
 from .amp import autocast  # noqa: F401
+from ._memory_format import (memory_format, contiguous_format, channels_last, channels_last_3d,  # noqa: F401
+                            preserve_format)
 from . import backend, autograd  # noqa: F401
 from .nn import functional as _functional  # noqa: F401  (registers relu, softmax, ... as torch.* too)
 from .ops._registry import TORCH_FUNCTIONS as _TORCH_FUNCTIONS

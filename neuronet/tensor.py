@@ -341,8 +341,13 @@ class Tensor:
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
         kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        fmt = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        if fmt is not None:
+            out = self.to(*args, device=device, dtype=dtype)
+            return out.contiguous(memory_format=fmt)
         for a in args:
             if isinstance(a, (backend.Device,)) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
                 device = a

@@ -11,7 +11,7 @@ PKG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 
 # level of each part of the package; a module may import only levels <= its own
 LEVELS = {
     "backend": 0, "tensor": 0, "autograd": 0, "ops": 0, "serialization": 0, "_kernels": 0,
-    "_dtype": 0, "_printing": 0, "cuda": 0, "backends": 0, "accelerator": 0, "linalg": 0, "formats": 0, "amp": 0,
+    "_dtype": 0, "_printing": 0, "cuda": 0, "backends": 0, "accelerator": 0, "linalg": 0, "formats": 0, "amp": 0, "_memory_format": 0,
     "nn.functional": 1, "nn": 2, "optim": 2, "data": 2, "utils": 2, "distributions": 2, "distributed": 2,
     "models": 3, "vision": 3, "onnx": 3,
     "train": 4, "report": 5, "lab": 6, "bench": 6, "cli": 7, "__main__": 7, "__init__": 8,

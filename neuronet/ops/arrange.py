@@ -583,8 +583,33 @@ def clone(input, *, memory_format=None):
 
 @tensor_method
 def contiguous(self, memory_format=None):
-    """``self`` (neuronet's arrays need no re-layout before the ops that use them)."""
-    return self
+    """``self`` if already laid out in ``memory_format`` (default: row-major),
+    else a copy in that layout (same values; see :mod:`neuronet._memory_format`)."""
+    from .. import _memory_format as _mf
+    fmt = _mf.contiguous_format if memory_format is None else memory_format
+    if fmt is _mf.preserve_format or _mf.strides_match(self.array, fmt):
+        return self
+    return Relayout.apply(self, fmt)
+
+
+@tensor_method
+def is_contiguous(self, memory_format=None):
+    """Whether the data is laid out densely in ``memory_format`` (default row-major)."""
+    from .. import _memory_format as _mf
+    return _mf.strides_match(self.array, _mf.contiguous_format if memory_format is None else memory_format)
+
+
+class Relayout(Function):
+    """out = x with its elements re-laid out in memory (values unchanged); dE/dx = g."""
+
+    @staticmethod
+    def forward(ctx, x, fmt):
+        from .. import _memory_format as _mf
+        return _mf.relayout(x, fmt, array_module(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
 
 
 def _new(self, factory, size, dtype, device, requires_grad):

@@ -120,6 +120,7 @@ def _parse_to_args(args, kwargs):
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)     # applied by Module.to to 4-D weights (see below)
     if kwargs:
         raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
     for a in args:
@@ -729,6 +730,7 @@ class Module:
     def to(self, *args, **kwargs):
         """Move (``'cpu'``, ``'cuda'``) and/or cast (floating dtypes only) all
         parameters and buffers in place; integer buffers keep their dtype."""
+        fmt = kwargs.get("memory_format")
         dev, dt = _parse_to_args(args, kwargs)
 
         def convert(a):
@@ -736,6 +738,11 @@ class Module:
                 a = backend.to_device(a, dev)
             if dt is not None and a.dtype.kind in "fc" and a.dtype != dt:
                 a = a.astype(dt)
+            if fmt is not None and a.ndim == len(getattr(fmt, "order", None) or ()):
+                # As PyTorch: 4-D (5-D) parameters take the channels-last layout.
+                from ... import _memory_format as _mf
+                if not _mf.strides_match(a, fmt):
+                    a = _mf.relayout(a, fmt, backend.array_module(a))
             return a
         return self._apply_to_arrays(convert)
 
