@@ -13,7 +13,9 @@ from .rmsprop import RMSprop
 from .adadelta import Adadelta
 from .nadam import NAdam
 from .radam import RAdam
+from .lbfgs import LBFGS
 from . import lr_scheduler
 
 __all__ = ["Optimizer", "check_finite_grads", "required", "SGD", "Adam", "AdamW", "Adagrad",
-           "RMSprop", "Adadelta", "NAdam", "RAdam", "lr_scheduler"]
+           "RMSprop", "Adadelta", "NAdam", "RAdam", "LBFGS",
+           "lr_scheduler"]
