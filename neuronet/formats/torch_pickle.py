@@ -746,7 +746,7 @@ class _Writer:
             if spec is None:
                 raise TypeError(f"save: cannot store {where} of type {type(obj).__name__} in a PyTorch "
                                 "file; supported: dict, OrderedDict, list, tuple, str, int, float, bool, "
-                                "None, Tensor, numpy array")
+                                "None, Tensor, numpy array" + _whole_object_hint(obj))
             storage_cls, key, numel, offset, size, stride, requires_grad = spec
             self.global_("torch._utils", "_rebuild_tensor_v2")
             out += b"(("
@@ -773,3 +773,12 @@ def dumps(obj, storage_of):
     w.value(obj, "obj")
     w.out += b"."
     return bytes(w.out)
+
+
+def _whole_object_hint(obj):
+    """Saving a whole module or optimizer needs pickle, which neuronet never uses."""
+    if hasattr(obj, "state_dict") and callable(obj.state_dict):
+        return (f". A whole {type(obj).__name__} object can only be stored by pickling its class, which "
+                "neuronet never does: save obj.state_dict() and load it into a new instance with "
+                "load_state_dict()")
+    return ""
