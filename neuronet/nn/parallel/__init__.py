@@ -1,0 +1,4 @@
+"""``neuronet.nn.parallel``: data-parallel training across processes."""
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
