@@ -239,7 +239,7 @@ def _host_buffer(t: Tensor, fn: str):
     arr = t.array
     if isinstance(arr, np.ndarray) and arr.flags.c_contiguous and arr.flags.writeable:
         return arr, True
-    return np.ascontiguousarray(to_numpy(arr)), False
+    return np.array(to_numpy(arr), order="C"), False
 
 
 def _finish_write(t, buf, shared, fn):
