@@ -21,6 +21,7 @@ functions: recreate the scheduler with the same lambdas, then load.
 from __future__ import annotations
 
 import math
+import numbers
 import types
 import warnings
 from bisect import bisect_right
@@ -30,7 +31,8 @@ from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "SequentialLR",
-           "ChainedScheduler", "CosineAnnealingWarmRestarts", "OneCycleLR", "ReduceLROnPlateau"]
+           "ChainedScheduler", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR",
+           "ReduceLROnPlateau"]
 
 
 def _format_param(name, optimizer, value):
@@ -42,6 +44,15 @@ def _format_param(name, optimizer, value):
                              f"{len(optimizer.param_groups)}.")
         return list(value)
     return [value] * len(optimizer.param_groups)
+
+
+def _warn_verbose(who, verbose):
+    """``verbose`` (printing each lr change) was deprecated in PyTorch 2.2 and removed
+    later; code written for those versions still passes it, so it is accepted and
+    ignored with a warning, as PyTorch 2.2-2.6 did."""
+    if verbose != "deprecated":
+        warnings.warn(f"{who}: the verbose parameter is deprecated and ignored; use "
+                      "get_last_lr() to read the learning rate.", UserWarning, stacklevel=3)
 
 
 def _group_lrs(optimizer):
@@ -62,7 +73,8 @@ class LRScheduler:
 
     _is_initial = False
 
-    def __init__(self, optimizer, last_epoch: int = -1):
+    def __init__(self, optimizer, last_epoch: int = -1, verbose="deprecated"):
+        _warn_verbose(type(self).__name__, verbose)
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
@@ -169,10 +181,10 @@ class _LambdaMixin:
 class LambdaLR(_LambdaMixin, LRScheduler):
     """``lr = base_lr * lr_lambda(epoch)`` (one lambda, or one per param group)."""
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose="deprecated"):
         self.optimizer = optimizer
         self._set_lambdas(optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
@@ -181,10 +193,10 @@ class LambdaLR(_LambdaMixin, LRScheduler):
 class MultiplicativeLR(_LambdaMixin, LRScheduler):
     """``lr <- lr * lr_lambda(epoch)`` each step (after step 0)."""
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose="deprecated"):
         self.optimizer = optimizer
         self._set_lambdas(optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         if self._is_initial:
@@ -196,12 +208,15 @@ class MultiplicativeLR(_LambdaMixin, LRScheduler):
 class StepLR(LRScheduler):
     """``lr = base_lr * gamma ** (epoch // step_size)``: decay by ``gamma`` every ``step_size``."""
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if not isinstance(step_size, int) or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive int, received {step_size!r}")
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1, verbose="deprecated"):
+        # PyTorch accepts any positive number (tutorials pass 1.0): epoch % step_size decides
+        if not isinstance(step_size, numbers.Real) or isinstance(step_size, bool) \
+                or not step_size > 0:
+            raise ValueError("StepLR: step_size must be a positive number (the epochs between "
+                             f"decays), received {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -218,13 +233,16 @@ class MultiStepLR(LRScheduler):
     ``state_dict()['milestones']`` is a sorted list (PyTorch keeps a Counter,
     whose int keys JSON would turn into strings)."""
 
-    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1, verbose="deprecated"):
+        # Any order is fine (as PyTorch): a Counter answers "is this epoch a milestone".
         milestones = list(milestones)
-        if sorted(milestones) != milestones:
-            raise ValueError(f"MultiStepLR: milestones should be increasing, received {milestones}")
+        for m in milestones:
+            if not isinstance(m, numbers.Real) or isinstance(m, bool):
+                raise TypeError(f"MultiStepLR: milestones must be epoch numbers, received "
+                                f"{milestones!r}")
         self.milestones = Counter(milestones)
         self.gamma = gamma
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         if self.last_epoch not in self.milestones:
@@ -252,13 +270,14 @@ class MultiStepLR(LRScheduler):
 class ConstantLR(LRScheduler):
     """``lr = base_lr * factor`` until ``total_iters``, then ``base_lr``."""
 
-    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1,
+                 verbose="deprecated"):
         if factor > 1.0 or factor < 0:
             raise ValueError(f"ConstantLR: Constant multiplicative factor expected to be between 0 "
                              f"and 1, received {factor}")
         self.factor = factor
         self.total_iters = total_iters
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         if self.last_epoch == 0:
@@ -278,7 +297,7 @@ class LinearLR(LRScheduler):
     ``lr = base_lr * (s + (e - s) * min(epoch, total_iters) / total_iters)``."""
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
-                 last_epoch=-1):
+                 last_epoch=-1, verbose="deprecated"):
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError("LinearLR: Starting multiplicative factor expected to be greater than "
                              f"0 and less or equal to 1, received {start_factor}")
@@ -288,7 +307,7 @@ class LinearLR(LRScheduler):
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         if self.last_epoch == 0:
@@ -309,9 +328,9 @@ class LinearLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """``lr = base_lr * gamma ** epoch``."""
 
-    def __init__(self, optimizer, gamma, last_epoch=-1):
+    def __init__(self, optimizer, gamma, last_epoch=-1, verbose="deprecated"):
         self.gamma = gamma
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         if self._is_initial:
@@ -325,10 +344,10 @@ class ExponentialLR(LRScheduler):
 class PolynomialLR(LRScheduler):
     """``lr = base_lr * (1 - min(epoch, total_iters) / total_iters) ** power``."""
 
-    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1, verbose="deprecated"):
         self.total_iters = total_iters
         self.power = power
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         if self._is_initial or self.last_epoch > self.total_iters:
@@ -352,10 +371,10 @@ class CosineAnnealingLR(LRScheduler):
     so it composes with other schedulers; past ``T_max`` it rises again (a period of 2 T_max).
     """
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1, verbose="deprecated"):
         self.T_max = T_max
         self.eta_min = eta_min
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         if self._is_initial:
@@ -394,7 +413,8 @@ class SequentialLR(LRScheduler):
     """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` (restarted at
     its epoch 0), ... -- e.g. a LinearLR warm-up followed by cosine annealing."""
 
-    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1, verbose="deprecated"):
+        _warn_verbose("SequentialLR", verbose)
         if len(schedulers) < 1:
             raise ValueError("SequentialLR expects at least one scheduler, but got no scheduler.")
         _check_same_optimizer("SequentialLR", optimizer, schedulers)
@@ -410,16 +430,17 @@ class SequentialLR(LRScheduler):
         # Undo what the sub-schedulers' constructors did, then start the first one afresh.
         for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"]
-        self._recursive_undo()
+        self.recursive_undo()
         idx = bisect_right(self._milestones, 0)
         self._schedulers[idx]._initial_step()
         self._last_lr = self._schedulers[idx].get_last_lr()
 
-    def _recursive_undo(self, sched=None):
+    def recursive_undo(self, sched=None):
+        """Undo the step each (nested) scheduler's constructor performed."""
         scheds = self if sched is None else sched
         if hasattr(scheds, "_schedulers"):
             for s in scheds._schedulers:
-                self._recursive_undo(s)
+                self.recursive_undo(s)
         elif hasattr(scheds, "last_epoch"):
             scheds.last_epoch -= 1
 
@@ -475,7 +496,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         lr = eta_min + (base_lr - eta_min) (1 + cos(pi T_cur / T_i)) / 2
     """
 
-    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1,
+                 verbose="deprecated"):
         if not isinstance(T_0, int) or T_0 <= 0:
             raise ValueError(f"CosineAnnealingWarmRestarts: Expected positive integer T_0, but got {T_0}")
         if not isinstance(T_mult, int) or T_mult < 1:
@@ -488,7 +510,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_mult = T_mult
         self.eta_min = eta_min
         self.T_cur = last_epoch
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
         return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
@@ -524,6 +546,133 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._last_lr = _group_lrs(self.optimizer)
 
 
+class CyclicLR(LRScheduler):
+    r"""Cyclical learning rates (Smith 2017): the lr moves linearly from ``base_lr`` up
+    to ``max_lr`` over ``step_size_up`` steps and back down over ``step_size_down``
+    (default: the same), and the amplitude is scaled per cycle or per step::
+
+        cycle = floor(1 + t / (up + down));  x = 1 + t / (up + down) - cycle
+        s = x / r if x <= r else (x - 1) / (r - 1)         (r = up / (up + down))
+        lr = base_lr + (max_lr - base_lr) * s * scale_fn(cycle or t)
+
+    ``mode``: ``'triangular'`` (scale 1), ``'triangular2'`` (halved every cycle),
+    ``'exp_range'`` (``gamma ** t``), or a custom ``scale_fn`` with ``scale_mode``
+    ``'cycle'`` or ``'iterations'``. With ``cycle_momentum`` the momentum (SGD's
+    ``momentum`` or Adam's ``beta1``) moves inversely between ``max_momentum`` and
+    ``base_momentum``. Step it after every batch. Constructing it sets each group's
+    lr to ``base_lr``.
+    """
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1,
+                 verbose="deprecated"):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"CyclicLR: {type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        base_lrs = _format_param("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _format_param("max_lr", optimizer, max_lr)
+        for name, v in (("step_size_up", step_size_up), ("step_size_down", step_size_down)):
+            if v is not None and (not isinstance(v, numbers.Real) or not v > 0):
+                raise ValueError(f"CyclicLR: {name} must be a positive number of steps, "
+                                 f"received {v!r}")
+        step_size_up = float(step_size_up)
+        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
+        self.total_size = step_size_up + step_size_down
+        self.step_ratio = step_size_up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None (expected "
+                             "'triangular', 'triangular2', 'exp_range' or a scale_fn)")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"CyclicLR: scale_fn must be callable, received "
+                            f"{type(scale_fn).__name__}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', received "
+                             f"{scale_mode!r}")
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self._init_scale_fn()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("CyclicLR: optimizer must support momentum or beta1 with "
+                                 f"`cycle_momentum` option enabled ({type(optimizer).__name__} "
+                                 "has neither); pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for m_max, m_base, group in zip(self.max_momentums, self.base_momentums,
+                                                optimizer.param_groups):
+                    if self.use_beta1:
+                        group["betas"] = (m_max, *group["betas"][1:])
+                    else:
+                        group["momentum"] = m_max
+                    group["max_momentum"] = m_max
+                    group["base_momentum"] = m_base
+        super().__init__(optimizer, last_epoch, verbose)
+        self.base_lrs = base_lrs
+
+    def _init_scale_fn(self):
+        if self._scale_fn_custom is not None:
+            return
+        # the built-in modes fix their scale mode
+        self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
+
+    def scale_fn(self, x):
+        """The amplitude factor at cycle (or step) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        at = cycle if self.scale_mode == "cycle" else self.last_epoch
+        lrs = [b + (m - b) * scale_factor * self.scale_fn(at)
+               for b, m in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, mb, mm in zip(self.optimizer.param_groups, self.base_momentums,
+                                     self.max_momentums):
+                momentum = mm - (mm - mb) * scale_factor * self.scale_fn(at)
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return lrs
+
+    def state_dict(self):
+        """As PyTorch: a plain-function ``scale_fn`` is not saved (recreate the
+        scheduler with it, then load); a callable object's ``__dict__`` is."""
+        sd = super().state_dict()
+        fn = sd.pop("_scale_fn_custom")
+        sd["_scale_fn_custom"] = (None if fn is None or isinstance(fn, types.FunctionType)
+                                  else dict(fn.__dict__))
+        return sd
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        saved = state_dict.pop("_scale_fn_custom", None)
+        state_dict.pop("_scale_fn_ref", None)   # present in PyTorch's state dicts
+        super().load_state_dict(state_dict)
+        if saved is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(saved)
+        self._init_scale_fn()
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith & Topin 2019): lr rises from ``max_lr/div_factor`` to
     ``max_lr`` over ``pct_start`` of ``total_steps``, then anneals to
@@ -536,7 +685,7 @@ class OneCycleLR(LRScheduler):
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
                  pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
                  max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
-                 last_epoch=-1):
+                 last_epoch=-1, verbose="deprecated"):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"OneCycleLR: {type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
@@ -599,7 +748,7 @@ class OneCycleLR(LRScheduler):
                         group["momentum"] = m_max
                     group["max_momentum"] = m_max
                     group["base_momentum"] = m_base
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def _anneal(self, start, end, pct):
         if self._anneal_func_type == "cos":
@@ -646,7 +795,8 @@ class ReduceLROnPlateau(LRScheduler):
     """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8, verbose="deprecated"):
+        _warn_verbose("ReduceLROnPlateau", verbose)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: Factor should be < 1.0, received {factor}")
         self.factor = factor
@@ -738,3 +888,6 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+_LRScheduler = LRScheduler   # PyTorch's old public name, still used by custom schedulers
