@@ -40,7 +40,7 @@ def _run_child(module, argv, threads):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("micro", "profile", "data"):
+    if argv and argv[0] in ("micro", "profile", "data", "distributed"):
         sub = argv.pop(0)
         # Peel --threads off here so the child gets it once, with the env to match.
         p = argparse.ArgumentParser(add_help=False)
