@@ -30,6 +30,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from .. import backend
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
@@ -51,7 +53,7 @@ def _axpy(y, alpha, x):
     product is exact, so trajectories keep matching PyTorch's over many iterations."""
     xp = backend.array_module(y)
     if y.dtype == xp.float32:
-        a = float(xp.float32(alpha))
+        a = float(np.float32(float(alpha)))   # the float32 multiplier PyTorch's kernel uses
         y[...] = y.astype(xp.float64) + a * x.astype(xp.float64)
     else:
         y += alpha * x

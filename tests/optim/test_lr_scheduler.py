@@ -72,6 +72,23 @@ SCHEDULERS = {
     "SequentialLR": _sequential,
     "ChainedScheduler": lambda m: lambda o: m.ChainedScheduler(
         [m.ExponentialLR(o, gamma=0.95), m.StepLR(o, step_size=5, gamma=0.5)]),
+    "StepLR-float": lambda m: lambda o: m.StepLR(o, 1.0, gamma=0.9),   # as the text tutorial
+    "StepLR-fractional": lambda m: lambda o: m.StepLR(o, step_size=2.5, gamma=0.5),
+    "MultiStepLR-unsorted": lambda m: lambda o: m.MultiStepLR(o, milestones=(12, 4, 25), gamma=0.5),
+    "CyclicLR-triangular": lambda m: lambda o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1,
+                                                          step_size_up=4),
+    "CyclicLR-triangular2": lambda m: lambda o: m.CyclicLR(
+        o, base_lr=[0.01, 0.001], max_lr=[0.1, 0.05], step_size_up=3, step_size_down=5,
+        mode="triangular2", base_momentum=0.7, max_momentum=0.95),
+    "CyclicLR-exp_range": lambda m: lambda o: m.CyclicLR(o, base_lr=0.001, max_lr=0.1,
+                                                         step_size_up=5, mode="exp_range",
+                                                         gamma=0.95, cycle_momentum=False),
+    "CyclicLR-scale_fn": lambda m: lambda o: m.CyclicLR(
+        o, base_lr=0.001, max_lr=0.1, step_size_up=2, scale_fn=lambda x: 1 / (1 + 0.1 * x),
+        scale_mode="iterations"),
+    "ChainedScheduler-optimizer": lambda m: lambda o: m.ChainedScheduler(
+        [m.LinearLR(o, start_factor=0.5, total_iters=4), m.ExponentialLR(o, gamma=0.9)],
+        optimizer=o),
     "OneCycleLR-SGD": lambda m: lambda o: m.OneCycleLR(o, max_lr=[1.0, 0.3], total_steps=N_STEPS),
     "OneCycleLR-linear-3phase": lambda m: lambda o: m.OneCycleLR(
         o, max_lr=0.5, epochs=3, steps_per_epoch=10, anneal_strategy="linear", three_phase=True,
@@ -84,7 +101,7 @@ SCHEDULERS = {
 @pytest.mark.parametrize("name", list(SCHEDULERS))
 def test_lr_sequence_matches_torch(name):
     kind = "SGD"
-    kw = dict(momentum=0.9) if name.startswith("OneCycle") else {}
+    kw = dict(momentum=0.9) if name.startswith(("OneCycle", "CyclicLR")) else {}
     ours, our_m = _run(_nt_opt(kind, **kw), SCHEDULERS[name](S))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -275,3 +292,154 @@ def test_scheduler_validation():
         S.StepLR(_nt_opt(), 3, last_epoch=4)
     with pytest.raises(ValueError, match="Expected 2 lr_lambdas"):
         S.LambdaLR(opt, [lambda e: 1.0])
+
+
+# ---------------------------------------------------------------- what PyTorch accepts
+@requires_torch
+@pytest.mark.parametrize("name,make", [
+    ("StepLR", lambda m, o: m.StepLR(o, 3, gamma=0.5, last_epoch=6)),
+    ("MultiStepLR", lambda m, o: m.MultiStepLR(o, [2, 9, 14], last_epoch=6)),
+    ("ExponentialLR", lambda m, o: m.ExponentialLR(o, 0.9, last_epoch=6)),
+    ("CosineAnnealingLR", lambda m, o: m.CosineAnnealingLR(o, T_max=20, last_epoch=6)),
+    ("LambdaLR", lambda m, o: m.LambdaLR(o, lambda e: 1 / (1 + e), last_epoch=6)),
+])
+def test_resume_with_last_epoch_matches_torch(name, make):
+    """last_epoch >= 0 (resuming by hand): the optimizer's groups carry initial_lr."""
+    def build(mod, opt):
+        for g in opt.param_groups:
+            g["initial_lr"] = g["lr"]
+            g["lr"] = g["lr"] * 0.5      # the lr the run had reached
+        return make(mod, opt)
+    ours, _ = _run(_nt_opt(), lambda o: build(S, o))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs, _ = _run(_th_opt(), lambda o: build(torch.optim.lr_scheduler, o))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+
+
+@requires_torch
+@pytest.mark.parametrize("name,make", [
+    ("StepLR", lambda m, o: m.StepLR(o, 3, gamma=0.5)),
+    ("MultiStepLR", lambda m, o: m.MultiStepLR(o, [9, 2, 14], gamma=0.5)),
+    ("ExponentialLR", lambda m, o: m.ExponentialLR(o, 0.9)),
+    ("CosineAnnealingLR", lambda m, o: m.CosineAnnealingLR(o, T_max=8, eta_min=0.01)),
+    ("LinearLR", lambda m, o: m.LinearLR(o, start_factor=0.2, total_iters=6)),
+    ("ConstantLR", lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=4)),
+    ("PolynomialLR", lambda m, o: m.PolynomialLR(o, total_iters=10, power=1.5)),
+    ("CosineAnnealingWarmRestarts", lambda m, o: m.CosineAnnealingWarmRestarts(o, 4, T_mult=2)),
+])
+def test_step_with_epoch_matches_torch(name, make):
+    """The deprecated step(epoch) jumps (closed forms; fractional epochs for SGDR)."""
+    epochs = [1, 2, 5, 3, 11, 12, 7, 20]
+    if name == "CosineAnnealingWarmRestarts":
+        epochs = [0.5, 1.25, 3.9, 7.0, 12.5, 2.0, 30.0]
+
+    def go(mod, opt):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched = make(mod, opt)
+            out = []
+            for e in epochs:
+                opt.step()
+                sched.step(e)
+                out.append(list(sched.get_last_lr()))
+        return np.array(out)
+    np.testing.assert_allclose(go(S, _nt_opt()), go(torch.optim.lr_scheduler, _th_opt()),
+                               rtol=1e-13)
+
+
+def test_verbose_is_accepted_with_a_warning():
+    """Code written for PyTorch 2.2-2.6 passes verbose=...; accepted and ignored."""
+    opt = _nt_opt()
+    with pytest.warns(UserWarning, match="verbose parameter is deprecated"):
+        S.StepLR(opt, 2, verbose=True)
+    with pytest.warns(UserWarning, match="verbose parameter is deprecated"):
+        S.ReduceLROnPlateau(opt, "min", 0.1, 10, 1e-4, "rel", 0, 0, 1e-8, False)
+    with pytest.warns(UserWarning, match="verbose parameter is deprecated"):
+        S.CosineAnnealingLR(opt, T_max=5, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        S.ExponentialLR(_nt_opt(), 0.9)        # not passing it: no warning
+
+
+class _Warmup:
+    """A callable object: its __dict__ is saved by LambdaLR (as PyTorch)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __call__(self, e):
+        return min(1.0, (e + 1) / self.n)
+
+
+@requires_torch
+def test_lambda_state_dict_keys_as_torch():
+    for make in (lambda m, o: m.LambdaLR(o, [lambda e: 0.9 ** e, _Warmup(5)]),
+                 lambda m, o: m.MultiplicativeLR(o, _Warmup(3))):
+        ours = make(S, _nt_opt()).state_dict()
+        theirs = make(torch.optim.lr_scheduler, _th_opt()).state_dict()
+        assert set(ours) >= set(theirs) - {"_get_lr_called_within_step"}
+        assert ours["lr_lambdas"] == theirs["lr_lambdas"]
+    sched = S.LambdaLR(_nt_opt(), [lambda e: 0.9 ** e, _Warmup(5)])
+    sd = json.loads(json.dumps(sched.state_dict()))
+    assert sd["lr_lambdas"] == [None, {"n": 5}]
+    sd["lr_lambdas"][1]["n"] = 8
+    sched.load_state_dict(sd)
+    assert sched.lr_lambdas[1].n == 8
+
+
+@requires_torch
+def test_cyclic_state_dict_round_trip():
+    make = SCHEDULERS["CyclicLR-triangular2"](S)
+    full, full_m = _run(_nt_opt(momentum=0.9), make)
+    opt = _nt_opt(momentum=0.9)
+    sched = make(opt)
+    for _ in range(7):
+        opt.step()
+        sched.step()
+    osd, ssd = json.loads(json.dumps(opt.state_dict())), json.loads(json.dumps(sched.state_dict()))
+    opt2 = _nt_opt(momentum=0.9)
+    sched2 = make(opt2)
+    opt2.load_state_dict(osd)
+    sched2.load_state_dict(ssd)
+    lrs = [sched2.get_last_lr()]
+    for _ in range(N_STEPS - 7):
+        opt2.step()
+        sched2.step()
+        lrs.append(list(sched2.get_last_lr()))
+    np.testing.assert_array_equal(np.array(lrs), full[7:])
+    th = torch.optim.lr_scheduler.CyclicLR(_th_opt(momentum=0.9), 0.01, 0.1,
+                                           scale_fn=lambda x: 1.0)
+    assert th.state_dict()["_scale_fn_custom"] is None
+    assert S.CyclicLR(_nt_opt(momentum=0.9), 0.01, 0.1,
+                      scale_fn=lambda x: 1.0).state_dict()["_scale_fn_custom"] is None
+
+
+@requires_torch
+def test_custom_scheduler_subclassing_the_old_base_name():
+    """Tutorials subclass _LRScheduler and write get_lr from base_lrs and last_epoch."""
+    def make(mod):
+        class Warmup(mod._LRScheduler):
+            def __init__(self, optimizer, warmup, last_epoch=-1):
+                self.warmup = warmup
+                super().__init__(optimizer, last_epoch)
+
+            def get_lr(self):
+                return [b * min(1.0, (self.last_epoch + 1) / self.warmup) for b in self.base_lrs]
+        return lambda o: Warmup(o, 6)
+    ours, _ = _run(_nt_opt(), make(S))
+    theirs, _ = _run(_th_opt(), make(torch.optim.lr_scheduler))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+
+
+def test_accepted_argument_errors():
+    opt = _nt_opt()
+    for bad in (0, -1, "2", None):
+        with pytest.raises(ValueError, match="step_size must be a positive number"):
+            S.StepLR(opt, bad)
+    with pytest.raises(ValueError, match="mode 'tri' is invalid"):
+        S.CyclicLR(_nt_opt(momentum=0.9), 0.01, 0.1, mode="tri")
+    with pytest.raises(ValueError, match="momentum or beta1"):
+        S.CyclicLR(optim.Adagrad([nt.zeros(1, requires_grad=True)]), 0.01, 0.1)
+    with pytest.raises(ValueError, match="base_lr must have the same length"):
+        S.CyclicLR(_nt_opt(momentum=0.9), [0.01], 0.1)
