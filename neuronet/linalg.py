@@ -3,7 +3,7 @@ ops cover (the ops themselves, with their backward, are in ``ops/linalg.py``).
 
 ``vector_norm(x, ord=2, dim=None, keepdim=False)``, ``matrix_norm(A, ord='fro')``,
 ``norm``, ``inv``, ``det``, ``slogdet``, ``matmul``, ``vecdot``, ``multi_dot``,
-and the factorizations ``svd``, ``svdvals``, ``qr`` and the solver ``solve``
+and the factorizations ``svd``, ``svdvals``, ``qr``, ``cholesky`` and the solver ``solve``
 (each with its backward here: they have several outputs, so they are written
 as :class:`neuronet.autograd.Function` s on tensors).
 """
@@ -19,7 +19,7 @@ from .ops import linalg as _la
 from .tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "matmul", "vecdot", "multi_dot",
-           "svd", "svdvals", "solve", "qr", "LinAlgError"]
+           "svd", "svdvals", "solve", "qr", "cholesky", "LinAlgError"]
 
 
 class LinAlgError(RuntimeError):
@@ -384,3 +384,58 @@ def qr(A, mode="reduced", *, out=None):
         raise RuntimeError("linalg.qr: neuronet does not implement out=")
     Q, R = _QR.apply(A, mode)
     return QRResult(Q, R)
+
+
+# ================================================================ Cholesky
+class _Cholesky(_TensorFunction):
+    """L = chol(A), A = L L^T (A symmetric positive-definite).
+
+    Backward (Murray 2016, "Differentiation of the Cholesky decomposition"): with
+    Phi(X) = the lower triangle of X with its diagonal halved,
+    S = L^-T Phi(L^T gL) L^-1 and dE/dA = (S + S^T) / 2 (the symmetric part:
+    A is symmetric, so only perturbations that keep it so count).
+    """
+
+    @staticmethod
+    def forward(ctx, A):
+        a = A.array
+        xp = array_module(a)
+        try:
+            low = xp.linalg.cholesky(a)
+        except np.linalg.LinAlgError:
+            low = None
+        if low is None or not bool(xp.isfinite(low).all()):      # CuPy returns NaN instead of raising
+            raise LinAlgError("linalg.cholesky: The factorization could not be completed because the input "
+                              "is not positive-definite.")
+        low = low.astype(a.dtype, copy=False)
+        ctx.save_for_backward(Tensor._wrap(low))
+        return Tensor._wrap(low)
+
+    @staticmethod
+    def backward(ctx, gL):
+        (low,) = (t.array for t in ctx.saved_tensors)
+        xp = array_module(low)
+        phi = xp.tril(_mT(low) @ gL.array)
+        n = low.shape[-1]
+        idx = xp.arange(n)
+        phi[..., idx, idx] *= 0.5
+        # S = L^-T phi L^-1, as two solves: Y = L^-T phi, S^T = L^-T Y^T
+        y = xp.linalg.solve(_mT(low), phi)
+        sym = _mT(xp.linalg.solve(_mT(low), _mT(y)))
+        return Tensor._wrap((0.5 * (sym + _mT(sym))).astype(low.dtype, copy=False))
+
+
+def cholesky(A, *, upper=False, out=None):
+    """cholesky(A, *, upper=False) -> L: the lower-triangular L with A = L L^T for each
+    symmetric positive-definite matrix of A (*, n, n); ``upper=True`` returns U = L^T
+    (A = U^T U). A matrix that is not positive-definite raises
+    ``neuronet.linalg.LinAlgError``. Only the lower triangle of A is read, as
+    PyTorch's (and LAPACK's) routine. Backward: Murray 2016 (see ``_Cholesky``)."""
+    _check_matrix("cholesky", A)
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.cholesky: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    if out is not None:
+        raise RuntimeError("linalg.cholesky: neuronet does not implement out=")
+    low = _Cholesky.apply(A)
+    return low.transpose(-1, -2) if upper else low

@@ -200,3 +200,25 @@ def test_qr_not_differentiable_modes():
         nt.linalg.qr(a, mode="complete").Q.sum().backward()
     with pytest.raises(RuntimeError, match="unrecognized mode 'x'"):
         nt.linalg.qr(a, mode="x")
+
+
+@requires_torch
+def test_cholesky_matches_torch():
+    a = randn(2, 4, 4, seed=27)
+    spd = a @ np.swapaxes(a, -1, -2) + np.eye(4)
+    compare_with_torch(lambda x: nt.linalg.cholesky(x), lambda x: torch.linalg.cholesky(x), spd, atol=1e-10, rtol=1e-8)
+    compare_with_torch(lambda x: nt.linalg.cholesky(x, upper=True), lambda x: torch.linalg.cholesky(x, upper=True),
+                       spd, atol=1e-10, rtol=1e-8)
+
+
+def test_cholesky_gradcheck():
+    # through a symmetric parametrization: the routine reads only A's lower triangle
+    check_grad(lambda a: nt.linalg.cholesky(a @ a.transpose(-1, -2) + nt.eye(3, dtype=nt.float64)),
+               randn(2, 3, 3, seed=28))
+
+
+def test_cholesky_errors():
+    with pytest.raises(nt.linalg.LinAlgError, match="not positive-definite"):
+        nt.linalg.cholesky(-nt.eye(2))
+    with pytest.raises(RuntimeError, match="square matrices, but they are 2 by 3"):
+        nt.linalg.cholesky(nt.zeros(2, 3))

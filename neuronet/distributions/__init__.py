@@ -9,10 +9,11 @@ also ``rsample`` (reparameterized: gradients flow into the parameters).
 tensor ops, so they backpropagate into the parameters like any expression.
 
 Families: :class:`Normal`, :class:`Uniform`, :class:`Bernoulli`,
-:class:`Categorical`, :class:`OneHotCategorical`, :class:`Independent`.
+:class:`Categorical`, :class:`OneHotCategorical`, :class:`MultivariateNormal`,
+:class:`Independent`.
 Closed-form ``kl_divergence`` for Normal/Normal, Uniform/Uniform,
 Bernoulli/Bernoulli, Categorical/Categorical, OneHotCategorical/OneHotCategorical,
-Independent/Independent; more through ``@register_kl(P, Q)``.
+Independent/Independent, MultivariateNormal/MultivariateNormal; more through ``@register_kl(P, Q)``.
 """
 from . import constraints
 from .bernoulli import Bernoulli
@@ -20,9 +21,11 @@ from .categorical import Categorical
 from .distribution import Distribution
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Independent", "Normal", "OneHotCategorical", "Uniform",
+__all__ = ["Bernoulli", "Categorical", "Distribution", "Independent", "MultivariateNormal", "Normal",
+           "OneHotCategorical", "Uniform",
            "constraints", "kl_divergence", "register_kl"]

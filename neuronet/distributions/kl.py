@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import neuronet as _nt
 import neuronet.nn.functional as F
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .independent import Independent
+from .multivariate_normal import MultivariateNormal, _mahalanobis
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
 from .utils import sum_rightmost
+from .. import linalg as _linalg
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -110,3 +114,19 @@ def _kl_independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError("KL between Independent distributions with different reinterpreted_batch_ndims")
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    """1/2 (tr(S_q^-1 S_p) + ||L_q^-1 (m_q - m_p)||^2 - k) + log det L_q - log det L_p,
+    with tr(S_q^-1 S_p) = ||L_q^-1 L_p||_F^2 (L the Cholesky factors)."""
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with different event shapes "
+                         "cannot be computed")
+    k = p.event_shape[0]
+    lp, lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    trace = _linalg.solve(lq, lp).pow(2).sum((-2, -1))
+    maha = _mahalanobis(lq, q.loc - p.loc)
+    out = q._half_log_det() - p._half_log_det() + 0.5 * (trace + maha - k)
+    batch = np.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape))
+    return out.expand(*batch) if batch else out

@@ -295,3 +295,55 @@ def test_kl_dispatch_and_register():
     assert D.kl_divergence(p, q).item() == 42.0
     with pytest.raises(TypeError, match="subclasses of Distribution"):
         D.register_kl(int, D.Normal)
+
+
+# ---------------------------------------------------------------- MultivariateNormal
+MVN_LOC, MVN_A, MVN_X = randn(3, 4, seed=30), randn(3, 4, 4, seed=31), randn(3, 4, seed=32)
+
+
+def _mvn(L, loc, a, kind):
+    cov = a @ a.transpose(-1, -2) + L.eye(4, dtype=a.dtype)
+    given = {"covariance_matrix": cov, "precision_matrix": L.linalg.inv(cov),
+             "scale_tril": L.linalg.cholesky(cov)}[kind]
+    return _lib(L).MultivariateNormal(loc, **{kind: given})
+
+
+@requires_torch
+@pytest.mark.parametrize("kind", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_multivariate_normal_matches_torch(kind):
+    def outs(L, loc, a):
+        d = _mvn(L, loc, a, kind)
+        return d.log_prob(L.tensor(MVN_X)), d.entropy(), d.variance, d.covariance_matrix, d.precision_matrix
+    compare_with_torch(lambda *a: outs(nt, *a), lambda *a: outs(torch, *a), MVN_LOC, MVN_A, atol=1e-9, rtol=1e-7)
+
+
+@requires_torch
+def test_multivariate_normal_kl_and_broadcast_matches_torch():
+    def kl(L, loc, a):
+        p = _mvn(L, loc, a, "covariance_matrix")
+        q = _lib(L).MultivariateNormal(L.zeros(4, dtype=a.dtype), scale_tril=L.eye(4, dtype=a.dtype) * 2)
+        return _lib(L).kl_divergence(p, q), _lib(L).kl_divergence(q, p)
+    compare_with_torch(lambda *a: kl(nt, *a), lambda *a: kl(torch, *a), MVN_LOC, MVN_A, atol=1e-9, rtol=1e-7)
+
+
+def test_multivariate_normal_sampling():
+    cov = np.array([[2.0, 0.6], [0.6, 0.5]])
+    d = D.MultivariateNormal(nt.tensor([1.0, -1.0], dtype=nt.float64), nt.tensor(cov))
+    x = d.sample((40000,)).numpy()
+    assert x.shape == (40000, 2)
+    np.testing.assert_allclose(x.mean(0), [1.0, -1.0], atol=0.03)
+    np.testing.assert_allclose(np.cov(x.T), cov, atol=0.05)
+    loc = nt.zeros(2, dtype=nt.float64, requires_grad=True)
+    D.MultivariateNormal(loc, nt.tensor(cov)).rsample((3,)).sum().backward()
+    np.testing.assert_allclose(loc.grad.numpy(), [3.0, 3.0])
+
+
+@pytest.mark.parametrize("make, msg", [
+    (lambda: D.MultivariateNormal(nt.zeros(2)), "Exactly one of covariance_matrix or precision_matrix"),
+    (lambda: D.MultivariateNormal(nt.tensor(0.0), nt.eye(2)), "loc must be at least one-dimensional"),
+    (lambda: D.MultivariateNormal(nt.zeros(2), nt.eye(3)), r"loc has 2 components but covariance_matrix"),
+    (lambda: D.MultivariateNormal(nt.zeros(2), -nt.eye(2)), r"constraint PositiveDefinite\(\)"),
+])
+def test_multivariate_normal_errors(make, msg):
+    with pytest.raises(ValueError, match=msg):
+        make()
