@@ -3,7 +3,7 @@ ops cover (the ops themselves, with their backward, are in ``ops/linalg.py``).
 
 ``vector_norm(x, ord=2, dim=None, keepdim=False)``, ``matrix_norm(A, ord='fro')``,
 ``norm``, ``inv``, ``det``, ``slogdet``, ``matmul``, ``vecdot``, ``multi_dot``,
-and the factorizations ``svd``, ``svdvals``, ``qr``, ``cholesky`` and the solver ``solve``
+and the factorizations ``svd``, ``svdvals``, ``qr``, ``cholesky``, ``eigh``, ``eigvalsh`` and the solver ``solve``
 (each with its backward here: they have several outputs, so they are written
 as :class:`neuronet.autograd.Function` s on tensors).
 """
@@ -19,7 +19,8 @@ from .ops import linalg as _la
 from .tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "matmul", "vecdot", "multi_dot",
-           "svd", "svdvals", "solve", "qr", "cholesky", "LinAlgError"]
+           "svd", "svdvals", "solve", "qr", "cholesky", "eigh", "eigvalsh",
+           "LinAlgError"]
 
 
 class LinAlgError(RuntimeError):
@@ -439,3 +440,87 @@ def cholesky(A, *, upper=False, out=None):
         raise RuntimeError("linalg.cholesky: neuronet does not implement out=")
     low = _Cholesky.apply(A)
     return low.transpose(-1, -2) if upper else low
+
+
+# ================================================================ symmetric eigendecomposition
+EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+
+
+def _check_uplo(UPLO):
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+
+
+class _Eigh(_TensorFunction):
+    """A = V diag(w) V^T for symmetric A (ascending w, orthonormal columns of V).
+
+    Backward: with F_ij = 1 / (w_j - w_i) off the diagonal and 0 on it,
+    G = V (diag(gw) + F o (V^T gV)) V^T and dE/dA = (G + G^T) / 2 (the symmetric
+    part, as PyTorch). Repeated eigenvalues make the V gradient infinite; the
+    gradient of w alone, V diag(gw) V^T, is always defined.
+    """
+
+    @staticmethod
+    def forward(ctx, A, UPLO, vectors):
+        a = A.array
+        xp = array_module(a)
+        if not vectors:
+            w = xp.linalg.eigvalsh(a, UPLO=UPLO)
+            if ctx.needs_input_grad[0]:
+                _, v = xp.linalg.eigh(a, UPLO=UPLO)
+                ctx.save_for_backward(Tensor._wrap(w), Tensor._wrap(v))
+            return Tensor._wrap(w.astype(a.dtype, copy=False))
+        w, v = xp.linalg.eigh(a, UPLO=UPLO)
+        w, v = w.astype(a.dtype, copy=False), v.astype(a.dtype, copy=False)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(Tensor._wrap(w), Tensor._wrap(v))
+        return Tensor._wrap(w), Tensor._wrap(v)
+
+    @staticmethod
+    def backward(ctx, gw, gV=None):
+        w, v = (t.array for t in ctx.saved_tensors)
+        xp = array_module(w)
+        n = w.shape[-1]
+        inner = xp.zeros(w.shape[:-1] + (n, n), dtype=w.dtype)
+        if gV is not None:
+            diff = w[..., None, :] - w[..., :, None]
+            idx = xp.arange(n)
+            diff[..., idx, idx] = 1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inner = (_mT(v) @ gV.array) / diff
+            inner[..., idx, idx] = 0
+        if gw is not None:
+            inner = inner + gw.array[..., :, None] * xp.eye(n, dtype=w.dtype)
+        g = v @ inner @ _mT(v)
+        return Tensor._wrap((0.5 * (g + _mT(g))).astype(w.dtype, copy=False)), None, None
+
+
+def _check_eigh(op, A, UPLO):
+    _check_matrix(op, A)
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.{op}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    _check_uplo(UPLO)
+
+
+def eigh(A, UPLO="L", *, out=None):
+    """eigh(A, UPLO='L') -> (eigenvalues, eigenvectors) of each symmetric matrix of A (*, n, n).
+
+    Eigenvalues (*, n) ascending; eigenvectors (*, n, n), column i for eigenvalue i,
+    unique only up to sign (and within repeated eigenvalues), so use sign-invariant
+    functions of them. Only the ``UPLO`` triangle of A is read. Backward: see ``_Eigh``.
+    """
+    _check_eigh("eigh", A, UPLO)
+    if out is not None:
+        raise RuntimeError("linalg.eigh: neuronet does not implement out=")
+    w, v = _Eigh.apply(A, UPLO, True)
+    return EighResult(w, v)
+
+
+def eigvalsh(A, UPLO="L", *, out=None):
+    """eigvalsh(A, UPLO='L') -> eigenvalues (*, n) of each symmetric matrix, ascending;
+    dE/dA = V diag(g) V^T."""
+    _check_eigh("eigvalsh", A, UPLO)
+    if out is not None:
+        raise RuntimeError("linalg.eigvalsh: neuronet does not implement out=")
+    return _Eigh.apply(A, UPLO, False)

@@ -222,3 +222,40 @@ def test_cholesky_errors():
         nt.linalg.cholesky(-nt.eye(2))
     with pytest.raises(RuntimeError, match="square matrices, but they are 2 by 3"):
         nt.linalg.cholesky(nt.zeros(2, 3))
+
+
+@requires_torch
+@pytest.mark.parametrize("UPLO", ["L", "U"])
+def test_eigh_matches_torch_up_to_sign(UPLO):
+    a = randn(2, 4, 4, seed=29)                        # not symmetric: only the UPLO triangle is read
+    w, V = nt.linalg.eigh(nt.tensor(a), UPLO=UPLO)
+    tw, tV = torch.linalg.eigh(torch.tensor(a), UPLO=UPLO)
+    np.testing.assert_allclose(w.numpy(), tw.numpy(), atol=1e-10)
+    s = np.sign((V.numpy() * tV.numpy()).sum(-2, keepdims=True))
+    np.testing.assert_allclose(V.numpy() * s, tV.numpy(), atol=1e-10)
+    assert type(nt.linalg.eigh(nt.tensor(a))).__name__ == "linalg_eigh"
+
+
+@requires_torch
+def test_eigh_gradients_match_torch():
+    def loss(L, a):
+        w, V = L.linalg.eigh(a + a.transpose(-1, -2))
+        return (w ** 2 * a.new_tensor(np.arange(1.0, 5.0))).sum() + (V ** 4).sum() + ((V * w.unsqueeze(-2)) @ V.transpose(-1, -2)).sum()
+    compare_with_torch(lambda a: loss(nt, a), lambda a: loss(torch, a), randn(2, 4, 4, seed=33), atol=1e-8, rtol=1e-6)
+    compare_with_torch(lambda a: nt.linalg.eigvalsh(a + a.mT), lambda a: torch.linalg.eigvalsh(a + a.mT),
+                       randn(3, 3, seed=34), atol=1e-10, rtol=1e-8)
+
+
+def test_eigh_gradcheck():
+    def f(a):
+        w, V = nt.linalg.eigh(a + a.transpose(-1, -2))
+        return w, V * V, (V * w.unsqueeze(-2)) @ V.transpose(-1, -2)       # sign-invariant
+    check_grad(f, randn(2, 4, 4, seed=35))
+    check_grad(lambda a: nt.linalg.eigvalsh(a + a.transpose(-1, -2)), randn(3, 3, seed=36))
+
+
+def test_eigh_errors():
+    with pytest.raises(RuntimeError, match="Expected UPLO argument to be 'L' or 'U', but got X"):
+        nt.linalg.eigh(nt.eye(2), UPLO="X")
+    with pytest.raises(RuntimeError, match="square matrices"):
+        nt.linalg.eigvalsh(nt.zeros(2, 3))
