@@ -240,10 +240,13 @@ class LBFGS(Optimizer):
         lr = group["lr"]
         if not is_num(lr) or not math.isfinite(lr) or lr < 0:
             raise ValueError(f"LBFGS: Invalid learning rate: {lr!r} (expected a finite number >= 0)")
-        for key in ("max_iter", "max_eval", "history_size"):
+        for key in ("max_iter", "max_eval"):      # counts; PyTorch runs with floats too
             v = group[key]
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"LBFGS: {key} must be a positive int, received {v!r}")
+            if not is_num(v) or not v > 0:
+                raise ValueError(f"LBFGS: {key} must be a positive number, received {v!r}")
+        v = group["history_size"]
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"LBFGS: history_size must be a positive int, received {v!r}")
         for key in ("tolerance_grad", "tolerance_change"):
             if not is_num(group[key]) or group[key] < 0:
                 raise ValueError(f"LBFGS: {key} must be a number >= 0, received {group[key]!r}")

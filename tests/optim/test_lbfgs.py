@@ -58,6 +58,7 @@ CASES = [
     # a 6-dim quadratic: converged after ~6 iterations, then float32 steps follow rounding noise
     ("lsq", dict(line_search_fn="strong_wolfe", max_iter=2), 3),
     ("lsq", dict(lr=0.3, max_iter=6, max_eval=4, history_size=4), 4),
+    ("lsq", dict(max_iter=3.0, line_search_fn="strong_wolfe"), 2),   # a float count, as PyTorch
 ]
 
 
@@ -190,6 +191,8 @@ def test_errors():
         optim.LBFGS([x], line_search_fn="backtracking")
     with pytest.raises(ValueError, match="max_iter"):
         optim.LBFGS([x], max_iter=0)
+    with pytest.raises(ValueError, match="history_size"):
+        optim.LBFGS([x], history_size=2.5)
     opt = optim.LBFGS([x])
     with pytest.raises(TypeError, match="closure"):
         opt.step()
