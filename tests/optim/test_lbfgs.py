@@ -45,7 +45,7 @@ def run(lib, make_loss, starts, kwargs, steps, dtype):
     traj = []
     for _ in range(steps):
         loss = opt.step(closure)
-        traj.append(([p.detach().numpy().copy() for p in params], float(loss)))
+        traj.append(([p.detach().numpy().copy() for p in params], float(loss.detach())))
     return traj, opt.state[params[0]]
 
 
