@@ -61,7 +61,8 @@ class Cdist(Function):
             d2 = sq1 + sq2 - 2 * (x1 @ xp.swapaxes(x2, -1, -2))
             out = xp.sqrt(xp.maximum(d2, 0))
         else:
-            out = _pnorm_rows(x1[..., :, None, :] - x2[..., None, :, :], p, xp)
+            out = xp.concatenate([_pnorm_rows(x1[..., rows, None, :] - x2[..., None, :, :], p, xp)
+                                  for rows in _row_chunks(x1, x2)], axis=-2)
         out = out.astype(x1.dtype, copy=False)
         ctx.save_for_backward(x1, x2, out)
         ctx.p = p
@@ -79,27 +80,46 @@ class Cdist(Function):
             g1 = w.sum(-1)[..., None] * x1 - w @ x2
             g2 = xp.swapaxes(w, -1, -2).sum(-1)[..., None] * x2 - xp.swapaxes(w, -1, -2) @ x1
         else:
-            diff = x1[..., :, None, :] - x2[..., None, :, :]                     # (..., P, R, M)
-            sign = xp.sign(diff)
-            gg = g[..., None]
-            if p == 1:
-                local = gg * sign
-            elif p == math.inf:
-                local = gg * sign * (xp.abs(diff) == out[..., None])
-            else:
-                a = xp.abs(diff)
-                dist = out[..., None]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    local = gg * sign * a ** (p - 1) / dist ** (p - 1)
-                zero = dist == 0
-                if p < 1:
-                    zero = zero | (diff == 0)
-                local = xp.where(zero, 0, local)
-            g1 = local.sum(-2)
-            g2 = -local.sum(-3)
+            parts, g2 = [], xp.zeros_like(x2)
+            for rows in _row_chunks(x1, x2):
+                local = Cdist._local_grad(x1[..., rows, None, :] - x2[..., None, :, :], out[..., rows, :],
+                                          g[..., rows, :], p, xp)
+                parts.append(local.sum(-2))
+                g2 -= local.sum(-3)
+            g1 = xp.concatenate(parts, axis=-2)
         g1 = unbroadcast(g1.astype(x1.dtype, copy=False), x1.shape)
         g2 = unbroadcast(g2.astype(x2.dtype, copy=False), x2.shape)
         return g1, g2, None, None
+
+    @staticmethod
+    def _local_grad(diff, out, g, p, xp):
+        """d out_ij / d x1_i times g_ij, per coordinate: (..., P, R, M)."""
+        sign = xp.sign(diff)
+        gg = g[..., None]
+        if p == 1:
+            return gg * sign
+        if p == math.inf:
+            return gg * sign * (xp.abs(diff) == out[..., None])
+        dist = out[..., None]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            local = gg * sign * xp.abs(diff) ** (p - 1) / dist ** (p - 1)
+        zero = dist == 0
+        if p < 1:
+            zero = zero | (diff == 0)
+        return xp.where(zero, 0, local)
+
+
+# The most elements of one (..., rows, R, M) difference block (32 MiB in float64).
+CHUNK_ELEMENTS = 1 << 22
+
+
+def _row_chunks(x1, x2):
+    """Slices of x1's rows such that each (..., rows, R, M) difference block holds
+    about CHUNK_ELEMENTS elements: memory stays bounded for large P x R x M."""
+    per_row = max(1, int(np.prod(x1.shape[:-2], dtype=np.int64)) * x2.shape[-2] * x1.shape[-1])
+    step = max(1, CHUNK_ELEMENTS // per_row)
+    P = x1.shape[-2]
+    return [slice(i, min(i + step, P)) for i in range(0, P, step)] or [slice(0, 0)]
 
 
 @torch_function

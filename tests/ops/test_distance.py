@@ -97,3 +97,13 @@ def test_empty_rows():
 def test_errors(args, kwargs, err, msg):
     with pytest.raises(err, match=msg):
         cdist(*args, **kwargs)
+
+
+@pytest.mark.parametrize("p", [1.0, math.inf, 3.0, 2.0])
+def test_row_chunks_give_the_same_values_and_gradients(p, monkeypatch):
+    import neuronet.ops.distance as distance
+    monkeypatch.setattr(distance, "CHUNK_ELEMENTS", 7)      # one row of x1 per block
+    x1, x2 = randn(2, 5, 3, seed=11), randn(2, 4, 3, seed=12)
+    out = cdist(nt.tensor(x1), nt.tensor(x2), p=p, compute_mode="donot_use_mm_for_euclid_dist").numpy()
+    np.testing.assert_allclose(out, naive_cdist(x1, x2, p), rtol=1e-10)
+    check_grad(lambda a, b: cdist(a, b, p=p, compute_mode="donot_use_mm_for_euclid_dist"), x1, x2)
