@@ -20,7 +20,6 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import array_module
-from .elementwise import unbroadcast
 from .math import _check_tensor, _type_name
 from ._registry import torch_function
 
@@ -87,9 +86,7 @@ class Cdist(Function):
                 parts.append(local.sum(-2))
                 g2 -= local.sum(-3)
             g1 = xp.concatenate(parts, axis=-2)
-        g1 = unbroadcast(g1.astype(x1.dtype, copy=False), x1.shape)
-        g2 = unbroadcast(g2.astype(x2.dtype, copy=False), x2.shape)
-        return g1, g2, None, None
+        return g1.astype(x1.dtype, copy=False), g2.astype(x2.dtype, copy=False), None, None
 
     @staticmethod
     def _local_grad(diff, out, g, p, xp):
