@@ -347,3 +347,22 @@ def test_multivariate_normal_sampling():
 def test_multivariate_normal_errors(make, msg):
     with pytest.raises(ValueError, match=msg):
         make()
+
+
+@requires_torch
+@pytest.mark.parametrize("make", [
+    lambda L: _lib(L).Normal(L.tensor([0.5]), L.tensor([2.0])),
+    lambda L: _lib(L).Uniform(L.tensor([0.0]), L.tensor([2.0])),
+    lambda L: _lib(L).Bernoulli(logits=L.tensor([0.3])),
+    lambda L: _lib(L).Categorical(logits=L.tensor([[0.1, 0.5, -0.2]])),
+    lambda L: _lib(L).OneHotCategorical(probs=L.tensor([[0.1, 0.5, 0.4]])),
+    lambda L: _lib(L).Independent(_lib(L).Normal(L.zeros(1, 2), L.ones(1, 2)), 1),
+])
+def test_expand_mode_perplexity_match_torch(make):
+    shape = (3, 2) if make(nt).event_shape == () else (3,)
+    ours, ref = make(nt).expand(shape), make(torch).expand(shape)
+    assert tuple(ours.batch_shape) == tuple(ref.batch_shape) and tuple(ours.event_shape) == tuple(ref.event_shape)
+    np.testing.assert_allclose(ours.entropy().numpy(), ref.entropy().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.perplexity().numpy(), ref.perplexity().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.mode.numpy(), ref.mode.numpy(), rtol=1e-6)
+    assert tuple(ours.sample((4,)).shape) == tuple(ref.sample((4,)).shape)
