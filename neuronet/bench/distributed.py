@@ -2,7 +2,7 @@
 
 ::
 
-    python -m neuronet.bench distributed [--ranks 1,2] [--batch 32] [--steps 5]
+    python -m neuronet.bench distributed [--ranks 1,2] [--model resnet20|mlp] [--batch 32] [--steps 5]
                                          [--bucket-cap-mb 25] [--max-mb 16] [--json] [--quick]
 
 Launches ``mpiexec -n R`` (the one next to the Python interpreter, else on
@@ -62,7 +62,7 @@ def format_report(report):
     train = report["train"]
     if train:
         t0 = train[0]
-        out.append(f"ResNet-20 training, batch {t0['batch_per_rank']} per rank, 1 thread per rank "
+        out.append(f"{'ResNet-20' if t0.get('model', 'resnet20') == 'resnet20' else 'MLP 4x2048'} training, batch {t0['batch_per_rank']} per rank, 1 thread per rank "
                    f"({t0['mpi']}); gradients {t0['grad_bytes'] / 1e6:.2f} MB in {t0['buckets']} bucket(s)")
         out.append(f"{'ranks':>5} {'images/s':>9} {'no-comm img/s':>13} {'step local':>10} {'bucketed':>9} "
                    f"{'comm after':>10} {'comm':>8} {'exposed':>8} {'hidden':>7}")
@@ -89,6 +89,8 @@ def format_report(report):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m neuronet.bench distributed", description=__doc__.split("\n")[0])
     p.add_argument("--ranks", default="1,2", help="comma-separated rank counts (default 1,2)")
+    p.add_argument("--model", choices=("resnet20", "mlp"), default="resnet20",
+                   help="resnet20 (default) or mlp: 4 x Linear(2048, 2048), 67 MB of gradients")
     p.add_argument("--batch", type=int, default=32, help="per-rank batch (default 32)")
     p.add_argument("--steps", type=int, default=5, help="timed steps per mode (default 5)")
     p.add_argument("--warmup", type=int, default=2)
@@ -109,7 +111,7 @@ def main(argv=None):
         p.error(f"--ranks must be comma-separated integers, received {args.ranks!r}")
     report = {"train": [], "allreduce": None}
     for r in ranks:
-        report["train"].append(_launch(r, ["train", "--batch", str(args.batch), "--steps", str(args.steps),
+        report["train"].append(_launch(r, ["train", "--model", args.model, "--batch", str(args.batch), "--steps", str(args.steps),
                                            "--warmup", str(args.warmup), "--bucket-cap-mb",
                                            str(args.bucket_cap_mb)], timeout=600))
     report["allreduce"] = _launch(max(2, max(ranks)), ["allreduce", "--max-mb", str(args.max_mb)], timeout=300)

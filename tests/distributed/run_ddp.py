@@ -131,3 +131,21 @@ except RuntimeError as e:
 else:
     raise AssertionError("an unused parameter without find_unused_parameters must be reported")
 print(f"rank {rank}/{size}: DDP OK", flush=True)
+
+# 6. the training-loop helpers
+from neuronet.distributed import training as dt  # noqa: E402
+assert dt.setup() == size and dt.rank() == rank
+wrapped = dt.wrap_model(net(True), sync_batchnorm=True)
+assert (size == 1) == (wrapped is dt.unwrap_model(wrapped))
+assert not any(k.startswith("module.") for k in dt.unwrap_model(wrapped).state_dict())
+sampler = dt.sampler_for(list(range(10)), seed=1)
+if size > 1:
+    dt.set_epoch(sampler, 3)
+    mine = list(sampler)
+    every = [torch.zeros(len(mine), dtype=torch.int64) for _ in range(size)]
+    dist.all_gather(every, torch.tensor(mine))
+    assert set(np.concatenate([e.numpy() for e in every])) == set(range(10))
+loss, acc = dt.mean_over_ranks([2.0 * (rank + 1), rank], count=2)
+assert abs(loss - sum(2.0 * (r + 1) for r in range(size)) / (2 * size)) < 1e-12
+assert dt.broadcast_flag(rank == 0) is True
+print(f"rank {rank}/{size}: helpers OK", flush=True)

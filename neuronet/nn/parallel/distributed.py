@@ -268,8 +268,10 @@ class DistributedDataParallel(Module):
                                    "twice in one iteration (backward run twice on one forward, e.g. with "
                                    "retain_graph=True); that is not supported")
             self._mark_ready(i, grad.array)
-            # This parameter's full gradient is in its bucket; what would be
-            # added to .grad now is written there when the buckets finish.
+            if self._active:
+                return None     # .grad accumulates as usual; _finish overwrites it with the average
+            # This call finished the iteration: .grad already holds the average,
+            # and ``grad`` is in it, so nothing more may be added.
             return _zeros_like(grad.array)
         return hook
 
@@ -321,19 +323,22 @@ class DistributedDataParallel(Module):
             from mpi4py import MPI
             self._comm.Allreduce(MPI.IN_PLACE, used, op=MPI.MAX)
         object.__setattr__(self, "_wait_seconds", self._wait_seconds + time.perf_counter() - t0)
+        world = self._world
         for bucket in self._buckets:
-            if self._world > 1:
-                bucket.buf /= self._world
             for i, offset, size in bucket.members:
                 if not used[i]:
                     continue            # no rank used it: its gradient stays as it was
                 p = self._params[i]
-                avg = bucket.buf[offset:offset + size].reshape(p.array.shape)
-                xp = array_module(p.array)
-                if p.grad is None:
-                    p.grad = Tensor._wrap(xp.array(avg, dtype=p.array.dtype))
+                total = bucket.buf[offset:offset + size].reshape(p.array.shape)
+                g = p.grad
+                if (g is not None and isinstance(g.array, np.ndarray) and g.array.dtype == total.dtype
+                        and g.array.shape == total.shape and g.array.flags.writeable):
+                    np.divide(total, world, out=g.array)        # one pass, in place
+                    g._vc[0] += 1
+                elif g is None:
+                    p.grad = Tensor._wrap(array_module(p.array).asarray(total / world, dtype=p.array.dtype))
                 else:
-                    p.grad._write(avg, "DistributedDataParallel")
+                    g._write(total / world, "DistributedDataParallel")
         object.__setattr__(self, "_active", False)
 
 
