@@ -7,12 +7,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# The oracle, as .ci/run installs it: PyTorch's CPU build (the PyPI wheel for
-# Linux pulls in the CUDA libraries) and torchvision without its dependencies
-# (so that pip does not replace that torch).
+# The oracle, as .ci/run installs it: PyTorch 2.13.0 (this workplace's pip
+# serves its CPU build; elsewhere add --extra-index-url
+# https://download.pytorch.org/whl/cpu to avoid the CUDA wheels) and
+# torchvision without its dependencies (so that pip does not replace that torch).
 TORCH_VERSION       ?= 2.13.0
 TORCHVISION_VERSION ?= 0.28.0
-TORCH_INDEX         ?= https://download.pytorch.org/whl/cpu
+TORCH_PIP_ARGS      ?=
 
 .PHONY: demo test bench dist clean
 
@@ -24,7 +25,7 @@ $(STAMP): pyproject.toml
 
 $(VENV)/.test-installed: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[test]"
-	$(PY) -m pip install --quiet "torch==$(TORCH_VERSION)" --extra-index-url $(TORCH_INDEX) \
+	$(PY) -m pip install --quiet "torch==$(TORCH_VERSION)" $(TORCH_PIP_ARGS) \
 	  && $(PY) -m pip install --quiet --no-deps "torchvision==$(TORCHVISION_VERSION)" \
 	  || echo "note: PyTorch $(TORCH_VERSION) could not be installed here; the comparisons will be skipped"
 	touch $@

@@ -11,7 +11,6 @@
 # compat: expect optimizer_roundtrip == True
 # compat: expect checkpoint_epoch == 5
 # compat: expect warmstart_copied == True
-# compat: expect whole_model_roundtrip == True
 import io
 import os
 import tempfile
