@@ -255,9 +255,15 @@ def test_tutorial_data_lines_run_with_only_the_import_changed():
     assert float(images.min()) >= -1.0 and float(images.max()) <= 1.0
 
 
-def test_models_under_torchvision_names():
+def test_models_under_torchvision_names(tmp_path, monkeypatch):
+    from neuronet.data import download
     from neuronet.vision import models
     m = models.resnet18(weights=None, num_classes=10)
     assert sum(p.numel() for p in m.parameters()) == 11181642
-    with pytest.raises(RuntimeError, match="no pretrained weights"):
+
+    def offline(url, *a, **k):
+        raise download.DownloadError(f"could not download {url} (offline)")
+    monkeypatch.setenv("NEURONET_HOME", str(tmp_path))
+    monkeypatch.setattr(download, "download_url", offline)
+    with pytest.raises(RuntimeError, match=r"resnet18-f37072fd\.pth.*put it at"):
         models.resnet18(weights="IMAGENET1K_V1")
