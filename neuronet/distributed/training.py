@@ -32,7 +32,7 @@ from . import (all_reduce, get_rank, get_world_size, init_process_group, is_init
 from ..tensor import Tensor
 
 __all__ = ["setup", "world_size", "rank", "is_main_process", "wrap_model", "unwrap_model", "sampler_for",
-           "set_epoch", "mean_over_ranks", "sum_over_ranks", "broadcast_flag"]
+           "set_epoch", "broadcast_buffers", "mean_over_ranks", "sum_over_ranks", "broadcast_flag"]
 
 
 def setup(backend="mpi"):
@@ -81,6 +81,21 @@ def sampler_for(dataset, shuffle=True, seed=0, drop_last=False):
     from ..data.sampler import DistributedSampler
     return DistributedSampler(dataset, num_replicas=world_size(), rank=rank(), shuffle=shuffle, seed=seed,
                               drop_last=drop_last)
+
+
+def broadcast_buffers(model, src=0):
+    """Copy rank ``src``'s buffers (batch-norm running statistics) to every rank.
+
+    Under DDP with plain BatchNorm each rank's running statistics follow its own
+    shard after the last training forward; call this before evaluating on every
+    rank, so that all ranks compute the same validation metrics (and take the
+    same early-stopping and best-checkpoint decisions)."""
+    if world_size() == 1:
+        return
+    from . import broadcast
+    for b in unwrap_model(model).buffers():
+        if b is not None:
+            broadcast(b, src=src)
 
 
 def set_epoch(sampler, epoch):

@@ -148,4 +148,8 @@ if size > 1:
 loss, acc = dt.mean_over_ranks([2.0 * (rank + 1), rank], count=2)
 assert abs(loss - sum(2.0 * (r + 1) for r in range(size)) / (2 * size)) < 1e-12
 assert dt.broadcast_flag(rank == 0) is True
+bn_model = net(True)
+bn_model[1].running_mean.fill_(float(rank))
+dt.broadcast_buffers(bn_model)
+assert (bn_model[1].running_mean.numpy() == 0).all()
 print(f"rank {rank}/{size}: helpers OK", flush=True)

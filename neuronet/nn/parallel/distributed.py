@@ -229,12 +229,16 @@ class DistributedDataParallel(Module):
         return counts
 
     def forward(self, *inputs, **kwargs):
-        self._check_previous_iteration()
-        self._reset_iteration()
-        if self.broadcast_buffers and self._world > 1 and is_grad_enabled() and self.module.training:
+        grad = is_grad_enabled()
+        if grad:
+            # A new iteration (a forward without grad, e.g. evaluation between
+            # a forward and its backward, leaves the pending one alone).
+            self._check_previous_iteration()
+            self._reset_iteration()
+        if self.broadcast_buffers and self._world > 1 and grad and self.module.training:
             self._sync_from_rank0(self.module.buffers())
         out = self.module(*inputs, **kwargs)
-        if is_grad_enabled() and self.require_backward_grad_sync and self._params:
+        if grad and self.require_backward_grad_sync and self._params:
             counts = self._count_uses(out)
             self._remaining = counts
             self._used[:] = [c > 0 for c in counts]
