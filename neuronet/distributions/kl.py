@@ -9,8 +9,11 @@ import numpy as np
 
 import neuronet as _nt
 import neuronet.nn.functional as F
+from ._special import digamma, lgamma
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical
+from .gamma import Gamma
 from .independent import Independent
 from .multivariate_normal import MultivariateNormal, _mahalanobis
 from .normal import Normal
@@ -130,3 +133,20 @@ def _kl_mvn_mvn(p, q):
     out = q._half_log_det() - p._half_log_det() + 0.5 * (trace + maha - k)
     batch = np.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape))
     return out.expand(*batch) if batch else out
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p, q):
+    """a_q log(b_p / b_q) + log Gamma(a_q) - log Gamma(a_p) + (a_p - a_q) psi(a_p) + (b_q - b_p) a_p / b_p."""
+    ap, bp, aq, bq = p.concentration, p.rate, q.concentration, q.rate
+    return aq * (bp / bq).log() + lgamma(aq) - lgamma(ap) + (ap - aq) * digamma(ap) + (bq - bp) * ap / bp
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p, q):
+    """log B(a_q, b_q) - log B(a_p, b_p) + (a_p - a_q) psi(a_p) + (b_p - b_q) psi(b_p)
+    + (a_q + b_q - a_p - b_p) psi(a_p + b_p)."""
+    ap, bp, aq, bq = p.concentration1, p.concentration0, q.concentration1, q.concentration0
+    sp, sq = ap + bp, aq + bq
+    return (q._log_beta() - p._log_beta() + (ap - aq) * digamma(ap) + (bp - bq) * digamma(bp)
+            + (sq - sp) * digamma(sp))
