@@ -74,6 +74,18 @@ check_identical(model, "plain")
 check_close(model.module, ref, "plain DDP vs one process on the global batch")
 assert list(model.state_dict())[0].startswith("module."), list(model.state_dict())
 
+# 1b. a forward without grad between forward and backward (evaluation) changes nothing
+X, Y = next(batches())
+alone = net(False)
+nn.functional.cross_entropy(alone(X), Y).backward()
+m = DDP(net(False))
+loss = nn.functional.cross_entropy(m(X[rank * per:(rank + 1) * per]), Y[rank * per:(rank + 1) * per])
+with torch.no_grad():
+    m(X[:2])
+loss.backward()
+for p, q in zip(m.module.parameters(), alone.parameters()):
+    np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-6)
+
 # 2. gradient accumulation with no_sync gives the same step
 acc = DDP(net(False))
 train(acc, shard=True, accumulate=2)
