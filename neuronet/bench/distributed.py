@@ -62,7 +62,8 @@ def format_report(report):
     train = report["train"]
     if train:
         t0 = train[0]
-        out.append(f"{'ResNet-20' if t0.get('model', 'resnet20') == 'resnet20' else 'MLP 4x2048'} training, batch {t0['batch_per_rank']} per rank, 1 thread per rank "
+        name = "ResNet-20" if t0.get("model", "resnet20") == "resnet20" else "MLP 4x2048"
+        out.append(f"{name} training, batch {t0['batch_per_rank']} per rank, 1 thread per rank "
                    f"({t0['mpi']}); gradients {t0['grad_bytes'] / 1e6:.2f} MB in {t0['buckets']} bucket(s)")
         out.append(f"{'ranks':>5} {'images/s':>9} {'no-comm img/s':>13} {'step local':>10} {'bucketed':>9} "
                    f"{'comm after':>10} {'comm':>8} {'exposed':>8} {'hidden':>7}")
@@ -111,7 +112,8 @@ def main(argv=None):
         p.error(f"--ranks must be comma-separated integers, received {args.ranks!r}")
     report = {"train": [], "allreduce": None}
     for r in ranks:
-        report["train"].append(_launch(r, ["train", "--model", args.model, "--batch", str(args.batch), "--steps", str(args.steps),
+        report["train"].append(_launch(r, ["train", "--model", args.model, "--batch", str(args.batch),
+                                           "--steps", str(args.steps),
                                            "--warmup", str(args.warmup), "--bucket-cap-mb",
                                            str(args.bucket_cap_mb)], timeout=600))
     report["allreduce"] = _launch(max(2, max(ranks)), ["allreduce", "--max-mb", str(args.max_mb)], timeout=300)

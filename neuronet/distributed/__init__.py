@@ -82,11 +82,8 @@ def is_available() -> bool:
 
 def is_mpi_available() -> bool:
     """Whether ``mpi4py`` (and so a multi-process group) can be used."""
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+    return importlib.util.find_spec("mpi4py") is not None
 
 
 def launch_world_size() -> int:
@@ -406,8 +403,9 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _require(fn)
     _check_group(fn, group)
     if not isinstance(tensor_list, (list, tuple)) or len(tensor_list) != _state.size:
+        got = len(tensor_list) if hasattr(tensor_list, "__len__") else "?"
         raise ValueError(f"{fn}: tensor_list must be a list of {_state.size} tensors (one per rank), received "
-                         f"{type(tensor_list).__name__} of length {len(tensor_list) if hasattr(tensor_list, '__len__') else '?'}")
+                         f"{type(tensor_list).__name__} of length {got}")
     buf, _ = _host_buffer(tensor, fn)
     for i, t in enumerate(tensor_list):
         if not isinstance(t, Tensor) or tuple(t.shape) != buf.shape or t.array.dtype != buf.dtype:

@@ -3,7 +3,6 @@
 Every rank also trains, alone, a copy of the model on the whole global batch
 (the reference); the DDP replica (each rank on its slice) must match it to
 float32 rounding, and every rank's weights must be bit-identical."""
-import copy
 import hashlib
 
 import numpy as np

@@ -20,9 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _mpiexec():
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
+    if not dist.is_mpi_available():
         return None
     cand = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     return cand if os.path.exists(cand) else shutil.which("mpiexec")
