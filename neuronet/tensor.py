@@ -1359,5 +1359,6 @@ from .ops import shape as _ops_sh  # noqa: E402
 # The op families that register their names through ops/_registry.py.
 from .ops import math as _ops_math, linalg as _ops_linalg, indexing as _ops_idx  # noqa: E402,F401
 from .ops import sorting as _ops_sort, sampling as _ops_samp, arrange as _ops_arr  # noqa: E402,F401
+from .ops import distance as _ops_dist  # noqa: E402,F401
 from .ops import _registry  # noqa: E402
 _registry.bind(Tensor)
