@@ -155,6 +155,10 @@ def _abort_on_uncaught(exc_type, exc, tb):
         # The same error on every rank (e.g. DDP's model check): rank 0 prints it and aborts.
         import time
         time.sleep(10)
+    elif issubclass(exc_type, KeyboardInterrupt):
+        # Ctrl-C reaches every rank through mpiexec: one line each, no tracebacks.
+        print(f"[neuronet.distributed] rank {rank} of {_state.size} interrupted (KeyboardInterrupt); "
+              "ending all ranks", file=sys.stderr, flush=True)
     else:
         print(f"[neuronet.distributed] rank {rank} of {_state.size} raised; ending all ranks:",
               file=sys.stderr, flush=True)
