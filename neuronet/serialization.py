@@ -13,13 +13,24 @@ Loading uses ``numpy.load(allow_pickle=False)``: a file that contains a
 pickled object is refused, never executed. Writes are atomic (a temporary
 file in the same directory, fsync, then ``os.replace``), so a crash leaves
 either the old file or the new one, never half of one.
+
+Loading validates before it allocates or trusts anything: only regular
+files are opened (a FIFO would block forever); the entries' declared sizes
+must fit the file (at most ``MAX_INFLATION`` times its size, or
+``INFLATION_ALLOWANCE`` bytes), so a zip bomb is refused before it inflates;
+each array's ``.npy`` header must describe exactly the bytes its entry
+holds, with a numeric or text dtype; the JSON structure is checked node by
+node (types, array references, depth). Every failure is a
+:class:`CheckpointError` naming the file and what was wrong.
 """
 from __future__ import annotations
 
 import io
 import json
 import os
+import stat
 import tempfile
+import time
 import zipfile
 
 import numpy as np
@@ -29,8 +40,17 @@ from . import backend
 FORMAT_NAME = "neuronet"
 FORMAT_VERSION = 1
 _META_KEY = "__neuronet__"
+# Declared uncompressed sizes may add up to this many times the file's size
+# (neuronet writes entries uncompressed: ratio 1; a compressed .npz of weights
+# stays near 1 too), or to INFLATION_ALLOWANCE bytes for small files.
+MAX_INFLATION = 20
+INFLATION_ALLOWANCE = 64 << 20
+MAX_DEPTH = 100          # nesting of the JSON structure
+_ARRAY_KINDS = "biufcUS"  # bool, integers, floats, complex, text; never objects, void, datetimes
+_TMP_PREFIX = ".tmp-"
 
-__all__ = ["save", "load_file", "FORMAT_VERSION", "CheckpointError"]
+__all__ = ["save", "load_file", "FORMAT_VERSION", "CheckpointError", "check_regular_file",
+           "clean_stale_temporaries"]
 
 
 class CheckpointError(RuntimeError):
@@ -75,24 +95,119 @@ def _encode(obj, arrays, where):
                     "tuple, str, int, float, bool, None, Tensor, numpy array")
 
 
-def _decode(obj, arrays, as_tensor):
+def _decode(obj, arrays, as_tensor, path, where="obj", depth=0):
+    """The structure back from its JSON form, checked node by node: a
+    malformed node raises :class:`CheckpointError` naming the file and where."""
     from .tensor import Tensor
+
+    def bad(msg):
+        return CheckpointError(f"{path}: malformed metadata at {where}: {msg}")
+
+    if depth > MAX_DEPTH:
+        raise bad(f"nested more than {MAX_DEPTH} levels deep")
     if isinstance(obj, dict):
-        if "__tensor__" in obj:
-            arr = arrays[obj["__tensor__"]]
-            return Tensor._wrap(arr) if as_tensor else arr
-        if "__ndarray__" in obj:
-            return arrays[obj["__ndarray__"]]
+        for tag in ("__tensor__", "__ndarray__"):
+            if tag in obj:
+                key = obj[tag]
+                if len(obj) != 1 or not isinstance(key, str) or key not in arrays:
+                    raise bad(f"{tag} refers to array entry {key!r}, which the file does not hold")
+                arr = arrays[key]
+                if tag == "__tensor__":
+                    if arr.dtype.kind not in "biufc":
+                        raise bad(f"a tensor stored as {arr.dtype} (entry {key!r}); tensors hold numbers")
+                    return Tensor._wrap(arr) if as_tensor else arr
+                return arr
         if "__tuple__" in obj:
-            return tuple(_decode(v, arrays, as_tensor) for v in obj["__tuple__"])
+            items = obj["__tuple__"]
+            if len(obj) != 1 or not isinstance(items, list):
+                raise bad(f"__tuple__ must hold a list, found {type(items).__name__}")
+            return tuple(_decode(v, arrays, as_tensor, path, f"{where}[{i}]", depth + 1)
+                         for i, v in enumerate(items))
         if "__float__" in obj:
-            return float(obj["__float__"])
+            text = obj["__float__"]
+            if len(obj) != 1 or text not in ("nan", "inf", "-inf"):
+                raise bad(f"__float__ must be 'nan', 'inf' or '-inf', found {text!r}")
+            return float(text)
         if "__dict__" in obj:
-            return {k: _decode(v, arrays, as_tensor) for k, v in obj["__dict__"]}
-        return {k: _decode(v, arrays, as_tensor) for k, v in obj.items()}
+            pairs = obj["__dict__"]
+            if len(obj) != 1 or not isinstance(pairs, list):
+                raise bad(f"__dict__ must hold a list of [key, value] pairs, found {type(pairs).__name__}")
+            out = {}
+            for pair in pairs:
+                if not isinstance(pair, list) or len(pair) != 2 or isinstance(pair[0], bool) \
+                        or not isinstance(pair[0], (str, int)):
+                    raise bad(f"__dict__ items must be [str or int key, value] pairs, found {pair!r:.80}")
+                out[pair[0]] = _decode(pair[1], arrays, as_tensor, path, f"{where}[{pair[0]!r}]", depth + 1)
+            return out
+        return {k: _decode(v, arrays, as_tensor, path, f"{where}[{k!r}]", depth + 1) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_decode(v, arrays, as_tensor) for v in obj]
+        return [_decode(v, arrays, as_tensor, path, f"{where}[{i}]", depth + 1) for i, v in enumerate(obj)]
     return obj
+
+
+def _pid_alive(pid):
+    """Whether process ``pid`` runs (a zombie, killed but not reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:          # EPERM: it exists, owned by someone else
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def check_regular_file(path, what="file"):
+    """``os.stat`` of ``path`` if it is a regular file (links followed); a
+    missing file, a directory, a FIFO (which would block a reader forever),
+    a socket or a device raises :class:`CheckpointError` naming it."""
+    path = os.fspath(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                or stat.S_ISBLK(st.st_mode) else "not a plain file")
+        raise CheckpointError(f"{path}: is {kind}, not a regular {what}; neuronet reads regular files only")
+    return st
+
+
+def clean_stale_temporaries(directory, basename=None, min_age_s=60.0):
+    """Remove the temporary files that killed saves left in ``directory``
+    (``.tmp-<pid>-...``, of ``basename`` only when given): those of processes
+    that no longer run; names without a process id (older neuronet) once
+    older than ``min_age_s``. Returns the names removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    now = time.time()
+    for e in entries:
+        name = e.name
+        if not name.startswith(_TMP_PREFIX) or (basename is not None and not name.endswith(basename)):
+            continue
+        pid = name[len(_TMP_PREFIX):].split("-", 1)[0]
+        try:
+            if not e.is_file(follow_symlinks=False):
+                continue
+            if pid.isdigit():
+                if int(pid) == os.getpid() or _pid_alive(int(pid)):
+                    continue
+            elif now - e.stat(follow_symlinks=False).st_mtime < min_age_s:
+                continue
+            os.unlink(e.path)
+            removed.append(name)
+        except OSError:
+            continue
+    return removed
 
 
 def atomic_write_bytes(path, data: bytes):
@@ -125,7 +240,9 @@ def atomic_write(path, write):
     directory = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
+        # the process id in the name tells a later save whether its writer still runs
+        fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", suffix="-" + os.path.basename(path),
+                                   dir=directory)
     except OSError as e:
         raise OSError(f"cannot write {path}: {e.strerror or e}") from None
     try:
@@ -141,6 +258,7 @@ def atomic_write(path, write):
         except OSError:
             pass
         raise
+    clean_stale_temporaries(directory, "-" + os.path.basename(path))
 
 
 def save(obj, path, kind="object"):
@@ -162,9 +280,11 @@ def save(obj, path, kind="object"):
 def load_file(path, as_tensor=True):
     """Read a file written by :func:`save`. Returns ``(obj, meta)``.
 
-    Raises :class:`CheckpointError` naming the file for: a missing file, a
-    file that is not a neuronet save, a truncated or corrupted file, a
-    pickle-bearing file, and a format version newer than this library's.
+    Raises :class:`CheckpointError` naming the file for: a missing file or
+    one that is not a regular file, a file that is not a neuronet save, a
+    truncated or corrupted file, a pickle-bearing file, entries whose sizes
+    do not fit the file (see the module docstring), malformed metadata, and a
+    format version that is not an integer from 1 to this library's.
     """
     if hasattr(path, "read"):
         # A file object: read what is left of it, then parse it as a file.
@@ -173,17 +293,16 @@ def load_file(path, as_tensor=True):
         if not isinstance(data, bytes):
             raise CheckpointError(f"{name}: open the file in binary mode ('rb') to load it")
         path = _NamedBytes(data, name)
-        head = data[:4]
+        head, size = data[:4], len(data)
     else:
         path = os.fspath(path)
-        if not os.path.exists(path):
-            raise CheckpointError(f"{path}: no such file")
+        size = check_regular_file(path, "neuronet file").st_size
         try:
             with open(path, "rb") as f:
                 head = f.read(4)
         except OSError as e:
             raise CheckpointError(f"{path}: cannot read ({e.strerror})") from None
-    if head[:2] == b"\x80\x04" or head[:1] == b"\x80" or head[:2] == b"\x80\x02":
+    if head[:1] == b"\x80":
         raise CheckpointError(f"{path}: refusing to load a pickle file (neuronet never unpickles: "
                               "it can run arbitrary code). Convert the weights to .npz first.")
     if head != b"PK\x03\x04":
@@ -191,38 +310,102 @@ def load_file(path, as_tensor=True):
                               f"found leading bytes {head!r})")
     try:
         with zipfile.ZipFile(path) as z:
-            bad = z.testzip()
-            if bad is not None:
-                raise CheckpointError(f"{path}: corrupted (CRC mismatch in entry {bad!r})")
-            names = set(z.namelist())
-        if _META_KEY + ".npy" not in names:
-            raise CheckpointError(f"{path}: a .npz archive but not a neuronet save (no {_META_KEY} entry)")
-        if hasattr(path, "seek"):
-            path.seek(0)
-        with np.load(path, allow_pickle=False) as npz:
-            meta = json.loads(bytes(npz[_META_KEY]).decode("utf-8"))
-            arrays = {k: npz[k] for k in npz.files if k != _META_KEY}
+            infos = z.infolist()
+            _check_sizes(path, infos, size)
+            if _META_KEY + ".npy" not in {i.filename for i in infos}:
+                raise CheckpointError(f"{path}: a .npz archive but not a neuronet save (no {_META_KEY} entry)")
+            arrays = {i.filename[:-4]: _read_npy(z, i, path) for i in infos}
     except CheckpointError:
         raise
-    except ValueError as e:
-        if "pickle" in str(e).lower():
-            raise CheckpointError(f"{path}: refusing to load: the file contains a pickled object "
-                                  "(allow_pickle=False)") from None
-        raise CheckpointError(f"{path}: corrupted or truncated ({e})") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, UnicodeDecodeError,
-            json.JSONDecodeError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError) as e:   # RuntimeError: an encrypted entry
         raise CheckpointError(f"{path}: corrupted or truncated file ({type(e).__name__}: {e})") from None
+    meta = _read_meta(path, arrays.pop(_META_KEY))
+    return _decode(meta["object"], arrays, as_tensor, path), meta
+
+
+def _check_sizes(path, infos, size):
+    """Refuse entries that would inflate beyond what the file's size allows,
+    before anything is decompressed."""
+    limit = max(INFLATION_ALLOWANCE, MAX_INFLATION * size)
+    total = 0
+    for info in infos:
+        if not info.filename.endswith(".npy") or "/" in info.filename:
+            raise CheckpointError(f"{path}: unexpected entry {info.filename!r} (a neuronet save holds only "
+                                  "top-level .npy arrays)")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise CheckpointError(f"{path}: entry {info.filename!r} uses zip compression method "
+                                  f"{info.compress_type}; neuronet reads stored or deflated entries")
+        total += info.file_size
+        if total > limit:
+            raise CheckpointError(
+                f"{path}: entries declare {total:,} bytes or more once inflated, more than {MAX_INFLATION} times "
+                f"the file's {size:,} bytes (limit {limit:,}): refusing to inflate it (a zip bomb or a "
+                "corrupted directory)")
+
+
+def _read_npy(z, info, path):
+    """One ``.npy`` entry, its header checked against the bytes the entry
+    holds before anything is allocated."""
+    name = info.filename[:-4]
+    fmt = np.lib.format
+    with z.open(info) as f:
+        try:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+        except ValueError as e:
+            raise CheckpointError(f"{path}: entry {name!r}: unreadable array header ({e})") from None
+        if dtype.hasobject or dtype.kind not in _ARRAY_KINDS:
+            what = "a pickled object" if dtype.hasobject else f"dtype {dtype}"
+            raise CheckpointError(f"{path}: refusing to load entry {name!r}: it holds {what} "
+                                  "(neuronet reads numeric and text arrays only, allow_pickle=False)")
+        count = 1
+        for d in shape:
+            count *= d
+        nbytes = count * dtype.itemsize
+        held = info.file_size - f.tell()
+        if nbytes != held:
+            raise CheckpointError(f"{path}: entry {name!r}: its header declares shape {tuple(shape)} of {dtype} "
+                                  f"({nbytes:,} bytes) but the entry holds {held:,} bytes")
+        data = f.read(nbytes)
+        if len(data) != nbytes:
+            raise CheckpointError(f"{path}: entry {name!r} is truncated")
+        f.read()          # to the end, so that the CRC is checked
+    arr = np.frombuffer(bytearray(data), dtype=dtype) if nbytes else np.empty(count, dtype)
+    return arr.reshape(shape, order="F" if fortran else "C")
+
+
+def _read_meta(path, raw):
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise CheckpointError(f"{path}: malformed metadata: the {_META_KEY} entry must be bytes (uint8), "
+                              f"found {raw.dtype} of shape {raw.shape}")
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: malformed metadata: not UTF-8 JSON ({e})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: malformed metadata: nested too deeply") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: malformed metadata: expected a JSON object, found {type(meta).__name__}")
     if meta.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path}: not a neuronet save (format {meta.get('format')!r})")
     version = meta.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if type(version) is not int or version < 1:
+        raise CheckpointError(f"{path}: invalid format version {version!r} (expected an integer from 1 to "
+                              f"{FORMAT_VERSION})")
+    if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer neuronet (format version {version}; this "
                               f"version reads up to {FORMAT_VERSION}). Upgrade neuronet to load it.")
-    expected = {k for k in _collect_refs(meta["object"])}
-    missing = expected - set(arrays)
-    if missing:
-        raise CheckpointError(f"{path}: corrupted: array entries {sorted(missing)[:5]} are missing")
-    return _decode(meta["object"], arrays, as_tensor), meta
+    if not isinstance(meta.get("kind", "object"), str):
+        raise CheckpointError(f"{path}: malformed metadata: 'kind' must be a string, found {meta['kind']!r:.60}")
+    if "object" not in meta:
+        raise CheckpointError(f"{path}: malformed metadata: no 'object' entry")
+    return meta
 
 
 class _NamedBytes(io.BytesIO):
@@ -236,16 +419,3 @@ class _NamedBytes(io.BytesIO):
         return str(self.label)
 
     __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
-
-
-def _collect_refs(obj):
-    if isinstance(obj, dict):
-        for k in ("__tensor__", "__ndarray__"):
-            if k in obj:
-                yield obj[k]
-                return
-        for v in obj.values():
-            yield from _collect_refs(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _collect_refs(v)

@@ -8,11 +8,13 @@ A callback overrides any of ``on_fit_start(trainer)``,
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
 import sys
 import time
+
+from ..serialization import atomic_write_bytes
 
 __all__ = ["Callback", "CSVLogger", "JSONLogger", "EarlyStopping", "ProgressBar"]
 
@@ -52,13 +54,13 @@ class CSVLogger(Callback):
             for k in r:
                 if k not in fields:
                     fields.append(k)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=fields)
-            w.writeheader()
-            for r in rows:
-                w.writerow(r)
-        os.replace(tmp, self.path)
+        f = io.StringIO(newline="")
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+        # a temporary name unique to this process, then an atomic rename
+        atomic_write_bytes(self.path, f.getvalue().encode("utf-8"))
 
 
 class JSONLogger(Callback):
@@ -68,16 +70,18 @@ class JSONLogger(Callback):
         self.path = path
 
     def on_epoch_end(self, trainer, epoch, logs):
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump([_scalar_items(h) for h in trainer.history], f, indent=1)
-        os.replace(tmp, self.path)
+        text = json.dumps([_scalar_items(h) for h in trainer.history], indent=1)
+        atomic_write_bytes(self.path, text.encode("utf-8"))
 
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
 
     def __init__(self, monitor="val_loss", patience=5, mode=None, min_delta=0.0):
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"EarlyStopping: patience must be an integer >= 1, received {patience!r}")
+        if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta) or min_delta < 0:
+            raise ValueError(f"EarlyStopping: min_delta must be a finite number >= 0, received {min_delta!r}")
         self.monitor = monitor
         self.patience = patience
         self.mode = mode or ("min" if "loss" in monitor else "max")
@@ -113,8 +117,12 @@ class EarlyStopping(Callback):
         return {"best": self.best, "bad_epochs": self.bad_epochs}
 
     def load_state_dict(self, state):
-        self.best = state.get("best")
-        self.bad_epochs = state.get("bad_epochs", 0)
+        best, bad = state.get("best"), state.get("bad_epochs", 0)
+        if not (best is None or (isinstance(best, (int, float)) and not isinstance(best, bool))) \
+                or isinstance(bad, bool) or not isinstance(bad, int) or bad < 0:
+            raise ValueError(f"EarlyStopping.load_state_dict: expected best (a number or None) and bad_epochs "
+                             f"(an integer >= 0), received best={best!r:.40}, bad_epochs={bad!r:.40}")
+        self.best, self.bad_epochs = best, bad
 
 
 class ProgressBar(Callback):

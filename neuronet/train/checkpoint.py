@@ -7,11 +7,21 @@ trained with (normalization, input shape, class names), and a format version.
 It is written with :func:`neuronet.serialization.save` -- ``.npz`` + JSON,
 never pickle, atomically -- so a crash mid-write cannot destroy the previous
 checkpoint and loading can never run code.
+
+Loading validates every field before it is used: its type, the epoch and
+step (integers >= 0), that every weight is a numeric array with finite
+values (a NaN names the parameter), the optimizer's state likewise, and the
+model's stored constructor arguments (integers no larger than the number of
+weights the file holds, so a forged ``num_classes=2e7`` cannot make
+:meth:`Checkpoint.build_model` allocate gigabytes).
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .. import backend
 from ..serialization import CheckpointError, load_file, save
@@ -83,10 +93,15 @@ class Checkpoint:
                 "model.load_state_dict(neuronet.load_checkpoint(path).model_state)")
         from .. import models
         name = self.model["name"]
+        kwargs = self.model.get("kwargs", {})
+        _check_model_kwargs(self.path, name, kwargs, self.model_state)
         try:
-            model = models.get_model(name, **self.model.get("kwargs", {}))
-        except (KeyError, ValueError) as e:
+            model = models.get_model(name, **kwargs)
+        except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"{self.path}: cannot rebuild model {name!r}: {e}") from None
+        except MemoryError:
+            raise CheckpointError(f"{self.path}: rebuilding model {name!r} with {kwargs} needs more memory than "
+                                  "there is") from None
         self.load_into(model)
         if device is not None:
             model.to(device)
@@ -113,6 +128,7 @@ class Checkpoint:
 def load_checkpoint(path) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint` (or a Trainer)."""
     obj, meta = load_file(path)
+    path = str(getattr(path, "name", "<file object>")) if hasattr(path, "read") else os.fspath(path)
     if meta.get("kind") != "checkpoint" or not isinstance(obj, dict) or "model_state" not in obj:
         raise CheckpointError(f"{path}: a neuronet file, but not a checkpoint (kind {meta.get('kind')!r})")
     fields = {k: obj.get(k) for k in Checkpoint.__dataclass_fields__ if k != "path"}
@@ -121,7 +137,84 @@ def load_checkpoint(path) -> Checkpoint:
                        ("model_class", ""), ("neuronet_version", "")):
         if fields.get(k) is None:
             fields[k] = default
-    return Checkpoint(path=os.fspath(path), **fields)
+    _validate(path, fields)
+    return Checkpoint(path=path, **fields)
+
+
+_FIELD_TYPES = {"model_state": dict, "metrics": dict, "history": list, "preprocessing": dict, "data": dict,
+                "config": dict, "extra": dict, "model_class": str, "neuronet_version": str}
+
+
+def _array(v):
+    return backend.to_numpy(getattr(v, "array", v)) if hasattr(v, "array") or isinstance(v, np.ndarray) else None
+
+
+def _check_finite(path, where, arr):
+    if arr.dtype.kind in "fc":
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            raise CheckpointError(f"{path}: {where} holds {bad} NaN/infinite value(s) of {arr.size}; the "
+                                  "checkpoint is damaged or was saved from a diverged run")
+
+
+def _validate(path, f):
+    """Type and range of every field (see the module docstring)."""
+    for k, t in _FIELD_TYPES.items():
+        if not isinstance(f[k], t):
+            raise CheckpointError(f"{path}: malformed checkpoint: {k!r} must be a {t.__name__}, "
+                                  f"found {type(f[k]).__name__}")
+    for k in ("epoch", "step"):
+        if isinstance(f[k], bool) or not isinstance(f[k], int) or f[k] < 0:
+            raise CheckpointError(f"{path}: malformed checkpoint: {k!r} must be an integer >= 0, found {f[k]!r:.40}")
+    for k, v in f["model_state"].items():
+        arr = _array(v)
+        if not isinstance(k, str) or arr is None or arr.dtype.kind not in "biufc":
+            raise CheckpointError(f"{path}: malformed checkpoint: model_state[{k!r}] must be a numeric tensor, "
+                                  f"found {type(v).__name__}" + (f" of {arr.dtype}" if arr is not None else ""))
+        _check_finite(path, f"weight {k!r}", arr)
+    m = f["model"]
+    if m is not None and not (isinstance(m, dict) and isinstance(m.get("name"), str)
+                              and isinstance(m.get("kwargs", {}), dict)):
+        raise CheckpointError(f"{path}: malformed checkpoint: 'model' must be {{'name': str, 'kwargs': dict}}, "
+                              f"found {m!r:.80}")
+    for k in ("optimizer", "scheduler"):
+        v = f[k]
+        if v is None:
+            continue
+        if not (isinstance(v, dict) and isinstance(v.get("class"), str) and isinstance(v.get("state"), dict)):
+            raise CheckpointError(f"{path}: malformed checkpoint: {k!r} must be {{'class': str, 'state': dict}}, "
+                                  f"found {v!r:.80}")
+    if f["optimizer"] is not None:
+        for pid, st in (f["optimizer"]["state"].get("state") or {}).items():
+            for name, v in (st.items() if isinstance(st, dict) else ()):
+                arr = _array(v)
+                if arr is not None:
+                    _check_finite(path, f"optimizer state {name!r} of parameter {pid}", arr)
+                elif isinstance(v, float) and not math.isfinite(v):
+                    raise CheckpointError(f"{path}: optimizer state {name!r} of parameter {pid} is {v}")
+
+
+def _check_model_kwargs(path, name, kwargs, state):
+    """Refuse constructor arguments that would build a model far larger than
+    the weights stored: every integer argument (a width, a class count, an
+    input size) is at most the number of stored weights (or 4096)."""
+    stored = sum(int(np.prod(getattr(v, "shape", ()))) for v in state.values())
+    bound = max(stored, 4096)
+    for k, v in kwargs.items():
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            continue
+        if isinstance(v, float) and v.is_integer() and abs(v) > bound:
+            v = int(v)
+        if isinstance(v, int) and not 0 <= v <= bound:
+            raise CheckpointError(f"{path}: model argument {k}={v} is out of range for a checkpoint of "
+                                  f"{stored:,} stored weights (expected 0 to {bound:,}); refusing to build "
+                                  f"model {name!r} with it")
+        if isinstance(v, (list, tuple, dict)):
+            flat = list(v.values()) if isinstance(v, dict) else list(v)
+            if any(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) > bound for x in flat):
+                raise CheckpointError(f"{path}: model argument {k}={v!r:.60} holds a value larger than the "
+                                      f"checkpoint's {stored:,} stored weights allow; refusing to build model "
+                                      f"{name!r} with it")
 
 
 def load_model(path, device=None):

@@ -48,7 +48,8 @@ def confusion_matrix(pred, targets, num_classes):
         p = p.argmax(axis=1)
     p = p.reshape(-1).astype(np.int64)
     t = t.reshape(-1).astype(np.int64)
-    keep = (t >= 0) & (t < num_classes)
+    # predictions outside the classes (-1: a NaN/Inf score) are wrong but in no cell
+    keep = (t >= 0) & (t < num_classes) & (p >= 0) & (p < num_classes)
     return np.bincount(t[keep] * num_classes + p[keep], minlength=num_classes * num_classes) \
         .reshape(num_classes, num_classes)
 
@@ -96,6 +97,7 @@ class MetricTracker:
         self.correct = 0        # samples (or pixels) right
         self.units = 0          # samples (or pixels) scored
         self.topk_correct = 0
+        self.nonfinite = 0      # samples whose scores hold NaN/Inf (counted as wrong)
         self.cm = None if self.num_classes is None else np.zeros((self.num_classes,) * 2, np.int64)
 
     def update(self, loss, logits, targets):
@@ -106,6 +108,13 @@ class MetricTracker:
         self.count += n
         if scores.ndim == t.ndim + 1 and t.dtype.kind in "iu":
             pred = scores.argmax(axis=1)
+            if scores.dtype.kind in "fc":
+                # argmax of a NaN row is its first NaN (class 0, say): count such
+                # predictions as wrong, never as a class
+                bad = ~np.isfinite(scores).all(axis=1)
+                if bad.any():
+                    self.nonfinite += int(bad.reshape(n, -1).any(axis=1).sum())
+                    pred = np.where(bad, -1, pred)
             valid = t >= 0
             self.correct += int(((pred == t) & valid).sum())
             self.units += int(valid.sum())
@@ -120,4 +129,6 @@ class MetricTracker:
             out["accuracy"] = self.correct / self.units
         if self.topk and self.count and self.topk_correct:
             out[f"top{self.topk}_accuracy"] = self.topk_correct / self.count
+        if self.nonfinite:
+            out["nonfinite_predictions"] = self.nonfinite
         return out

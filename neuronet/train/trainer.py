@@ -11,12 +11,21 @@ improves), callbacks, early stopping. ``fit(..., resume="runs/x/last.npz")``
 continues a run exactly: weights, optimizer and scheduler state, random
 state, data order and history are restored, so an interrupted run ends with
 the same weights as an uninterrupted one.
+
+Reliability: ``fit`` holds a lock file in ``out_dir`` (a second trainer on
+the same directory gets one :class:`~neuronet.train.rundir.RunDirectoryError`;
+the lock of a killed process is taken over), temporary files are unique to
+the process and those of killed saves are removed; ``resume`` refuses a
+checkpoint whose optimizer or scheduler is of another class; evaluation
+counts predictions with NaN/Inf scores as wrong and warns.
 """
 from __future__ import annotations
 
 import math
 import os
+import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -24,8 +33,9 @@ from .. import backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from .callbacks import Callback, CSVLogger, EarlyStopping, JSONLogger, ProgressBar
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .metrics import MetricTracker, mean_iou, per_class_accuracy, pixel_accuracy
+from .rundir import RunLock
 
 __all__ = ["Trainer", "TrainingDiverged"]
 
@@ -135,10 +145,8 @@ class Trainer:
         if out_dir is not None:
             try:
                 os.makedirs(out_dir, exist_ok=True)
-                probe = os.path.join(out_dir, ".write-test")
-                with open(probe, "w"):
+                with tempfile.TemporaryFile(dir=out_dir):    # a name no other trainer uses
                     pass
-                os.unlink(probe)
             except OSError as e:
                 raise OSError(f"output directory {out_dir!r} is not writable: {e.strerror or e}") from None
             self.callbacks += [CSVLogger(os.path.join(out_dir, "metrics.csv")),
@@ -216,9 +224,13 @@ class Trainer:
         t0 = time.perf_counter()
         for step, batch in enumerate(loader, 1):
             x, y = self._split_batch(batch)
-            out = self.model(x)
-            loss = self.loss_fn(out, y)
-            value = float(loss.item())
+            if x.shape[0] == 0:          # an empty batch has nothing to learn from
+                continue
+            # overflow in a diverging forward pass is reported once, by the guard below
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                out = self.model(x)
+                loss = self.loss_fn(out, y)
+                value = float(loss.item())
             if not math.isfinite(value):
                 raise TrainingDiverged(
                     f"loss became {value} at epoch {self.epoch}, step {step} (global step "
@@ -254,12 +266,19 @@ class Trainer:
         try:
             for batch in loader:
                 x, y = self._split_batch(batch)
-                out = self.model(x)
-                loss = self.loss_fn(out, y)
+                if x.shape[0] == 0:
+                    continue
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    out = self.model(x)
+                    loss = self.loss_fn(out, y)
                 tracker.update(float(loss.item()), out, y)
         finally:
             self.model.train(was_training)
         res = tracker.result()
+        if tracker.nonfinite:
+            warnings.warn(f"evaluate: {tracker.nonfinite} of {tracker.count} predictions had NaN or infinite "
+                          "scores; they are counted as wrong (check the weights and the input data)",
+                          RuntimeWarning, stacklevel=2)
         res["n"] = tracker.count
         if tracker.cm is not None:
             res["confusion_matrix"] = tracker.cm
@@ -289,11 +308,19 @@ class Trainer:
     def resume(self, path, train_loader=None):
         """Restore everything from a checkpoint written by this trainer."""
         ck = load_checkpoint(path)
+        for what, mine, saved in (("optimizer", self.optimizer, ck.optimizer),
+                                  ("scheduler", self.scheduler, ck.scheduler)):
+            if mine is not None and saved and saved.get("class") != type(mine).__name__:
+                raise CheckpointError(f"{path}: the checkpoint's {what} state is for {saved.get('class')!r}, "
+                                      f"this run uses {type(mine).__name__!r}; resume with the same {what}")
         ck.load_into(self.model)
-        if ck.optimizer and self.optimizer is not None:
-            self.optimizer.load_state_dict(ck.optimizer["state"])
-        if ck.scheduler and self.scheduler is not None:
-            self.scheduler.load_state_dict(ck.scheduler["state"])
+        try:
+            if ck.optimizer and self.optimizer is not None:
+                self.optimizer.load_state_dict(ck.optimizer["state"])
+            if ck.scheduler and self.scheduler is not None:
+                self.scheduler.load_state_dict(ck.scheduler["state"])
+        except (ValueError, TypeError, KeyError) as e:
+            raise CheckpointError(f"{path}: cannot restore the optimizer/scheduler state: {e}") from None
         ck.restore_rng()
         self.epoch = ck.epoch
         self.history = list(ck.history)
@@ -310,7 +337,17 @@ class Trainer:
     # ------------------------------------------------------------------ fit
     def fit(self, train_loader, val_loader=None, epochs=10, resume=None):
         """Train for ``epochs`` epochs in total (a resumed run continues up to
-        the same total). Returns the history: one dict of metrics per epoch."""
+        the same total). Returns the history: one dict of metrics per epoch.
+        With ``out_dir``, the directory is locked for the duration (see the
+        module docstring)."""
+        if self.out_dir is None:
+            return self._fit(train_loader, val_loader, epochs, resume)
+        with RunLock(self.out_dir) as lock:
+            if lock.removed:
+                self.log(f"removed {len(lock.removed)} stale temporary file(s) of killed saves from {self.out_dir}")
+            return self._fit(train_loader, val_loader, epochs, resume)
+
+    def _fit(self, train_loader, val_loader, epochs, resume):
         if resume is not None:
             self.resume(resume, train_loader)
             self.log(f"resumed from {resume} at epoch {self.epoch}")
