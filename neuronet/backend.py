@@ -16,7 +16,8 @@ import numpy as np
 __all__ = [
     "Device", "device", "array_module", "cupy_available", "to_device",
     "device_of", "manual_seed", "generator", "scatter_add", "default_dtype",
-    "CudaUnavailableError", "require_cuda", "manual_seed_cuda",
+    "CudaUnavailableError", "require_cuda", "manual_seed_cuda", "get_default_device",
+    "set_default_device",
 ]
 
 _cupy = None
@@ -35,6 +36,18 @@ def _get_cupy():
         except Exception:  # ImportError, or CUDA present without a device
             _cupy = None
     return _cupy
+
+
+def use_cupy_module(module):
+    """Make ``module`` the array module of ``cuda`` devices (or None: no GPU).
+
+    For the test suite's CPU stand-in of CuPy (tests/cupy_standin), which
+    runs the whole GPU path without a GPU; real code never calls this.
+    """
+    global _cupy, _cupy_checked
+    _cupy, _cupy_checked = module, True
+    for xp in [k for k in _generators if k is not np]:
+        del _generators[xp]
 
 
 def cupy_available() -> bool:
@@ -124,9 +137,21 @@ class Device:
 device = Device
 
 
+def _late_cupy(arrays):
+    """CuPy, imported now because one of ``arrays`` is a CuPy array made
+    before neuronet was asked for a GPU; None otherwise."""
+    if not _cupy_checked:
+        for a in arrays:
+            if type(a).__module__.startswith("cupy"):
+                return _get_cupy()
+    return None
+
+
 def array_module(*arrays):
     """numpy, or cupy if any of ``arrays`` is a CuPy array."""
     cp = _cupy
+    if cp is None and not _cupy_checked:
+        cp = _late_cupy(arrays)
     if cp is not None:
         for a in arrays:
             if isinstance(a, cp.ndarray):
@@ -135,7 +160,7 @@ def array_module(*arrays):
 
 
 def device_of(array) -> Device:
-    cp = _cupy
+    cp = _cupy if _cupy_checked else _late_cupy((array,))
     if cp is not None and isinstance(array, cp.ndarray):
         return Device("cuda", array.device.id)
     return Device("cpu")
@@ -145,12 +170,35 @@ def to_device(array, dev: "str | Device"):
     """Move an ndarray to ``dev`` (no copy when it is already there)."""
     dev = Device(dev)
     if dev.type == "cpu":
-        cp = _cupy
+        cp = _cupy if _cupy_checked else _late_cupy((array,))
         if cp is not None and isinstance(array, cp.ndarray):
             return cp.asnumpy(array)
         return np.asarray(array)
     cp = dev.xp
-    return cp.asarray(array)
+    if dev.index is None:           # 'cuda': the current GPU, or where it already is
+        return array if isinstance(array, cp.ndarray) else cp.asarray(array)
+    if isinstance(array, cp.ndarray) and array.device.id == dev.index:
+        return array
+    with cp.cuda.Device(dev.index):  # 'cuda:N': allocate (or copy across) on GPU N
+        return cp.array(array, copy=True) if isinstance(array, cp.ndarray) else cp.asarray(array)
+
+
+# The device factories and tensor() use when none is given (PyTorch's
+# torch.set_default_device); 'cpu' unless changed.
+default_device = Device("cpu")
+
+
+def set_default_device(dev):
+    """Make ``dev`` ('cpu', 'cuda', 'cuda:N' or None for 'cpu') the device new tensors go to."""
+    global default_device
+    dev = Device("cpu" if dev is None else dev)
+    if dev.type == "cuda":
+        require_cuda()
+    default_device = dev
+
+
+def get_default_device() -> Device:
+    return default_device
 
 
 def to_numpy(array):

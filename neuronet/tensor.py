@@ -54,6 +54,8 @@ def _infer_array(data, dtype, device):
         arr = data
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
+            if dev is None:     # tensor([cuda tensors]) stays on their GPU, as in PyTorch
+                dev = next((d.device for d in _flat(data) if isinstance(d, Tensor) and d.is_cuda), None)
             data = _nested_to_numpy(data)
         arr = np.asarray(data)
         if dtype is None:
@@ -63,6 +65,8 @@ def _infer_array(data, dtype, device):
                 arr = arr.astype(np.int64)
             elif arr.dtype.kind not in "b":
                 raise TypeError(f"cannot make a tensor from data of type {arr.dtype} ({type(data).__name__})")
+    if dev is None and not isinstance(data, Tensor) and backend.default_device.type != "cpu":
+        dev = backend.default_device       # torch.set_default_device('cuda')
     if dev is not None:
         arr = backend.to_device(arr, dev)
     if dtype is not None:
@@ -1161,7 +1165,7 @@ def is_tensor(obj):
 
 
 def _factory(make, size, dtype, device, requires_grad):
-    dev = backend.Device(device) if device is not None else backend.Device("cpu")
+    dev = backend.Device(device) if device is not None else backend.default_device
     xp = dev.xp
     dt = _as_dtype(dtype) or np.dtype(backend.default_dtype)
     arr = make(xp, _size_args(size), dt)
@@ -1227,20 +1231,20 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if (end - start) * step < 0:
         raise RuntimeError(f"arange(): upper bound and larger bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
-    dev = backend.Device(device) if device is not None else backend.Device("cpu")
+    dev = backend.Device(device) if device is not None else backend.default_device
     arr = dev.xp.arange(start, end, step, dtype=_as_dtype(dtype))
     t = Tensor._wrap(arr)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def linspace(start, end, steps, dtype=None, device=None):
-    dev = backend.Device(device) if device is not None else backend.Device("cpu")
+    dev = backend.Device(device) if device is not None else backend.default_device
     return Tensor._wrap(_ops_arr.linspace_values(dev.xp, start, end, steps,
                                                  _as_dtype(dtype) or np.dtype(backend.default_dtype)))
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    dev = backend.Device(device) if device is not None else backend.Device("cpu")
+    dev = backend.Device(device) if device is not None else backend.default_device
     t = Tensor._wrap(dev.xp.eye(n, m, dtype=_as_dtype(dtype) or backend.default_dtype))
     return t.requires_grad_(True) if requires_grad else t
 

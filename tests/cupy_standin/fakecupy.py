@@ -1,0 +1,559 @@
+"""A strict CPU stand-in for CuPy: NumPy underneath, CuPy's rules on top.
+
+What it enforces, because real CuPy enforces it and our plumbing must obey:
+
+- its arrays refuse implicit conversion to NumPy (``np.asarray(x)`` raises
+  CuPy's "Implicit conversion to a NumPy array is not allowed");
+- a NumPy array (ndim > 0) inside a device op raises, as CuPy's kernels do;
+- ``random.default_rng()`` returns a ``Generator`` with exactly the methods of
+  CuPy v14's ``cupy.random.Generator`` (no ``normal``/``uniform``/
+  ``permutation``/``shuffle``/``choice``);
+- every host synchronisation (``get()``, ``item()``, ``tolist()``, ``bool()``,
+  ``float()``, ``int()``, ``asnumpy``) is counted in ``SYNCS`` so a test can
+  assert a training step's budget.
+
+Device ops delegate to NumPy, so numbers equal the CPU path bit for bit.
+"""
+from __future__ import annotations
+
+import builtins
+import collections
+import types
+
+import numpy
+
+__version__ = "14.0.0-standin"
+
+# ------------------------------------------------------------------ sync counter
+SYNCS = collections.Counter()
+_TRACE = None          # a list to append (kind, stack) to, when tracing
+
+
+def reset_syncs():
+    SYNCS.clear()
+
+
+def total_syncs() -> int:
+    return builtins.sum(SYNCS.values())
+
+
+def _sync(kind):
+    SYNCS[kind] += 1
+    if _TRACE is not None:
+        import traceback
+        _TRACE.append((kind, "".join(traceback.format_stack(limit=8)[:-2])))
+
+
+class _HostArrayError(TypeError):
+    pass
+
+
+def _unwrap(x, where):
+    """Device value -> NumPy array for the delegate; host arrays refused."""
+    if type(x) is ndarray:
+        return x._a
+    if isinstance(x, numpy.ndarray):
+        if x.ndim == 0:
+            return x
+        raise _HostArrayError(
+            f"Unsupported type <class 'numpy.ndarray'> (a host array of shape {x.shape}) "
+            f"passed to the device op {where}: move it with cupy.asarray first")
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unwrap(v, where) for v in x)
+    if isinstance(x, dict):
+        return {k: _unwrap(v, where) for k, v in x.items()}
+    return x
+
+
+def _wrap(r):
+    if isinstance(r, numpy.ndarray):
+        return ndarray._of(r)
+    if isinstance(r, numpy.generic):
+        return ndarray._of(numpy.asarray(r))
+    if isinstance(r, tuple):
+        return tuple(_wrap(v) for v in r)
+    if isinstance(r, list):
+        return [_wrap(v) for v in r]
+    return r
+
+
+def _index(key):
+    # CuPy accepts device arrays, host index arrays and lists as indices.
+    if type(key) is ndarray:
+        return key._a
+    if isinstance(key, tuple):
+        return tuple(_index(k) for k in key)
+    return key
+
+
+class _DeviceInfo:
+    def __init__(self, id=0):
+        self.id = int(id)
+        self._prev = []
+
+    def use(self):
+        cuda._current = self.id
+
+    def synchronize(self):
+        pass
+
+    def __enter__(self):
+        self._prev.append(cuda._current)
+        cuda._current = self.id
+        return self
+
+    def __exit__(self, *exc):
+        cuda._current = self._prev.pop()
+
+    def __eq__(self, other):
+        return isinstance(other, _DeviceInfo) and other.id == self.id
+
+    def __hash__(self):
+        return self.id
+
+    def __repr__(self):
+        return f"<CUDA Device {self.id}>"
+
+
+class ndarray:
+    """A device array: a NumPy array that only the device module may touch."""
+
+    __slots__ = ("_a", "_dev", "__weakref__")
+    __array_priority__ = 100
+
+    def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
+        self._a = numpy.empty(shape, dtype=dtype, order=order)
+        self._dev = cuda._current
+
+    @classmethod
+    def _of(cls, a, dev=None):
+        o = object.__new__(cls)
+        o._a = a
+        o._dev = cuda._current if dev is None else dev
+        return o
+
+    # ---- the refusals
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. "
+                        "Please use `.get()` to construct a NumPy array explicitly.")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
+        out = kwargs.get("out")
+        args = [_unwrap(i, name) for i in inputs]
+        kw = {k: _unwrap(v, name) for k, v in kwargs.items()}
+        r = getattr(ufunc, method)(*args, **kw)
+        if out is not None:
+            return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+        return _wrap(r)
+
+    def __array_function__(self, func, types_, args, kwargs):
+        name = func.__name__
+        mine = globals().get(name)
+        if callable(mine) and not isinstance(mine, type):
+            return mine(*args, **kwargs)
+        return _wrap(func(*_unwrap(args, name), **_unwrap(kwargs, name)))
+
+    # ---- explicit transfers and syncs
+    def get(self, stream=None, order="C", out=None):
+        _sync("get")
+        return self._a.copy()
+
+    def item(self):
+        _sync("item")
+        return self._a.item()
+
+    def tolist(self):
+        _sync("tolist")
+        return self._a.tolist()
+
+    def __bool__(self):
+        _sync("bool")
+        return builtins.bool(self._a)
+
+    def __float__(self):
+        _sync("float")
+        return builtins.float(self._a)
+
+    def __int__(self):
+        _sync("int")
+        return builtins.int(self._a)
+
+    def __complex__(self):
+        _sync("complex")
+        return builtins.complex(self._a)
+
+    def __index__(self):
+        _sync("index")
+        return self._a.__index__()
+
+    def __repr__(self):
+        return repr(self._a).replace("array(", "array(", 1)
+
+    def __str__(self):
+        return str(self._a)
+
+    def __format__(self, spec):
+        _sync("format")
+        return format(self._a.item() if self._a.ndim == 0 else self._a, spec)
+
+    def __iter__(self):
+        if self._a.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (ndarray._of(self._a[i], self._dev) for i in range(self._a.shape[0]))
+
+    def __len__(self):
+        return len(self._a)
+
+    def __reduce__(self):
+        raise TypeError("a stand-in device array cannot be pickled; call .get() first")
+
+    def __copy__(self):
+        return ndarray._of(self._a.copy(), self._dev)
+
+    def __deepcopy__(self, memo):
+        return ndarray._of(self._a.copy(), self._dev)
+
+    # ---- attributes
+    shape = property(lambda self: self._a.shape)
+    dtype = property(lambda self: self._a.dtype)
+    ndim = property(lambda self: self._a.ndim)
+    size = property(lambda self: self._a.size)
+    itemsize = property(lambda self: self._a.itemsize)
+    nbytes = property(lambda self: self._a.nbytes)
+    strides = property(lambda self: self._a.strides)
+    flags = property(lambda self: self._a.flags)
+    base = property(lambda self: None if self._a.base is None else ndarray._of(self._a.base, self._dev))
+    T = property(lambda self: ndarray._of(self._a.T, self._dev))
+    mT = property(lambda self: ndarray._of(self._a.mT, self._dev))
+    device = property(lambda self: _DeviceInfo(self._dev))
+
+    @property
+    def real(self):
+        return ndarray._of(self._a.real, self._dev)
+
+    @property
+    def imag(self):
+        return ndarray._of(self._a.imag, self._dev)
+
+    @property
+    def data(self):
+        return types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0])
+
+    @property
+    def __cuda_array_interface__(self):
+        d = dict(self._a.__array_interface__)
+        d["version"] = 3
+        return d
+
+    # ---- indexing
+    def __getitem__(self, key):
+        return _wrap(self._a[_index(key)]) if not isinstance(r := self._a[_index(key)], numpy.ndarray) \
+            else ndarray._of(r, self._dev)
+
+    def __setitem__(self, key, value):
+        self._a[_index(key)] = _unwrap(value, "__setitem__")
+
+    def fill(self, value):
+        if isinstance(value, numpy.ndarray) and value.ndim > 0:
+            raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
+        if type(value) is ndarray:
+            if value.ndim > 0:
+                raise ValueError("non-scalar cupy.ndarray cannot be used for fill")
+            value = value._a
+        self._a.fill(value)
+
+    # ---- methods delegate (arguments unwrapped, host arrays refused)
+    def __getattr__(self, name):
+        if name.startswith("__"):      # never leak __array_interface__ & co.
+            raise AttributeError(name)
+        attr = getattr(self._a, name)
+        if not callable(attr):
+            return _wrap(attr)
+
+        def method(*args, **kwargs):
+            where = f"ndarray.{name}"
+            r = attr(*_unwrap(args, where), **_unwrap(kwargs, where))
+            return _wrap(r)
+        return method
+
+    def copy(self, order="C"):
+        return ndarray._of(self._a.copy(order=order), self._dev)
+
+    def astype(self, dtype, order="K", casting=None, subok=None, copy=True):
+        return ndarray._of(self._a.astype(dtype, order=order, copy=copy), self._dev)
+
+    def view(self, *a, **k):
+        return ndarray._of(self._a.view(*a, **k), self._dev)
+
+    def __dlpack__(self, *a, **k):
+        raise TypeError("the stand-in does not export DLPack")
+
+
+def _binop(name):
+    uf = getattr(numpy, name)
+
+    def f(self, other):
+        return uf(self, other)
+
+    def r(self, other):
+        return uf(other, self)
+
+    def i(self, other):
+        uf(self, other, out=(self,))
+        return self
+    return f, r, i
+
+
+for _op, _uf in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "true_divide"),
+                 ("floordiv", "floor_divide"), ("mod", "remainder"), ("pow", "power"),
+                 ("matmul", "matmul"), ("and", "bitwise_and"), ("or", "bitwise_or"), ("xor", "bitwise_xor"),
+                 ("lshift", "left_shift"), ("rshift", "right_shift")]:
+    _f, _r, _i = _binop(_uf)
+    setattr(ndarray, f"__{_op}__", _f)
+    setattr(ndarray, f"__r{_op}__", _r)
+    setattr(ndarray, f"__i{_op}__", _i)
+for _op, _uf in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal"),
+                 ("eq", "equal"), ("ne", "not_equal")]:
+    setattr(ndarray, f"__{_op}__", _binop(_uf)[0])
+for _op, _uf in [("neg", "negative"), ("pos", "positive"), ("abs", "absolute"), ("invert", "invert")]:
+    setattr(ndarray, f"__{_op}__", (lambda u: lambda self: u(self))(getattr(numpy, _uf)))
+ndarray.__hash__ = None
+
+
+# ------------------------------------------------------------------ the module
+def asarray(a, dtype=None, order=None, *, blocking=False):
+    if type(a) is ndarray:
+        return a if dtype is None or a.dtype == dtype else a.astype(dtype)
+    if hasattr(a, "__cuda_array_interface__") and not isinstance(a, numpy.ndarray):
+        raise TypeError(f"cannot take {type(a).__name__} as a stand-in device array")
+    return ndarray._of(numpy.array(_unwrap_nested(a), dtype=dtype, order=order or "K"))
+
+
+def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
+    if type(obj) is ndarray:
+        r = numpy.array(obj._a, dtype=dtype, copy=copy, order=order, ndmin=ndmin)
+        return ndarray._of(r, obj._dev)
+    return ndarray._of(numpy.array(_unwrap_nested(obj), dtype=dtype, copy=True, order=order, ndmin=ndmin))
+
+
+def _unwrap_nested(obj):
+    if type(obj) is ndarray:
+        return obj._a
+    if isinstance(obj, (list, tuple)):
+        return [_unwrap_nested(o) for o in obj]
+    return obj
+
+
+ascontiguousarray = lambda a, dtype=None: _wrap(numpy.ascontiguousarray(_unwrap(a, "ascontiguousarray"),  # noqa
+                                                                        dtype=dtype))
+
+
+def asnumpy(a, stream=None, order="C", out=None, blocking=True):
+    if type(a) is ndarray:
+        _sync("asnumpy")
+        return a._a.copy()
+    return numpy.asarray(a, order=order)
+
+
+def get_array_module(*args):
+    for a in args:
+        if type(a) is ndarray:
+            return _this
+    return numpy
+
+
+def _delegate(name):
+    fn = getattr(numpy, name)
+
+    def f(*args, **kwargs):
+        return _wrap(fn(*_unwrap(args, name), **_unwrap(kwargs, name)))
+    f.__name__ = name
+    return f
+
+
+_this = None  # set below
+
+
+def __getattr__(name):
+    # Everything else: NumPy's function of that name, on device arrays only.
+    if name.startswith("__"):
+        raise AttributeError(name)
+    obj = getattr(numpy, name)
+    if isinstance(obj, (type, numpy.dtype)) or not callable(obj):
+        return obj
+    f = _delegate(name)
+    globals()[name] = f
+    return f
+
+
+newaxis = None
+ndarray.__module__ = "cupy"
+
+# ------------------------------------------------------------------ random
+class _BitGenerator:
+    def __init__(self, seed=None):
+        self._np = numpy.random.default_rng(seed)
+        self.generator = 0
+
+    def state(self):
+        return self._np.bit_generator.state
+
+
+class Generator:
+    """Exactly the methods of CuPy v14's ``cupy.random.Generator``."""
+
+    def __init__(self, bit_generator):
+        self.bit_generator = bit_generator
+
+    @property
+    def _g(self):
+        return self.bit_generator._np
+
+    def random(self, size=None, dtype=numpy.float64, out=None):
+        y = ndarray._of(self._g.random(size).astype(dtype, copy=False))
+        if out is not None:
+            out[...] = y
+            return out
+        return y
+
+    def integers(self, low, high=None, size=None, dtype=numpy.int64, endpoint=False):
+        return ndarray._of(numpy.asarray(self._g.integers(low, high, size, dtype=dtype, endpoint=endpoint)))
+
+    def beta(self, a, b, size=None, dtype=numpy.float64):
+        return ndarray._of(numpy.asarray(self._g.beta(a, b, size)).astype(dtype, copy=False))
+
+    def exponential(self, scale=1.0, size=None):
+        return self.standard_exponential(size) * scale
+
+    def standard_exponential(self, size=None, dtype=numpy.float64, method="inv", out=None):
+        y = ndarray._of(numpy.asarray(self._g.standard_exponential(size)).astype(dtype, copy=False))
+        if out is not None:
+            out[...] = y
+            return out
+        return y
+
+    def poisson(self, lam=1.0, size=None):
+        return ndarray._of(numpy.asarray(self._g.poisson(_unwrap(lam, "poisson"), size)))
+
+    def standard_normal(self, size=None, dtype=numpy.float64, out=None):
+        if numpy.dtype(dtype).char not in "fd":
+            raise TypeError(f"Unsupported dtype {numpy.dtype(dtype).name} for standard_normal")
+        y = ndarray._of(numpy.asarray(self._g.standard_normal(size, dtype=dtype)))
+        if out is not None:
+            out[...] = y
+            return out
+        return y
+
+    def gamma(self, shape, scale=1.0, size=None):
+        return self.standard_gamma(shape, size) * scale
+
+    def standard_gamma(self, shape, size=None, dtype=numpy.float64, out=None):
+        if not (type(shape) is ndarray or type(shape) in (float, int)):
+            raise ValueError("shape is required to be a cupy.ndarray or a scalar")
+        y = ndarray._of(numpy.asarray(self._g.standard_gamma(_unwrap(shape, "standard_gamma"), size))
+                        .astype(dtype, copy=False))
+        if out is not None:
+            out[...] = y
+            return out
+        return y
+
+
+def _default_rng(seed=None):
+    if isinstance(seed, numpy.random.Generator):
+        raise TypeError("cupy.random.default_rng does not take a numpy Generator")
+    return Generator(_BitGenerator(seed))
+
+
+random = types.ModuleType("cupy.random")
+random.default_rng = _default_rng
+random.Generator = Generator
+
+
+# ------------------------------------------------------------------ cuda
+class _Runtime:
+    device_count = 2       # two "GPUs", so cuda:1 can be told apart from cuda:0
+
+    def getDeviceCount(self):
+        return self.device_count
+
+    def getDevice(self):
+        return cuda._current
+
+    def getDeviceProperties(self, i):
+        return {"name": b"CuPy stand-in (CPU)", "totalGlobalMem": 1 << 34}
+
+    def runtimeGetVersion(self):
+        return 13000
+
+
+class _MemoryPool:
+    def used_bytes(self):
+        return 0
+
+    def total_bytes(self):
+        return 0
+
+    def free_all_blocks(self):
+        pass
+
+
+cuda = types.ModuleType("cupy.cuda")
+cuda._current = 0
+cuda.Device = _DeviceInfo
+cuda.runtime = _Runtime()
+cuda.Stream = type("Stream", (), {"__init__": lambda self, non_blocking=False: None,
+                                  "synchronize": lambda self: None,
+                                  "__enter__": lambda self: self, "__exit__": lambda self, *e: None})
+_pool, _pinned = _MemoryPool(), _MemoryPool()
+
+
+def get_default_memory_pool():
+    return _pool
+
+
+def get_default_pinned_memory_pool():
+    return _pinned
+
+
+# ------------------------------------------------------------------ cupyx
+cupyx = types.ModuleType("cupyx")
+
+
+def _scatter(op):
+    def f(a, slices, value):
+        getattr(numpy, op).at(a._a, _index(slices), _unwrap(value, f"cupyx.scatter_{op}"))
+    return f
+
+
+cupyx.scatter_add = _scatter("add")
+cupyx.scatter_max = _scatter("maximum")
+cupyx.scatter_min = _scatter("minimum")
+cupyx.scipy = types.ModuleType("cupyx.scipy")
+cupyx.scipy.special = types.ModuleType("cupyx.scipy.special")
+
+
+def _special(name):
+    def f(*args, **kwargs):
+        import scipy.special as s
+        return _wrap(getattr(s, name)(*_unwrap(args, name), **_unwrap(kwargs, name)))
+    return f
+
+
+for _n in ("erf", "erfc", "erfinv", "gammaln", "digamma", "polygamma", "i0", "i0e", "i1", "i1e",
+           "ndtri", "log_ndtr", "zeta", "xlogy", "expit", "logit", "lgamma", "erfcx", "sinc"):
+    setattr(cupyx.scipy.special, _n, _special(_n))
+
+import sys as _sys  # noqa: E402
+_this = _sys.modules[__name__]
+
+
+def install():
+    """Register as ``cupy``/``cupyx`` in sys.modules (only when real CuPy is absent)."""
+    _sys.modules.setdefault("cupy", _this)
+    _sys.modules.setdefault("cupy.random", random)
+    _sys.modules.setdefault("cupy.cuda", cuda)
+    _sys.modules.setdefault("cupyx", cupyx)
+    _sys.modules.setdefault("cupyx.scipy", cupyx.scipy)
+    _sys.modules.setdefault("cupyx.scipy.special", cupyx.scipy.special)
+    return _sys.modules["cupy"]
