@@ -139,7 +139,7 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict):
-        self.__dict__.update(state_dict)
+        _load_attributes(self, state_dict)
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self.get_last_lr()})"
@@ -170,12 +170,16 @@ class _LambdaMixin:
         return sd
 
     def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
+        state_dict = dict(_check_state_dict(self, state_dict))
+        lambdas = state_dict.pop("lr_lambdas", None)
+        if not isinstance(lambdas, list) or len(lambdas) != len(self.lr_lambdas):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected 'lr_lambdas', a list of "
+                             f"{len(self.lr_lambdas)} entries, received {lambdas!r:.60}")
+        _load_attributes(self, state_dict, skip=("lr_lambdas",))
         for fn, saved in zip(self.lr_lambdas, lambdas):
             if saved is not None:
-                fn.__dict__.update(saved)
+                _load_attributes(fn, saved, who=f"{type(self).__name__}.load_state_dict (lr_lambda)",
+                                 strict=False)
 
 
 class LambdaLR(_LambdaMixin, LRScheduler):
@@ -460,9 +464,12 @@ class SequentialLR(LRScheduler):
         return sd
 
     def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        subs = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
+        state_dict = dict(_check_state_dict(self, state_dict))
+        subs = state_dict.pop("_schedulers", None)
+        if not isinstance(subs, list) or len(subs) != len(self._schedulers):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected '_schedulers', a list of "
+                             f"{len(self._schedulers)} states, received {subs!r:.60}")
+        _load_attributes(self, state_dict, skip=("_schedulers",))
         for s, sd in zip(self._schedulers, subs):
             s.load_state_dict(sd)
 
@@ -664,12 +671,13 @@ class CyclicLR(LRScheduler):
         return sd
 
     def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
+        state_dict = dict(_check_state_dict(self, state_dict))
         saved = state_dict.pop("_scale_fn_custom", None)
         state_dict.pop("_scale_fn_ref", None)   # present in PyTorch's state dicts
         super().load_state_dict(state_dict)
         if saved is not None and self._scale_fn_custom is not None:
-            self._scale_fn_custom.__dict__.update(saved)
+            _load_attributes(self._scale_fn_custom, saved, who="CyclicLR.load_state_dict (scale_fn)",
+                             strict=False)
         self._init_scale_fn()
 
 
@@ -886,8 +894,48 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = threshold_mode
 
     def load_state_dict(self, state_dict):
-        self.__dict__.update(state_dict)
+        _load_attributes(self, state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+def _check_state_dict(obj, state_dict, who=None):
+    who = who or f"{type(obj).__name__}.load_state_dict"
+    if not isinstance(state_dict, dict) or not all(isinstance(k, str) for k in state_dict):
+        raise ValueError(f"{who}: expected a dict with string keys, received {type(state_dict).__name__}")
+    return state_dict
+
+
+def _load_attributes(obj, state_dict, skip=(), who=None, strict=True):
+    """Set ``obj``'s attributes from a saved state, checked first (never a
+    blind ``__dict__.update``): only attributes ``obj`` already has (PyTorch's
+    private bookkeeping keys that it lacks are ignored), every public one
+    present (``strict``), no callables, no dunder names, numbers for numbers,
+    text for text, lists for lists. A state saved by another scheduler class
+    has other attributes and is refused, naming them."""
+    who = who or f"{type(obj).__name__}.load_state_dict"
+    _check_state_dict(obj, state_dict, who)
+    mine = {k: v for k, v in vars(obj).items() if k != "optimizer" and k not in skip}
+    unknown = sorted(k for k in state_dict if k not in mine and not k.startswith("_") and k not in skip)
+    missing = sorted(k for k in mine if k not in state_dict and not k.startswith("_")) if strict else []
+    if unknown or missing or any(k.startswith("__") or k == "optimizer" for k in state_dict):
+        raise ValueError(f"{who}: the state does not fit a {type(obj).__name__}"
+                         + (f"; it has attributes {unknown} that this one lacks" if unknown else "")
+                         + (f"; it lacks {missing}" if missing else "")
+                         + " (a state saved by another class?)")
+    updates = {}
+    for k, v in state_dict.items():
+        if k not in mine:
+            continue
+        cur = mine[k]
+        if callable(v) or (isinstance(cur, (int, float)) and not isinstance(cur, bool)
+                           and (isinstance(v, bool) or not isinstance(v, (int, float)))) \
+                or (isinstance(cur, str) and not isinstance(v, str)) \
+                or (isinstance(cur, (list, tuple)) and not isinstance(v, (list, tuple))):
+            raise ValueError(f"{who}: attribute {k!r} must be like {cur!r:.40} "
+                             f"({type(cur).__name__}), received {type(v).__name__}")
+        updates[k] = v
+    for k, v in updates.items():
+        setattr(obj, k, v)
 
 
 _LRScheduler = LRScheduler   # PyTorch's old public name, still used by custom schedulers

@@ -111,6 +111,15 @@ def check_finite_grads(named_params, who="check_finite_grads"):
     raise RuntimeError(f"{who}: non-finite gradients in " + ", ".join(bad))
 
 
+# Hyperparameters that tell optimizer classes apart; a saved group holding one
+# that this optimizer lacks comes from another class. (Other unknown keys, such
+# as PyTorch's newer flags, are carried along as PyTorch does.)
+_FOREIGN_HYPERPARAMETERS = {"momentum", "dampening", "nesterov", "betas", "amsgrad", "alpha", "centered",
+                            "lr_decay", "initial_accumulator_value", "momentum_decay", "decoupled_weight_decay",
+                            "rho", "lambd", "t0", "etas", "step_sizes", "max_iter", "history_size",
+                            "line_search_fn", "tolerance_grad", "tolerance_change", "max_eval"}
+
+
 class Optimizer:
     """Base class of all optimizers (PyTorch's ``torch.optim.Optimizer``).
 
@@ -344,6 +353,22 @@ class Optimizer:
                              + (f" with keys {sorted(state_dict)}" if isinstance(state_dict, dict)
                                 else ""))
         saved_groups = state_dict["param_groups"]
+        if not isinstance(saved_groups, list) or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), list) for g in saved_groups) \
+                or not isinstance(state_dict["state"], dict) \
+                or not all(isinstance(v, dict) for v in state_dict["state"].values()):
+            raise ValueError(f"{who}: expected 'param_groups', a list of dicts with 'params' lists, and "
+                             "'state', a dict of dicts")
+        for gi, (g, sg) in enumerate(zip(self.param_groups, saved_groups)):
+            # another optimizer class has other hyperparameters (Adam's betas in SGD's place)
+            foreign = sorted(k for k in sg if k not in g and k not in ("params", "param_names")
+                             and k in _FOREIGN_HYPERPARAMETERS)
+            if foreign:
+                raise ValueError(f"{who}: parameter group {gi} of the state has hyperparameters {foreign} "
+                                 f"that {type(self).__name__} does not use (a state saved by another "
+                                 "optimizer class?)")
+            if any(callable(v) for k, v in sg.items() if k != "params"):
+                raise ValueError(f"{who}: parameter group {gi} of the state holds a callable")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{who}: loaded state dict has {len(saved_groups)} parameter groups, "
                              f"this optimizer has {len(self.param_groups)}")
