@@ -103,7 +103,9 @@ def _folder(path, augment, image_size, seed):
     train_tf = T.Compose(([T.RandomHorizontalFlip()] if augment else []) + norm)
     if test_dir and os.path.isdir(train_dir):
         train = ImageFolder(train_dir, transform=train_tf)
-        test = ImageFolder(test_dir, transform=T.Compose(norm))
+        # the training split's class-to-index mapping for every split: a test
+        # folder with other class names is an error, not a 0 % score
+        test = ImageFolder(test_dir, transform=T.Compose(norm), classes=train.classes)
     else:
         full = ImageFolder(path, transform=T.Compose(norm))
         n_test = max(1, len(full) // 5)

@@ -4,6 +4,7 @@ optional). Class names, order and errors as torchvision's."""
 from __future__ import annotations
 
 import os
+import stat
 
 from ..dataset import Dataset, _check_index
 
@@ -26,6 +27,14 @@ def pil_loader(path):
     """Open ``path`` as an RGB PIL image; a file Pillow cannot decode raises an
     error naming it."""
     Image = _pil()
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        raise RuntimeError(f"ImageFolder: cannot read image {path}: {e.strerror or e}") from None
+    if not stat.S_ISREG(mode):      # a FIFO would block the reader forever
+        raise RuntimeError(f"ImageFolder: {path} is not a regular file (a "
+                           f"{'FIFO' if stat.S_ISFIFO(mode) else 'directory or device'}); images are read "
+                           "from regular files only")
     try:
         with open(path, "rb") as f:
             img = Image.open(f)
@@ -55,10 +64,44 @@ def find_classes(directory):
     return classes, {c: i for i, c in enumerate(classes)}
 
 
+def _walk(top, visited):
+    """``(dirpath, files)`` under ``top`` in sorted order, links followed, each
+    real directory once (a symlink loop neither repeats samples nor recurses
+    forever); ``files`` are regular files, ``specials`` FIFOs, sockets, devices."""
+    try:
+        st = os.stat(top)
+    except OSError:
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in visited:
+        return
+    visited.add(key)
+    try:
+        entries = sorted(os.scandir(top), key=lambda e: e.name)
+    except OSError:
+        return
+    files, dirs, specials = [], [], []
+    for e in entries:
+        try:
+            if e.is_dir():
+                dirs.append(e.path)
+            elif e.is_file():
+                files.append(e.name)
+            elif os.path.exists(e.path):      # not a broken link: a FIFO, socket or device
+                specials.append(e.name)
+        except OSError:
+            continue
+    yield top, files, specials
+    for d in dirs:
+        yield from _walk(d, visited)
+
+
 def make_dataset(directory, class_to_idx=None, extensions=None, is_valid_file=None, allow_empty=False):
     """``[(path, class_index), ...]``: every selected file under each class
-    folder (walked in sorted order, links followed). Select files either by
-    ``extensions`` or by ``is_valid_file(path)``, exactly one of the two."""
+    folder (walked in sorted order, links followed, each real directory once).
+    Select files either by ``extensions`` or by ``is_valid_file(path)``,
+    exactly one of the two. A FIFO, socket or device whose name has a selected
+    extension raises an error naming it (reading it would block)."""
     directory = os.path.expanduser(os.fspath(directory))
     if class_to_idx is None:
         _, class_to_idx = find_classes(directory)
@@ -71,8 +114,12 @@ def make_dataset(directory, class_to_idx=None, extensions=None, is_valid_file=No
     samples, empty = [], []
     for c in sorted(class_to_idx, key=class_to_idx.get):
         n0 = len(samples)
-        for dirpath, _, files in sorted(os.walk(os.path.join(directory, c), followlinks=True)):
-            for name in sorted(files):
+        for dirpath, files, specials in _walk(os.path.join(directory, c), set()):
+            for name in specials:
+                if extensions is not None and has_file_allowed_extension(name, extensions):
+                    raise OSError(f"ImageFolder: {os.path.join(dirpath, name)} is not a regular file (a FIFO, "
+                                  "socket or device); remove it from the image folder")
+            for name in files:
                 path = os.path.join(dirpath, name)
                 if is_valid_file(path):
                     samples.append((path, class_to_idx[c]))
@@ -96,6 +143,9 @@ class DatasetFolder(Dataset):
         transform / target_transform: applied to the loaded sample / the int label.
         is_valid_file: ``path -> bool`` selecting files (instead of ``extensions``).
         allow_empty: accept class folders with no selected file.
+        classes: (neuronet) the class names in index order, e.g. the training
+            split's, so that every split maps a name to the same index; a
+            folder not among them is an error, a missing one is allowed.
 
     Attributes: ``classes`` (sorted folder names), ``class_to_idx``,
     ``samples`` (list of ``(path, class_index)``), ``targets``.
@@ -103,12 +153,23 @@ class DatasetFolder(Dataset):
     """
 
     def __init__(self, root, loader, extensions=None, transform=None, target_transform=None,
-                 is_valid_file=None, allow_empty=False):
+                 is_valid_file=None, allow_empty=False, classes=None):
         self.root = os.fspath(root)
         self.loader = loader
         self.extensions = extensions
         self.transform, self.target_transform = transform, target_transform
         self.classes, self.class_to_idx = self.find_classes(self.root)
+        if classes is not None:
+            # another split's classes: the same names get the same indices, a
+            # folder of another name is an error (it would be scored as a wrong class)
+            classes = list(classes)
+            extra = sorted(set(self.classes) - set(classes))
+            if extra:
+                raise ValueError(f"{type(self).__name__}: {self.root} has class folder(s) {extra} that are not "
+                                 f"among the classes given ({len(classes)}: {', '.join(classes[:10])}"
+                                 f"{', ...' if len(classes) > 10 else ''})")
+            self.classes, self.class_to_idx = classes, {c: i for i, c in enumerate(classes)}
+            allow_empty = True      # a split may lack some classes
         self.samples = self.make_dataset(self.root, self.class_to_idx, extensions, is_valid_file,
                                          allow_empty=allow_empty)
         self.targets = [t for _, t in self.samples]
@@ -142,7 +203,7 @@ class ImageFolder(DatasetFolder):
     Pillow's decoder); each sample is an RGB PIL image.
 
     Args:
-        root, transform, target_transform, is_valid_file, allow_empty: as
+        root, transform, target_transform, is_valid_file, allow_empty, classes: as
             :class:`DatasetFolder`.
         loader: ``path -> image`` (default :func:`pil_loader`, RGB).
         extensions: accepted endings when ``is_valid_file`` is None
@@ -152,10 +213,10 @@ class ImageFolder(DatasetFolder):
     """
 
     def __init__(self, root, transform=None, target_transform=None, loader=None, is_valid_file=None,
-                 allow_empty=False, extensions=IMG_EXTENSIONS):
+                 allow_empty=False, extensions=IMG_EXTENSIONS, classes=None):
         if loader is None:
             _pil()  # fail now, clearly, rather than at the first image
             loader = pil_loader
         super().__init__(root, loader, extensions if is_valid_file is None else None, transform,
-                         target_transform, is_valid_file, allow_empty)
+                         target_transform, is_valid_file, allow_empty, classes)
         self.imgs = self.samples
