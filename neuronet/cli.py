@@ -10,16 +10,20 @@
     neuronet lab NAME [--quick]
     neuronet models | datasets
 
-Errors a user can make end with one line on stderr and exit status 1 (2 for
-bad command-line syntax), never a traceback; ``NEURONET_DEBUG=1`` shows it.
+Errors a user can make end with their whole message on stderr and exit
+status 1 (2 for bad command-line syntax, every argument checked at parse
+time with its accepted range), never a traceback; ``--debug`` (or
+``NEURONET_DEBUG=1``) shows it.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -34,8 +38,54 @@ class UserError(Exception):
     """An error in what the user asked for: printed as one line."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad command-line syntax: one line naming the option and the accepted
+    range, exit status 2 (argparse's usage block is one ``--help`` away)."""
+
+    def error(self, message):
+        message = re.sub(r"^argument (-[\w-]+)(?:/-[\w-]+)*: ", r"\1 ", message)
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False):
+    """An argparse type: ``kind`` (int or float) within [lo, hi] (open ends
+    where asked); the message says the range and what was received."""
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>' if lo_open else '>='} {lo}")
+    if hi is not None:
+        parts.append(f"{'<' if hi_open else '<='} {hi}")
+    noun = "an integer" if kind is int else "a number"
+    if lo is not None and hi is not None:
+        words = f"{noun} in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    else:
+        words = f"{noun} {' and '.join(parts)}" if parts else noun
+
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {words}, received {text!r}") from None
+        if kind is float and v != v or v in (float("inf"), float("-inf")) \
+                or (lo is not None and (v <= lo if lo_open else v < lo)) \
+                or (hi is not None and (v >= hi if hi_open else v > hi)):
+            raise argparse.ArgumentTypeError(f"must be {words}, received {text}")
+        return v
+    parse.__name__ = kind.__name__   # argparse names the type in its own messages
+    return parse
+
+
+def _device(text):
+    """cpu, cuda or cuda:N, checked at parse time."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"must be cpu, cuda or cuda:N, received {text!r}")
+    return text
+
+
 def _parser():
-    p = argparse.ArgumentParser(prog="neuronet", description="Train, evaluate and use CNNs built on neuronet.")
+    p = _Parser(prog="neuronet", description="Train, evaluate and use CNNs built on neuronet.")
+    p.add_argument("--debug", action="store_true",
+                   help="show the full traceback of an error (may also follow the command)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model (no arguments: LeNet-5 on the bundled MNIST sample)",
@@ -53,18 +103,19 @@ def _parser():
     t.add_argument("--root", default=None, metavar="DIR",
                    help="data directory (default: $NEURONET_DATA or ~/.cache/neuronet)")
     t.add_argument("--download", action="store_true", help="download missing dataset files")
-    t.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], metavar="N", help="epochs to train, >= 1")
-    t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], metavar="B",
+    t.add_argument("--epochs", type=_number(int, 1), default=DEFAULTS["epochs"], metavar="N",
+                   help="epochs to train, >= 1")
+    t.add_argument("--batch-size", type=_number(int, 1), default=DEFAULTS["batch_size"], metavar="B",
                    help="training batch size, >= 1")
-    t.add_argument("--lr", type=float, default=DEFAULTS["lr"], metavar="LR",
+    t.add_argument("--lr", type=_number(float, 0, lo_open=True), default=DEFAULTS["lr"], metavar="LR",
                    help="learning rate, > 0 (the peak of the one-cycle schedule)")
     t.add_argument("--optimizer", default=DEFAULTS["optimizer"],
                    choices=["sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "radam"],
                    help="sgd (with Nesterov momentum when --momentum > 0) | adam | adamw | rmsprop | adagrad | "
                         "nadam | radam")
-    t.add_argument("--momentum", type=float, default=DEFAULTS["momentum"], metavar="M",
+    t.add_argument("--momentum", type=_number(float, 0, 1, hi_open=True), default=DEFAULTS["momentum"], metavar="M",
                    help="momentum for sgd and rmsprop, in [0, 1)")
-    t.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"], metavar="WD",
+    t.add_argument("--weight-decay", type=_number(float, 0), default=DEFAULTS["weight_decay"], metavar="WD",
                    help="L2 weight decay, >= 0")
     t.add_argument("--scheduler", default=DEFAULTS["scheduler"],
                    choices=["onecycle", "cosine", "step", "plateau", "exponential", "none"],
@@ -74,28 +125,35 @@ def _parser():
                         "(default: on)")
     t.add_argument("--no-augment", dest="augment", action="store_false",
                    help="train on the images as they are (default: augmentation on)")
-    t.add_argument("--val-split", type=float, default=DEFAULTS["val_split"], metavar="F",
+    t.add_argument("--val-split", type=_number(float, 0, 1, hi_open=True), default=DEFAULTS["val_split"],
+                   metavar="F",
                    help="fraction of the training set held out, stratified and seeded, to validate on and pick "
                         "best.npz, in [0, 1); 0: no validation set (the last epoch is kept). The test set is "
                         "evaluated once, at the end")
-    t.add_argument("--image-size", type=int, default=None, metavar="PX",
+    t.add_argument("--image-size", type=_number(int, 8, 4096), default=None, metavar="PX",
                    help="image side for folder:/shapes data, >= 8 (default: 32 for folder:, 48 for shapes)")
-    t.add_argument("--subset", type=int, default=None, metavar="N",
+    t.add_argument("--subset", type=_number(int, 2), default=None, metavar="N",
                    help="train on the first N training samples only, >= 2 (default: all)")
-    t.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu | cuda | cuda:N (needs CuPy and a GPU)")
-    t.add_argument("--seed", type=int, default=DEFAULTS["seed"], metavar="S",
+    t.add_argument("--device", type=_device, default="cpu", metavar="DEVICE",
+                   help="cpu | cuda | cuda:N (needs CuPy and a GPU)")
+    t.add_argument("--seed", type=_number(int, 0, 2**32 - 1), default=DEFAULTS["seed"], metavar="S",
                    help="seeds the weights, the validation split, the data order and the augmentation; any "
                         "integer >= 0")
     t.add_argument("--out", default=None, metavar="DIR",
-                   help="run directory (default: runs/<model>-<data>)")
+                   help="run directory (default: runs/<model>-<data>); one that already holds a run is never "
+                        "overwritten: a fresh DIR-2, DIR-3, ... is used instead, and said so")
     t.add_argument("--resume", default=None, metavar="CKPT",
-                   help="continue from a checkpoint, e.g. runs/x/last.npz (default: start afresh)")
-    t.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                   help="continue from a checkpoint, e.g. runs/x/last.npz, in its run directory (or --out) "
+                        "(default: start afresh)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (its checkpoints and logs) instead of using a fresh "
+                        "directory")
+    t.add_argument("--early-stopping", type=_number(int, 1), default=None, metavar="PATIENCE",
                    help="stop after PATIENCE epochs (>= 1) without improvement on the validation set "
                         "(default: off)")
     t.add_argument("--no-report", dest="report", action="store_false", default=True,
                    help="skip the figures and report.html (default: drawn)")
-    t.add_argument("--report-interval", type=float, default=20.0, metavar="SECONDS",
+    t.add_argument("--report-interval", type=_number(float, 0), default=20.0, metavar="SECONDS",
                    help="redraw the figures at an epoch end at most this often, >= 0 (always at the end)")
     t.add_argument("--quiet", action="store_true", help="print only the final lines")
 
@@ -106,16 +164,16 @@ def _parser():
     e.add_argument("--root", default=None, metavar="DIR",
                    help="data directory (default: $NEURONET_DATA or ~/.cache/neuronet)")
     e.add_argument("--split", default="test", choices=["test", "train"], help="test | train")
-    e.add_argument("--batch-size", type=int, default=500, metavar="B", help="evaluation batch size, >= 1")
+    e.add_argument("--batch-size", type=_number(int, 1), default=500, metavar="B", help="evaluation batch size, >= 1")
     e.add_argument("--json", action="store_true", help="print one JSON object")
-    e.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu | cuda | cuda:N")
+    e.add_argument("--device", type=_device, default="cpu", metavar="DEVICE", help="cpu | cuda | cuda:N")
 
     pr = sub.add_parser("predict", help="classify image files with a checkpoint or a pretrained ImageNet model")
     pr.add_argument("checkpoint", help="a checkpoint file, or a model with ImageNet weights (resnet50, vgg16, ...)")
     pr.add_argument("images", nargs="+")
     pr.add_argument("--weights", default=None, metavar="NAME|PATH",
                     help="with a model name: IMAGENET1K_V1, DEFAULT (default) or a state_dict file")
-    pr.add_argument("--topk", type=int, default=None, help="classes shown per image (default 5 for ImageNet "
+    pr.add_argument("--topk", type=_number(int, 1), default=None, help="classes shown per image, >= 1 (default 5 for ImageNet "
                                                            "models, 3 for checkpoints)")
     pr.add_argument("--json", action="store_true")
     pr.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
@@ -124,8 +182,9 @@ def _parser():
     x = sub.add_parser("export", help="write a checkpoint's model as an ONNX file (needs the onnx package)")
     x.add_argument("checkpoint")
     x.add_argument("output", help="the .onnx file to write")
-    x.add_argument("--batch-size", type=int, default=1, help="batch size of the example input traced")
-    x.add_argument("--opset", type=int, default=17, help="ONNX opset version (17 to 21)")
+    x.add_argument("--batch-size", type=_number(int, 1), default=1,
+                   help="batch size of the example input traced, >= 1")
+    x.add_argument("--opset", type=_number(int, 17, 21), default=17, help="ONNX opset version (17 to 21)")
     x.add_argument("--static-batch", action="store_true", help="fix the batch size instead of a dynamic 'batch' axis")
 
     i = sub.add_parser("info", help="describe a checkpoint")
@@ -196,34 +255,61 @@ def _one_standard_error(n):
     return lambda p: math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
 
 
+def _locked_run_dir(a):
+    """The run directory, locked: ``--resume`` continues the checkpoint's
+    directory (or --out), ``--overwrite`` replaces the run in --out; by
+    default a directory that holds a run (or is locked by a running trainer)
+    is left alone and a fresh ``DIR-2``, ``DIR-3``, ... is used, and said so."""
+    from neuronet.serialization import check_regular_file
+    from neuronet.train.rundir import RunDirectoryError, RunLock, clear_run, fresh_run_dir, lock_owner
+    if a.resume and a.overwrite:
+        raise UserError("--resume continues a run and --overwrite replaces it: give one of the two")
+    base = a.out or os.path.join("runs", f"{a.model}-{a.data.replace(':', '_').replace('/', '_')}")
+    if a.resume:
+        check_regular_file(a.resume, "checkpoint")
+        out = a.out or os.path.dirname(a.resume) or "."
+        return out, RunLock(out).acquire()
+    if a.overwrite:
+        lock = RunLock(base).acquire()
+        clear_run(base)
+        return base, lock
+    for _ in range(100):      # another trainer may take the fresh directory first: pick again
+        out = fresh_run_dir(base)
+        try:
+            lock = RunLock(out).acquire()
+        except RunDirectoryError:
+            if lock_owner(out) is None:
+                raise
+            continue
+        if out != base:
+            print(f"neuronet: note: {base} already holds a run; this run goes to {out} (--resume CKPT "
+                  "continues a run, --overwrite replaces it)", file=sys.stderr)
+        return out, lock
+    raise UserError(f"no free run directory next to {base}: choose another --out")
+
+
 def cmd_train(a):
+    out, lock = _locked_run_dir(a)
+    try:
+        return _train(a, out)
+    finally:
+        lock.release()
+
+
+def _train(a, out):
     import neuronet
     from neuronet.data import DataLoader
     from neuronet.train import Trainer, load_checkpoint
     from neuronet.train.recipes import build_data, build_model, build_optimizer, build_scheduler
 
-    for name, value in (("--epochs", a.epochs), ("--batch-size", a.batch_size)):
-        if value < 1:
-            raise UserError(f"{name} must be >= 1, received {value}")
-    if a.lr <= 0:
-        raise UserError(f"--lr must be > 0, received {a.lr}")
-    if not 0 <= a.val_split < 1:
-        raise UserError(f"--val-split must be in [0, 1) (0: no validation set), received {a.val_split}")
-    if a.subset is not None and a.subset < 2:
-        raise UserError(f"--subset must be >= 2, received {a.subset}")
     neuronet.manual_seed(a.seed)
-    out = a.out or os.path.join("runs", f"{a.model}-{a.data.replace(':', '_').replace('/', '_')}")
-    try:
-        os.makedirs(out, exist_ok=True)
-        probe = os.path.join(out, ".write-test")
-        open(probe, "w").close()
-        os.unlink(probe)
-    except OSError as e:
-        raise UserError(f"output directory {out!r} (--out) is not writable: {e.strerror or e}") from None
     data = build_data(a.data, root=a.root, download=a.download, augment=a.augment, image_size=a.image_size,
                       seed=a.seed, val_split=a.val_split, subset=a.subset)
     model = build_model(a.model, data, **_model_args(a.model_arg))
     train_set, val_set = data.train, data.val
+    if len(train_set) == 0:
+        raise UserError(f"the training set of {data.name} is empty (after --subset and --val-split): nothing to "
+                        "train on")
     val_words = _split_words(data, a)
     train_loader = DataLoader(train_set, batch_size=a.batch_size, shuffle=True, seed=a.seed)
     val_loader = DataLoader(val_set, batch_size=500) if val_set is not None else None
@@ -329,7 +415,8 @@ def cmd_eval(a):
                       device=a.device if a.device != "cpu" else None)
     res = trainer.evaluate(DataLoader(dataset, batch_size=a.batch_size))
     out = {"checkpoint": a.checkpoint, "model": (ck.model or {}).get("name"), "data": name, "split": a.split,
-           "n": res["n"], "loss": res["loss"], "accuracy": res.get("accuracy")}
+           "n": res["n"], "loss": res["loss"], "accuracy": res.get("accuracy"),
+           "nonfinite_predictions": res.get("nonfinite_predictions", 0)}
     if "per_class_accuracy" in res:
         out["per_class_accuracy"] = [None if np.isnan(v) else float(v) for v in res["per_class_accuracy"]]
         out["confusion_matrix"] = res["confusion_matrix"].tolist()
@@ -353,6 +440,12 @@ def _check_compatible(ck, data, path):
     nc = len(pre.get("classes") or []) or None
     if nc is not None and nc != data.num_classes:
         raise UserError(f"{path}: the model predicts {nc} classes but {data.name} has {data.num_classes}")
+    mine, theirs = [str(c) for c in pre.get("classes") or []], [str(c) for c in data.classes or []]
+    if mine and theirs and mine != theirs:
+        diff = [f"{i}: {m!r} vs {t!r}" for i, (m, t) in enumerate(zip(mine, theirs)) if m != t]
+        raise UserError(f"{path}: the checkpoint's class names differ from {data.name}'s (index: checkpoint vs "
+                        f"data: {', '.join(diff[:5])}{', ...' if len(diff) > 5 else ''}); its predictions "
+                        "would be scored against the wrong classes")
 
 
 def _open_image(path):
@@ -407,8 +500,6 @@ def _pretrained(name, weights):
 
 def cmd_predict(a):
     import neuronet
-    if a.topk is not None and a.topk < 1:
-        raise UserError(f"--topk must be >= 1, received {a.topk}")
     if os.path.exists(a.checkpoint) or a.checkpoint.endswith(".npz"):
         if a.weights is not None:
             raise UserError("--weights goes with a model name (e.g. resnet50), not with a checkpoint file")
@@ -455,8 +546,6 @@ def cmd_export(a):
     pre = ck.preprocessing or {}
     channels = pre.get("in_channels", 1)
     size = tuple(pre.get("input_size") or (28, 28))
-    if a.batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, received {a.batch_size}")
     # the example input only fixes the shapes; its values do not matter
     x = neuronet.tensor(np.random.default_rng(0).standard_normal((a.batch_size, channels, *size)).astype(np.float32))
     axes = None if a.static_batch else {"input": {0: "batch"}, "output": {0: "batch"}}
@@ -579,9 +668,18 @@ def _cli_words(msg):
     return msg
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings on the command line: one line each, without the source line."""
+    print(f"neuronet: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
+    # --debug anywhere before a lab/bench's own arguments
+    stop = next((i for i, w in enumerate(argv) if w in ("lab", "bench")), len(argv))
+    debug = "--debug" in argv[:stop] or bool(os.environ.get("NEURONET_DEBUG"))
+    argv = [w for i, w in enumerate(argv) if not (i < stop and w == "--debug")]
     if not argv:
         argv = ["train"]          # `neuronet` alone runs the main job
     if argv[0] in ("lab", "bench"):
@@ -593,17 +691,24 @@ def main(argv=None):
     if a.command is None:
         parser.print_help()
         return 2
+    if not debug:
+        warnings.showwarning = _show_warning
     try:
         return COMMANDS[a.command](a) or 0
     except KeyboardInterrupt:
         print("neuronet: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # one clear line for the user; the traceback on request
-        if os.environ.get("NEURONET_DEBUG"):
+    except Exception as e:  # the whole message for the user; the traceback on request
+        if debug:
             raise
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if isinstance(e, (KeyError,)) and msg.startswith("'") and msg.endswith("'"):
-            msg = msg[1:-1]
+        msg = str(e).strip()
+        if isinstance(e, KeyError) and len(e.args) == 1 and isinstance(e.args[0], str):
+            msg = e.args[0]                      # str(KeyError) adds quotes
+        if isinstance(e, MemoryError):
+            msg = f"out of memory{': ' + msg if msg else ''}"
+        if not msg or msg == type(e).__name__ or len(msg.split()) == 1:
+            # a bare word ("eps", "object") says nothing without its type
+            msg = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
         print(f"neuronet: error: {_cli_words(msg)}", file=sys.stderr)
         return 1
 

@@ -85,7 +85,7 @@ class RunLock:
         try:
             os.makedirs(self.directory, exist_ok=True)
         except OSError as e:
-            raise RunDirectoryError(f"run directory {self.directory!r} cannot be created: "
+            raise RunDirectoryError(f"run directory {self.directory!r} is not writable (cannot create it): "
                                     f"{e.strerror or e}") from None
         key = os.path.realpath(self.directory)
         if key in _held:
