@@ -25,7 +25,7 @@ globals().update({k: v for k, v in _TORCH_FUNCTIONS.items() if not k.startswith(
 __version__ = "0.1.0"
 
 _SUBPACKAGES = {"nn", "optim", "data", "models", "train", "serialization", "report", "lab", "bench", "cli",
-                "utils", "vision", "onnx", "distributions"}
+                "utils", "vision", "onnx", "distributions", "distributed"}
 
 
 def __getattr__(name):

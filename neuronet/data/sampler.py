@@ -190,12 +190,18 @@ class DistributedSampler(Sampler):
     :meth:`set_epoch` at each epoch for a new one), pads it by wrapping around
     to a multiple of ``num_replicas`` (or, with ``drop_last``, cuts it down)
     and takes every ``num_replicas``-th index from ``rank`` on, so the shares
-    are disjoint and equally long. neuronet has no process group: the
-    defaults are ``num_replicas=1, rank=0`` (the whole dataset), which lets
-    single-process runs of distributed scripts work unchanged.
+    are disjoint and equally long. ``num_replicas`` and ``rank`` default to
+    the process group's (``neuronet.distributed``); without one, to
+    ``1`` and ``0`` (the whole dataset), so single-process runs of
+    distributed scripts work unchanged.
     """
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        if num_replicas is None or rank is None:
+            from .. import distributed as _dist
+            if _dist.is_initialized():
+                num_replicas = _dist.get_world_size() if num_replicas is None else num_replicas
+                rank = _dist.get_rank() if rank is None else rank
         num_replicas = 1 if num_replicas is None else num_replicas
         rank = 0 if rank is None else rank
         if not isinstance(num_replicas, (int, np.integer)) or num_replicas < 1:
