@@ -431,6 +431,17 @@ def cmd_eval(a):
     return 0
 
 
+_DIGIT_WORDS = {w: str(i) for i, w in enumerate(("zero", "one", "two", "three", "four", "five", "six", "seven",
+                                                 "eight", "nine"))}
+
+
+def _class_key(name):
+    """A class name as compared between a checkpoint and data: MNIST's
+    spellings '0 - zero', 'zero' and '0' are one class."""
+    key = name.strip().lower().split(" - ")[0]
+    return _DIGIT_WORDS.get(key, key)
+
+
 def _check_compatible(ck, data, path):
     pre = ck.preprocessing or {}
     ch = pre.get("in_channels")
@@ -441,8 +452,9 @@ def _check_compatible(ck, data, path):
     if nc is not None and nc != data.num_classes:
         raise UserError(f"{path}: the model predicts {nc} classes but {data.name} has {data.num_classes}")
     mine, theirs = [str(c) for c in pre.get("classes") or []], [str(c) for c in data.classes or []]
-    if mine and theirs and mine != theirs:
-        diff = [f"{i}: {m!r} vs {t!r}" for i, (m, t) in enumerate(zip(mine, theirs)) if m != t]
+    diff = [f"{i}: {m!r} vs {t!r}" for i, (m, t) in enumerate(zip(mine, theirs))
+            if _class_key(m) != _class_key(t)]
+    if diff:
         raise UserError(f"{path}: the checkpoint's class names differ from {data.name}'s (index: checkpoint vs "
                         f"data: {', '.join(diff[:5])}{', ...' if len(diff) > 5 else ''}); its predictions "
                         "would be scored against the wrong classes")

@@ -145,8 +145,8 @@ def test_user_errors_end_with_one_line(trained, tmp_path):
     except ImportError:          # without Pillow, predict says so (one line) before looking at files
         needs = "PIL"
     _one_line_error(run("predict", str(trained / "last.npz"), str(tmp_path / "nope.png")), needs)
-    _one_line_error(run("train", "--epochs", "0"), "--epochs must be >= 1")
-    _one_line_error(run("train", "--val-split", "1"), "--val-split must be in [0, 1)")
+    _one_line_error(run("train", "--epochs", "0"), "--epochs must be an integer >= 1, received 0")
+    _one_line_error(run("train", "--val-split", "1"), "--val-split must be a number in [0, 1), received 1")
 
 
 def test_train_on_an_image_folder_and_shapes(tmp_path):
