@@ -533,16 +533,37 @@ cupyx.scipy = types.ModuleType("cupyx.scipy")
 cupyx.scipy.special = types.ModuleType("cupyx.scipy.special")
 
 
-def _special(name):
-    def f(*args, **kwargs):
-        import scipy.special as s
-        return _wrap(getattr(s, name)(*_unwrap(args, name), **_unwrap(kwargs, name)))
+def _special(fn):
+    uf = numpy.frompyfunc(fn, 1, 1)
+
+    def f(x):
+        a = _unwrap(x, fn.__name__)
+        return _wrap(numpy.asarray(uf(a), dtype=numpy.result_type(a.dtype, numpy.float32)))
     return f
 
 
-for _n in ("erf", "erfc", "erfinv", "gammaln", "digamma", "polygamma", "i0", "i0e", "i1", "i1e",
-           "ndtri", "log_ndtr", "zeta", "xlogy", "expit", "logit", "lgamma", "erfcx", "sinc"):
-    setattr(cupyx.scipy.special, _n, _special(_n))
+import math as _math  # noqa: E402
+for _n, _fn in (("erf", _math.erf), ("erfc", _math.erfc), ("gammaln", _math.lgamma)):
+    setattr(cupyx.scipy.special, _n, _special(_fn))
+
+
+def _as_strided(x, shape=None, strides=None):
+    if type(x) is not ndarray:
+        raise TypeError(f"as_strided expects a device array, received {type(x).__name__}")
+    return ndarray._of(numpy.lib.stride_tricks.as_strided(x._a, shape=shape, strides=strides), x._dev)
+
+
+def _sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
+    if type(x) is not ndarray:
+        raise TypeError(f"sliding_window_view expects a device array, received {type(x).__name__}")
+    return ndarray._of(numpy.lib.stride_tricks.sliding_window_view(x._a, window_shape, axis=axis,
+                                                                   writeable=writeable), x._dev)
+
+
+lib = types.ModuleType("cupy.lib")
+lib.stride_tricks = types.ModuleType("cupy.lib.stride_tricks")
+lib.stride_tricks.as_strided = _as_strided
+lib.stride_tricks.sliding_window_view = _sliding_window_view
 
 import sys as _sys  # noqa: E402
 _this = _sys.modules[__name__]
