@@ -122,7 +122,11 @@ class Checkpoint:
 
     def restore_rng(self):
         if self.rng:
-            backend.set_rng_state(self.rng)
+            try:
+                backend.set_rng_state(self.rng)
+            except (TypeError, ValueError, KeyError) as e:
+                raise CheckpointError(f"{self.path}: malformed random-number state ({type(e).__name__}: "
+                                      f"{e})") from None
 
 
 def load_checkpoint(path) -> Checkpoint:
@@ -172,6 +176,8 @@ def _validate(path, f):
             raise CheckpointError(f"{path}: malformed checkpoint: model_state[{k!r}] must be a numeric tensor, "
                                   f"found {type(v).__name__}" + (f" of {arr.dtype}" if arr is not None else ""))
         _check_finite(path, f"weight {k!r}", arr)
+    if f["rng"] is not None and not isinstance(f["rng"], dict):
+        raise CheckpointError(f"{path}: malformed checkpoint: 'rng' must be a dict, found {type(f['rng']).__name__}")
     m = f["model"]
     if m is not None and not (isinstance(m, dict) and isinstance(m.get("name"), str)
                               and isinstance(m.get("kwargs", {}), dict)):
