@@ -244,15 +244,39 @@ def generator(xp=np):
     return g
 
 
+def _reseed_device_generators(state: dict):
+    """Restart the GPU generators at a seed drawn from the NumPy ``state``.
+
+    CuPy's generators keep their state on the GPU (one cuRAND state per
+    thread) with no portable form to save. So a saved state is the NumPy one,
+    and taking or restoring it also restarts the GPU stream from a seed that
+    state defines: a run resumed from a checkpoint draws the same GPU numbers
+    as the run that wrote it.
+    """
+    inner = state.get("state", {}) if isinstance(state, dict) else {}
+    inner = inner if isinstance(inner, dict) else {"state": inner}
+    words = [int(inner.get(k, 0)) % (1 << 64) for k in ("state", "inc")]
+    seed = int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0] >> np.uint64(1))
+    for xp in [k for k in _generators if k is not np]:
+        _generators[xp] = xp.random.default_rng(seed)
+    if _cupy is not None:
+        _generators[_cupy] = _cupy.random.default_rng(seed)
+
+
 def get_rng_state() -> dict:
-    """Serializable state of the NumPy generator (JSON-able, for checkpoints)."""
-    return generator(np).bit_generator.state
+    """Serializable state of the NumPy generator (JSON-able, for checkpoints);
+    on a GPU it also restarts the GPU stream from a seed this state defines
+    (see :func:`_reseed_device_generators`)."""
+    state = generator(np).bit_generator.state
+    _reseed_device_generators(state)
+    return state
 
 
 def set_rng_state(state: dict):
     g = np.random.default_rng()
     g.bit_generator.state = state
     _generators[np] = g
+    _reseed_device_generators(state)
 
 
 def scatter_add(target, index, values):

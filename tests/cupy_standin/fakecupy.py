@@ -65,16 +65,37 @@ def _unwrap(x, where):
     return x
 
 
-def _wrap(r):
+def _root(a):
+    while isinstance(a, numpy.ndarray) and a.base is not None:
+        a = a.base
+    return a
+
+
+def _wrap(r, src=None):
+    """NumPy result -> device array; a view of ``src``'s memory gets ``src``'s
+    owner as ``.base``, one object, as CuPy's views do."""
     if isinstance(r, numpy.ndarray):
-        return ndarray._of(r)
+        o = ndarray._of(r)
+        if src is not None and r.base is not None and _root(r) is _root(src._a):
+            o._base = src if src._base is None else src._base
+            o._dev = src._dev
+        return o
     if isinstance(r, numpy.generic):
         return ndarray._of(numpy.asarray(r))
     if isinstance(r, tuple):
-        return tuple(_wrap(v) for v in r)
+        return tuple(_wrap(v, src) for v in r)
     if isinstance(r, list):
-        return [_wrap(v) for v in r]
+        return [_wrap(v, src) for v in r]
     return r
+
+
+def _first_device(args):
+    for a in args:
+        if type(a) is ndarray:
+            return a
+        if isinstance(a, (list, tuple)) and a and type(a[0]) is ndarray:
+            return None      # a list of arrays (concatenate & co.) makes new memory
+    return None
 
 
 def _index(key):
@@ -118,18 +139,20 @@ class _DeviceInfo:
 class ndarray:
     """A device array: a NumPy array that only the device module may touch."""
 
-    __slots__ = ("_a", "_dev", "__weakref__")
+    __slots__ = ("_a", "_dev", "_base", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
         self._a = numpy.empty(shape, dtype=dtype, order=order)
         self._dev = cuda._current
+        self._base = None
 
     @classmethod
     def _of(cls, a, dev=None):
         o = object.__new__(cls)
         o._a = a
         o._dev = cuda._current if dev is None else dev
+        o._base = None
         return o
 
     # ---- the refusals
@@ -152,7 +175,7 @@ class ndarray:
         mine = globals().get(name)
         if callable(mine) and not isinstance(mine, type):
             return mine(*args, **kwargs)
-        return _wrap(func(*_unwrap(args, name), **_unwrap(kwargs, name)))
+        return _wrap(func(*_unwrap(args, name), **_unwrap(kwargs, name)), _first_device(args))
 
     # ---- explicit transfers and syncs
     def get(self, stream=None, order="C", out=None):
@@ -200,7 +223,7 @@ class ndarray:
     def __iter__(self):
         if self._a.ndim == 0:
             raise TypeError("iteration over a 0-d array")
-        return (ndarray._of(self._a[i], self._dev) for i in range(self._a.shape[0]))
+        return (_wrap(self._a[i], self) for i in range(self._a.shape[0]))
 
     def __len__(self):
         return len(self._a)
@@ -223,9 +246,9 @@ class ndarray:
     nbytes = property(lambda self: self._a.nbytes)
     strides = property(lambda self: self._a.strides)
     flags = property(lambda self: self._a.flags)
-    base = property(lambda self: None if self._a.base is None else ndarray._of(self._a.base, self._dev))
-    T = property(lambda self: ndarray._of(self._a.T, self._dev))
-    mT = property(lambda self: ndarray._of(self._a.mT, self._dev))
+    base = property(lambda self: self._base)
+    T = property(lambda self: _wrap(self._a.T, self))
+    mT = property(lambda self: _wrap(self._a.mT, self))
     device = property(lambda self: _DeviceInfo(self._dev))
 
     @property
@@ -248,8 +271,7 @@ class ndarray:
 
     # ---- indexing
     def __getitem__(self, key):
-        return _wrap(self._a[_index(key)]) if not isinstance(r := self._a[_index(key)], numpy.ndarray) \
-            else ndarray._of(r, self._dev)
+        return _wrap(self._a[_index(key)], self)
 
     def __setitem__(self, key, value):
         self._a[_index(key)] = _unwrap(value, "__setitem__")
@@ -274,7 +296,7 @@ class ndarray:
         def method(*args, **kwargs):
             where = f"ndarray.{name}"
             r = attr(*_unwrap(args, where), **_unwrap(kwargs, where))
-            return _wrap(r)
+            return _wrap(r, self)
         return method
 
     def copy(self, order="C"):
@@ -284,7 +306,7 @@ class ndarray:
         return ndarray._of(self._a.astype(dtype, order=order, copy=copy), self._dev)
 
     def view(self, *a, **k):
-        return ndarray._of(self._a.view(*a, **k), self._dev)
+        return _wrap(self._a.view(*a, **k), self)
 
     def __dlpack__(self, *a, **k):
         raise TypeError("the stand-in does not export DLPack")
@@ -325,6 +347,8 @@ ndarray.__hash__ = None
 def asarray(a, dtype=None, order=None, *, blocking=False):
     if type(a) is ndarray:
         return a if dtype is None or a.dtype == dtype else a.astype(dtype)
+    if isinstance(a, numpy.ndarray) and a.dtype == object:
+        raise ValueError("Unsupported dtype object")
     if hasattr(a, "__cuda_array_interface__") and not isinstance(a, numpy.ndarray):
         raise TypeError(f"cannot take {type(a).__name__} as a stand-in device array")
     return ndarray._of(numpy.array(_unwrap_nested(a), dtype=dtype, order=order or "K"))
@@ -367,7 +391,7 @@ def _delegate(name):
     fn = getattr(numpy, name)
 
     def f(*args, **kwargs):
-        return _wrap(fn(*_unwrap(args, name), **_unwrap(kwargs, name)))
+        return _wrap(fn(*_unwrap(args, name), **_unwrap(kwargs, name)), _first_device(args))
     f.__name__ = name
     return f
 
@@ -550,14 +574,14 @@ for _n, _fn in (("erf", _math.erf), ("erfc", _math.erfc), ("gammaln", _math.lgam
 def _as_strided(x, shape=None, strides=None):
     if type(x) is not ndarray:
         raise TypeError(f"as_strided expects a device array, received {type(x).__name__}")
-    return ndarray._of(numpy.lib.stride_tricks.as_strided(x._a, shape=shape, strides=strides), x._dev)
+    return _wrap(numpy.lib.stride_tricks.as_strided(x._a, shape=shape, strides=strides), x)
 
 
 def _sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
     if type(x) is not ndarray:
         raise TypeError(f"sliding_window_view expects a device array, received {type(x).__name__}")
-    return ndarray._of(numpy.lib.stride_tricks.sliding_window_view(x._a, window_shape, axis=axis,
-                                                                   writeable=writeable), x._dev)
+    return _wrap(numpy.lib.stride_tricks.sliding_window_view(x._a, window_shape, axis=axis,
+                                                             writeable=writeable), x)
 
 
 lib = types.ModuleType("cupy.lib")
