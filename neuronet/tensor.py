@@ -751,7 +751,9 @@ class Tensor:
     def uniform_(self, a=0.0, b=1.0, generator=None):
         xp = backend.array_module(self.array)
         gen = generator._generator(xp) if generator is not None else backend.generator(xp)
-        return self._fill_from(gen.uniform(a, b, self.shape).astype(self.dtype, copy=False), "uniform_()")
+        # a + (b - a) * U[0, 1): NumPy's uniform() on its stream; CuPy's Generator has only random()
+        return self._fill_from((a + (b - a) * gen.random(self.shape)).astype(self.dtype, copy=False),
+                               "uniform_()")
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         xp = backend.array_module(self.array)
@@ -771,6 +773,8 @@ class Tensor:
         v = backend.to_device(_unwrap(value), self.device) if isinstance(value, Tensor) else value
         if isinstance(v, (list, tuple)):
             v = np.asarray(v, dtype=self.dtype)
+        if isinstance(v, np.ndarray) and v.ndim and self.is_cuda:
+            v = backend.to_device(v, self.device)      # a host array into a GPU tensor: copy it over
         try:
             _ops_sh.assign_index(self.array, idx, v)
         except IndexError as e:

@@ -271,7 +271,11 @@ class ndarray:
 
     # ---- indexing
     def __getitem__(self, key):
-        return _wrap(self._a[_index(key)], self)
+        k = _index(key)
+        r = self._a[k]
+        if isinstance(r, numpy.generic):      # CuPy: a 0-d view, never a host scalar
+            r = self._a[(k if isinstance(k, tuple) else (k,)) + (Ellipsis,)]
+        return _wrap(r, self)
 
     def __setitem__(self, key, value):
         self._a[_index(key)] = _unwrap(value, "__setitem__")
