@@ -267,6 +267,7 @@ def _locked_run_dir(a):
     base = a.out or os.path.join("runs", f"{a.model}-{a.data.replace(':', '_').replace('/', '_')}")
     if a.resume:
         check_regular_file(a.resume, "checkpoint")
+        _check_resumable(a)
         out = a.out or os.path.dirname(a.resume) or "."
         return out, RunLock(out).acquire()
     if a.overwrite:
@@ -286,6 +287,19 @@ def _locked_run_dir(a):
                   "continues a run, --overwrite replaces it)", file=sys.stderr)
         return out, lock
     raise UserError(f"no free run directory next to {base}: choose another --out")
+
+
+def _check_resumable(a):
+    """A schedule planned over the whole run (one-cycle, cosine) cannot be
+    stretched to another --epochs on resume: say so before training."""
+    from neuronet.train import load_checkpoint
+    ck = load_checkpoint(a.resume)
+    saved = ck.config.get("epochs")
+    sched = (ck.scheduler or {}).get("class")
+    if sched in ("OneCycleLR", "CosineAnnealingLR") and a.scheduler in ("onecycle", "cosine") \
+            and isinstance(saved, int) and saved != a.epochs:
+        raise UserError(f"{a.resume}: its {sched} schedule was planned for {saved} epochs; resume with --epochs "
+                        f"{saved}, or with --scheduler none to train past it")
 
 
 def cmd_train(a):
