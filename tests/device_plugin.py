@@ -33,6 +33,24 @@ HOST_ONLY = {
     "test_backend.py": "tests the backend switch itself, from the CPU",
 }
 
+# Single tests whose subject is CPU behaviour (what lives where, host memory).
+HOST_ONLY_TESTS = {
+    "test_tensor.py::test_factories_and_attributes": "asserts the default device is 'cpu'",
+    "test_tensor.py::test_tensor_copies_and_as_tensor_shares": "as_tensor shares a host array's memory",
+    "test_tensor.py::test_repr_like_pytorch": "the repr of CPU tensors (no device= suffix)",
+    "test_tensor.py::test_to_dtype_and_device": "moves CPU tensors and checks they stay put",
+    "test_tensor.py::test_numpy_array_on_the_left_defers_to_tensor":
+        "a NumPy array times a tensor: a host operand, which a GPU tensor refuses as PyTorch does",
+    "autograd/test_function.py::test_memory_does_not_grow_over_steps":
+        "counts host allocations with tracemalloc",
+    "nn/functional/test_activation.py::test_relu_saves_only_a_boolean_mask_and_passes_zero_gradient_at_zero":
+        "inspects the saved array with NumPy",
+    "nn/functional/test_normalization.py::test_batch_norm_saves_the_input_itself_not_a_copy":
+        "inspects the saved array's memory with NumPy",
+    "nn/functional/test_dropout.py::test_alpha_dropout_gradient":
+        "multiplies the saved device mask by host arrays in the reference",
+}
+
 _state = {"device": "cpu", "module": None}
 
 
@@ -75,6 +93,9 @@ def _host_reason(item):
     if mark is not None:
         return mark.args[0] if mark.args else mark.kwargs.get("reason", "host only")
     rel = os.path.relpath(str(item.path), os.path.dirname(__file__)).replace(os.sep, "/")
+    why = HOST_ONLY_TESTS.get(f"{rel}::{item.originalname}")
+    if why:
+        return why
     for prefix, why in HOST_ONLY.items():
         if rel == prefix or rel.startswith(prefix):
             return why

@@ -340,5 +340,5 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """(sz, sz) float mask: 0 on and below the diagonal, -inf above (position i sees j <= i)."""
         mask = np.triu(np.full((sz, sz), -np.inf, dtype=np.dtype(dtype) if dtype is not None else np.float32), 1)
-        t = Tensor._wrap(mask)
-        return t.to(device) if device is not None else t
+        from ... import backend      # on the default device unless told (torch.set_default_device)
+        return Tensor._wrap(backend.to_device(mask, device if device is not None else backend.default_device))
