@@ -51,30 +51,31 @@ def test_second_run_goes_to_a_fresh_directory_and_says_so(tmp_path):
 
 
 def test_two_concurrent_trainers(tmp_path):
-    """A runs; B asks to overwrite A's directory: one clear error, A unharmed.
-    C, started at the same time with the same --out, trains into DIR-2."""
+    """A trains (paused mid-run with SIGSTOP, so the overlap is certain); B asks
+    to overwrite A's directory: one clear error, A unharmed. C, with the same
+    --out, trains into DIR-2. A then resumes and finishes intact."""
     out = tmp_path / "run"
-    a = popen("-m", "neuronet", *TRAIN[:2], "--subset", "512", "--epochs", "60", *TRAIN[6:], "--out", str(out))
+    a = popen("-m", "neuronet", *TRAIN[:2], "--subset", "512", "--epochs", "3", *TRAIN[6:], "--out", str(out))
     try:
         t0 = time.time()
         while not (out / ".lock").exists():
             assert a.poll() is None and time.time() - t0 < 30, a.communicate()
-            time.sleep(0.02)
+            time.sleep(0.01)
+        a.send_signal(signal.SIGSTOP)
         b = cli(*TRAIN, "--out", str(out), "--overwrite")
         c = cli(*TRAIN, "--out", str(out))
-        running_during_b = a.poll() is None
+        a.send_signal(signal.SIGCONT)
         _, err = a.communicate(timeout=60)
     finally:
         if a.poll() is None:
             a.kill()
     assert a.returncode == 0, err
-    assert running_during_b, "A finished before B started: lengthen A"
     one_line_error(b, f"run directory '{out}' is in use by another trainer (process {a.pid}",
                    "choose another --out")
     assert c.returncode == 0, c.stderr
     assert f"this run goes to {out}-2" in c.stderr
     ck = load_file(out / "last.npz")[0]
-    assert ck["epoch"] == 60 and ck["data"]["train_size"] == 512        # A's, complete
+    assert ck["epoch"] == 3 and ck["data"]["train_size"] == 512        # A's, complete
     assert load_file(f"{out}-2/last.npz")[0]["data"]["train_size"] == 64
     assert not glob.glob(str(out / ".tmp-*")) and not (out / ".lock").exists()
 
