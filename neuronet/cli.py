@@ -422,7 +422,10 @@ def cmd_eval(a):
     name = a.data or ck.preprocessing.get("data") or ck.data.get("name")
     if not name:
         raise UserError(f"{a.checkpoint}: the checkpoint does not say which data it was trained on; pass --data")
-    data = build_data(name, root=a.root, augment=False)
+    size = (ck.preprocessing.get("input_size") or [None])[0]
+    # folder:/shapes data are resized: to the size the model was trained at
+    data = build_data(name, root=a.root, augment=False,
+                      image_size=size if isinstance(size, int) and 8 <= size <= 4096 else None)
     _check_compatible(ck, data, a.checkpoint)
     dataset = data.test if a.split == "test" else data.train     # built without augmentation
     trainer = Trainer(model, None, task=data.task, num_classes=data.num_classes, verbose=False,

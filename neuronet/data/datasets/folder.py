@@ -67,7 +67,9 @@ def find_classes(directory):
 def _walk(top, visited):
     """``(dirpath, files)`` under ``top`` in sorted order, links followed, each
     real directory once (a symlink loop neither repeats samples nor recurses
-    forever); ``files`` are regular files, ``specials`` FIFOs, sockets, devices."""
+    forever); ``files`` are ``(name, (device, inode))`` of regular files (the
+    identity tells a file reached twice through links), ``specials`` FIFOs,
+    sockets, devices."""
     try:
         st = os.stat(top)
     except OSError:
@@ -86,7 +88,10 @@ def _walk(top, visited):
             if e.is_dir():
                 dirs.append(e.path)
             elif e.is_file():
-                files.append(e.name)
+                # readdir's inode is the file's own unless the entry is a link
+                ident = (st.st_dev, e.inode()) if not e.is_symlink() else \
+                    (lambda s: (s.st_dev, s.st_ino))(e.stat())
+                files.append((e.name, ident))
             elif os.path.exists(e.path):      # not a broken link: a FIFO, socket or device
                 specials.append(e.name)
         except OSError:
@@ -111,17 +116,30 @@ def make_dataset(directory, class_to_idx=None, extensions=None, is_valid_file=No
     if is_valid_file is None:
         def is_valid_file(path):
             return has_file_allowed_extension(path, extensions)
-    samples, empty = [], []
+    samples, empty, seen = [], [], set()
+    # links back to the root or into another class folder are not followed: a
+    # loop would repeat samples, and another class's images would get this label
+    roots = {}
+    for d in [directory] + [os.path.join(directory, c) for c in class_to_idx]:
+        try:
+            st = os.stat(d)
+            roots[d] = (st.st_dev, st.st_ino)
+        except OSError:
+            pass
     for c in sorted(class_to_idx, key=class_to_idx.get):
         n0 = len(samples)
-        for dirpath, files, specials in _walk(os.path.join(directory, c), set()):
+        own = os.path.join(directory, c)
+        for dirpath, files, specials in _walk(own, {v for k, v in roots.items() if k != own}):
             for name in specials:
                 if extensions is not None and has_file_allowed_extension(name, extensions):
                     raise OSError(f"ImageFolder: {os.path.join(dirpath, name)} is not a regular file (a FIFO, "
                                   "socket or device); remove it from the image folder")
-            for name in files:
+            for name, ident in files:
                 path = os.path.join(dirpath, name)
                 if is_valid_file(path):
+                    if ident in seen:         # the same file reached again through a link
+                        continue
+                    seen.add(ident)
                     samples.append((path, class_to_idx[c]))
         if len(samples) == n0:
             empty.append(c)
