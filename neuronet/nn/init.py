@@ -124,7 +124,10 @@ def _rng(tensor, generator):
 
 
 def _assign(tensor, values):
-    """Write ``values`` into the tensor's array in place, keeping its dtype."""
+    """Write ``values`` into the tensor's array in place, keeping its dtype
+    (host values drawn by an explicit NumPy generator are copied to the GPU)."""
+    if isinstance(values, np.ndarray) and values.ndim:
+        values = backend.to_device(values, tensor.device)
     tensor.array[...] = values
     return tensor
 
@@ -212,7 +215,10 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     filled = 0
     while filled < n:
         need = n - filled
-        draw = rng.normal(mean, std, int(need / mass * 1.1) + 16)
+        # mean + std * N(0, 1): CuPy's Generator has standard_normal but no normal
+        draw = mean + std * rng.standard_normal(int(need / mass * 1.1) + 16)
+        if isinstance(draw, np.ndarray) and xp is not np:      # an explicit NumPy generator
+            draw = backend.to_device(draw, tensor.device)
         keep = draw[(draw >= a) & (draw <= b)][:need]
         out[filled:filled + keep.size] = keep
         filled += int(keep.size)
@@ -308,7 +314,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     xp = backend.array_module(tensor.array)
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng(tensor, generator).normal(0.0, 1.0, (rows, cols))
+    flat = _rng(tensor, generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)

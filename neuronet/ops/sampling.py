@@ -192,7 +192,7 @@ def _uniform(gen, shape):
 
 
 def _device(device):
-    return backend.Device(device) if device is not None else backend.Device("cpu")
+    return backend.Device(device) if device is not None else backend.default_device
 
 
 class _Sampled(Function):

@@ -111,5 +111,5 @@ def default_init_(weight, bias):
 
 
 def empty_param_array(shape, dtype=None, device=None):
-    dev = backend.Device(device) if device is not None else backend.Device("cpu")
+    dev = backend.Device(device) if device is not None else backend.default_device
     return dev.xp.zeros(tuple(shape), dtype=_as_dtype(dtype) or np.dtype(backend.default_dtype))
