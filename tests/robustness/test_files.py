@@ -123,13 +123,18 @@ def test_zip_bomb_refused_before_inflating(ckpt, tmp_path):
     assert time.perf_counter() - t0 < 1.0
 
 
-def test_forged_model_arguments_cannot_allocate(ckpt, tmp_path):
+@pytest.mark.parametrize("value", [20_000_000, 2e7])
+def test_forged_model_arguments_cannot_allocate(ckpt, tmp_path, value):
+    """num_classes=2*10^7 would be a 8 x 2*10^7 layer (640 MB): refused before it is built."""
+    import resource
     p = with_meta(ckpt, tmp_path / "args.npz",
-                  lambda m: m["object"]["model"]["kwargs"].update(num_classes=2e7))
+                  lambda m: m["object"]["model"]["kwargs"].update(num_classes=value))
     ck = load_checkpoint(p)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with within(10), pytest.raises(CheckpointError) as e:
         ck.build_model()
     assert "num_classes=20000000" in str(e.value) and str(p) in str(e.value)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 100_000       # kB: nothing large allocated
 
 
 def test_truncated_and_corrupted(ckpt, tmp_path):
