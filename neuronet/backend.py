@@ -183,6 +183,18 @@ def to_device(array, dev: "str | Device"):
         return cp.array(array, copy=True) if isinstance(array, cp.ndarray) else cp.asarray(array)
 
 
+# Value checks that need the data on the host (a target class out of range)
+# stall a GPU once per call. On the CPU they always run; on a GPU only when
+# debug_checks is on (NEURONET_DEBUG_CHECKS=1), as PyTorch's CUDA kernels
+# report such errors only with CUDA_LAUNCH_BLOCKING / device-side asserts.
+debug_checks = __import__("os").environ.get("NEURONET_DEBUG_CHECKS", "0") not in ("", "0")
+
+
+def host_checks(xp) -> bool:
+    """Whether value checks that read device data back should run for ``xp``."""
+    return xp is np or debug_checks
+
+
 # The device factories and tensor() use when none is given (PyTorch's
 # torch.set_default_device); 'cpu' unless changed.
 default_device = Device("cpu")

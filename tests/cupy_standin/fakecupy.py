@@ -360,8 +360,10 @@ def asarray(a, dtype=None, order=None, *, blocking=False):
 
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
     if type(obj) is ndarray:
+        if obj._dev != cuda._current:       # CuPy copies across to the current device
+            copy = True
         r = numpy.array(obj._a, dtype=dtype, copy=copy, order=order, ndmin=ndmin)
-        return ndarray._of(r, obj._dev)
+        return ndarray._of(r, obj._dev if r is obj._a else None)
     return ndarray._of(numpy.array(_unwrap_nested(obj), dtype=dtype, copy=True, order=order, ndmin=ndmin))
 
 

@@ -28,7 +28,7 @@ import numbers
 import warnings
 
 from ...autograd.function import Function
-from ...backend import array_module
+from ...backend import array_module, host_checks
 from ...tensor import Tensor
 from ._errors import ArgumentError, DtypeError
 
@@ -151,7 +151,7 @@ def _check_classification(name, input, target, weight, ignore_index, allow_probs
         raise DtypeError(f"{name}: class-index target must have an integer dtype (int64), received "
                          f"dtype {target.dtype}{hint}")
     t = target.array
-    if t.size:
+    if t.size and host_checks(array_module(t)):      # on a GPU: with NEURONET_DEBUG_CHECKS=1 only
         bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
         if bool(bad.any()):
             value = int(t[bad].reshape(-1)[0])

@@ -119,7 +119,10 @@ def _batch_stats(x3):
     """
     m = x3.shape[0] * x3.shape[2]
     mean = _channel_sum(x3) / m
-    if x3.shape[2] >= _ROW_MIN:
+    # On a GPU, deciding between the one-pass and the centred form would read
+    # the statistics back (a stall per layer per step): it always centres,
+    # one more pass over x and no synchronisation.
+    if x3.shape[2] >= _ROW_MIN and array_module(x3) is np:
         # Rows summed in x's dtype, rows added in float64: sum x^2 is accurate.
         var = _channel_dot(x3, x3) / m - mean * mean
         if bool((mean * mean <= _one_pass_limit(x3.dtype) * var).all()):

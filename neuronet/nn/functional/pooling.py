@@ -201,13 +201,20 @@ def _max_track(x, k, s, p, d, out_hw):
     views = _views(xpad, k, s, d, out_hw)
     _, first = next(views)
     out = first.copy()
-    for o, v in views:
-        # Three passes per offset; ``maximum`` lets a NaN through, so a NaN
-        # anywhere shows in ``out`` and sends us to the exact scan below.
-        upd = v > out
-        xp.copyto(arg, xp.asarray(o, dtype=arg.dtype), where=upd)
-        xp.maximum(out, v, out=out)
-    if out.dtype.kind == "f" and bool(xp.isnan(out).any()):
+    # On the CPU: a fast scan, then a look for NaN (a host read) that sends us
+    # to the exact scan. On a GPU that look would stall the stream every
+    # forward, so the NaN-exact scan runs straight away (one more elementwise
+    # pass per offset, no synchronisation).
+    exact = xp is not np and out.dtype.kind == "f"
+    if not exact:
+        for o, v in views:
+            # Three passes per offset; ``maximum`` lets a NaN through, so a NaN
+            # anywhere shows in ``out`` and sends us to the exact scan below.
+            upd = v > out
+            xp.copyto(arg, xp.asarray(o, dtype=arg.dtype), where=upd)
+            xp.maximum(out, v, out=out)
+        exact = out.dtype.kind == "f" and bool(xp.isnan(out).any())
+    if exact:
         arg[...] = 0
         out = first.copy()
         for o, v in _views(xpad, k, s, d, out_hw):
@@ -219,7 +226,7 @@ def _max_track(x, k, s, p, d, out_hw):
         # A window whose real elements are all -inf: the -inf padding seen
         # first would have "won"; PyTorch reports the first in-input position.
         stuck = out == _lowest(x.dtype)
-        if bool(stuck.any()):
+        if xp is not np or bool(stuck.any()):         # on a GPU: no host read, always the where
             first = xp.asarray(_first_valid_offset(x.shape, k, s, p, d, out_hw), dtype=arg.dtype)
             arg = xp.where(stuck, first, arg)
     return out, arg
@@ -251,7 +258,7 @@ def _masker(g):
     leak a non-finite upstream gradient into positions that were not the max,
     so such gradients take ``where``."""
     xp = array_module(g)
-    if bool(xp.isfinite(g).all()):
+    if xp is np and bool(xp.isfinite(g).all()):     # on a GPU: ``where`` always, no host read
         return lambda mask: g * mask
     return lambda mask: xp.where(mask, g, 0)
 
