@@ -393,8 +393,8 @@ def _train(a, out):
     if data.task == "segmentation":
         for k in ("mean_iou", "pixel_accuracy"):
             summary["test"][k] = summary["test_" + k] = final.get(k)
-    with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
+    from neuronet.serialization import atomic_write_bytes
+    atomic_write_bytes(os.path.join(out, "summary.json"), json.dumps(summary, indent=1).encode("utf-8"))
     acc = summary["test_accuracy"]
     if val_metrics is not None and "accuracy" in val_metrics:
         print(f"validation accuracy {100 * val_metrics['accuracy']:.2f}% ({len(val_set)} samples held out of the "
@@ -484,6 +484,8 @@ def _open_image(path):
         raise UserError("predict needs Pillow to read images: pip install pillow") from None
     if not os.path.exists(path):
         raise UserError(f"{path}: no such file")
+    if not os.path.isfile(path):      # a FIFO would block the reader forever
+        raise UserError(f"{path}: not a regular file; images are read from regular files only")
     try:
         img = Image.open(path)
         img.load()

@@ -95,6 +95,8 @@ def test_cli_errors_name_the_file_print_the_whole_message_and_debug_shows_a_trac
     one_line_error(cli("info", str(bad)), str(bad), "invalid format version -3")
     os.mkfifo(tmp_path / "fifo.npz")
     one_line_error(cli("info", str(tmp_path / "fifo.npz"), timeout=20), "FIFO")
+    os.mkfifo(tmp_path / "fifo.png")
+    one_line_error(cli("predict", str(p), str(tmp_path / "fifo.png"), timeout=20), "fifo.png: not a regular file")
     # a model argument that changes a layer's size: PyTorch's detailed mismatch, every line of it
     shrunk = with_meta(p, tmp_path / "s.npz", lambda m: m["object"]["model"]["kwargs"].update(num_classes=5))
     r = cli("eval", str(shrunk), "--data", "mnist-sample")

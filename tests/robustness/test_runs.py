@@ -30,6 +30,10 @@ def test_second_run_goes_to_a_fresh_directory_and_says_so(tmp_path):
     assert r.returncode == 0, r.stderr
     before = snapshot(out)
     assert {"last.npz", "metrics.csv", "history.json", "summary.json"} <= set(before)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    modes = {n: os.stat(out / n).st_mode & 0o777 for n in before}
+    assert set(modes.values()) == {0o666 & ~umask}, modes        # checkpoints as every other file
     r = cli(*TRAIN, "--out", str(out), "--seed", "1")
     assert r.returncode == 0, r.stderr
     assert f"{out} already holds a run; this run goes to {out}-2" in r.stderr
