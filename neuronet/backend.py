@@ -256,6 +256,14 @@ def generator(xp=np):
     return g
 
 
+def seed_from_state(state: dict) -> int:
+    """A GPU generator seed that a NumPy bit-generator ``state`` defines."""
+    inner = state.get("state", {}) if isinstance(state, dict) else {}
+    inner = inner if isinstance(inner, dict) else {"state": inner}
+    words = [int(inner.get(k, 0)) % (1 << 64) for k in ("state", "inc")]
+    return int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
 def _reseed_device_generators(state: dict):
     """Restart the GPU generators at a seed drawn from the NumPy ``state``.
 
@@ -265,10 +273,7 @@ def _reseed_device_generators(state: dict):
     state defines: a run resumed from a checkpoint draws the same GPU numbers
     as the run that wrote it.
     """
-    inner = state.get("state", {}) if isinstance(state, dict) else {}
-    inner = inner if isinstance(inner, dict) else {"state": inner}
-    words = [int(inner.get(k, 0)) % (1 << 64) for k in ("state", "inc")]
-    seed = int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0] >> np.uint64(1))
+    seed = seed_from_state(state)
     for xp in [k for k in _generators if k is not np]:
         _generators[xp] = xp.random.default_rng(seed)
     if _cupy is not None:

@@ -86,6 +86,7 @@ class Generator:
     def get_state(self):
         """The CPU stream's state as a uint8 tensor (feed it to :meth:`set_state`)."""
         state = {"seed": self._seed, "numpy": self._generator(np).bit_generator.state}
+        self._restart_device_streams(state["numpy"])
         data = np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy()
         return _tensor()._wrap(data)
 
@@ -101,7 +102,16 @@ class Generator:
                 from None
         self._seed = state["seed"]
         self._generators = {np: g}
+        self._restart_device_streams(state["numpy"])
         return self
+
+    def _restart_device_streams(self, numpy_state):
+        # CuPy keeps its generator state on the GPU with no portable form:
+        # taking or restoring a state restarts the GPU stream from a seed the
+        # NumPy state defines, so restoring reproduces the GPU draws too.
+        cp = backend._cupy
+        if cp is not None:
+            self._generators[cp] = cp.random.default_rng(backend.seed_from_state(numpy_state))
 
     def __getattr__(self, name):
         # Anything else (integers, permutation, random, ...) is the stream's own
