@@ -122,3 +122,10 @@ def test_gpu_random_stream_restarts_from_a_saved_state(standin):
     a = nt.rand(4, device="cuda").numpy()
     nt.set_rng_state(state)
     np.testing.assert_array_equal(nt.rand(4, device="cuda").numpy(), a)
+
+
+def test_convolution_runs_one_chunk_per_batch_on_a_gpu(standin):
+    from neuronet.nn.functional import convolution as conv
+    K, P = 16 * 9, 32 * 32                       # a ResNet-20 stage-1 conv, batch 128
+    assert len(conv._image_chunks(128, K * P * 4, P)) > 10               # CPU: L2-sized pieces
+    assert conv._image_chunks(128, K * P * 4, P, standin) == [(0, 128)]  # GPU: one launch

@@ -237,9 +237,19 @@ _CHUNK_BYTES = 1 << 22
 _GEMM_COLS = 6400
 
 
-def _image_chunks(n_images, bytes_per_image, cols_per_image=0):
+# On a GPU there is no L2 to fit and every chunk is a kernel launch (a CPU's
+# chunks split a ResNet-20 conv into ~19 launches): one chunk per batch, only
+# bounded so the columns of a huge batch do not exhaust device memory.
+_GPU_CHUNK_BYTES = 1 << 30
+
+
+def _image_chunks(n_images, bytes_per_image, cols_per_image=0, xp=np):
     """``[(n0, n1), ...]`` covering ``range(n_images)``, each about ``_CHUNK_BYTES``
-    and, when ``cols_per_image`` is given, at most about ``_GEMM_COLS`` columns."""
+    and, when ``cols_per_image`` is given, at most about ``_GEMM_COLS`` columns
+    (with CuPy: about ``_GPU_CHUNK_BYTES``, no column cap)."""
+    if xp is not np:
+        step = max(1, _GPU_CHUNK_BYTES // max(1, bytes_per_image))
+        return [(n0, min(n_images, n0 + step)) for n0 in range(0, n_images, step)]
     step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
     if cols_per_image and _GEMM_COLS:
         step = min(step, max(1, _GEMM_COLS // cols_per_image))
@@ -277,7 +287,7 @@ def _conv_forward_cm(ctx, x_cm, w, stride, dilation, groups):
         if keep:
             cols_kept = xp.empty((C, kh, kw, N, ho, wo), dtype=x_cm.dtype)
             flat = cols_kept.reshape(K, N * P)
-        for n0, n1 in _image_chunks(N, K * P * x_cm.dtype.itemsize, P):
+        for n0, n1 in _image_chunks(N, K * P * x_cm.dtype.itemsize, P, xp):
             if keep:
                 im2col(x_cm[:, n0:n1], kernel, stride, dilation, (ho, wo), out=cols_kept[:, :, :, n0:n1])
                 cols = flat[:, n0 * P:n1 * P]
@@ -323,7 +333,7 @@ def _conv_backward_cm(ctx, g_cm):
             dx_cm = _decolumns(dcols.reshape(C, *kernel, N, ho, -1), (hp, wp), stride, dilation, wide)
         return dx_cm, dw
     g = g_cm.reshape(O, N * P)
-    chunks = _image_chunks(N, K * P * g_cm.dtype.itemsize, P)
+    chunks = _image_chunks(N, K * P * g_cm.dtype.itemsize, P, xp)
     if need_w:
         # Delta rule: dW = G @ cols^T, over the kept columns or, chunk by
         # chunk, over columns rebuilt from the saved input.
@@ -371,7 +381,7 @@ def _conv_forward_nchw(ctx, x, w, b, stride, pads, dilation):
     K, P = C * kh * kw, ho * wo
     w2 = w.reshape(O, K)
     out = xp.empty((N, O, P), dtype=x.dtype)
-    for n0, n1 in _image_chunks(N, K * P * x.dtype.itemsize):
+    for n0, n1 in _image_chunks(N, K * P * x.dtype.itemsize, xp=xp):
         cols = im2col_nchw(x, n0, n1, (kh, kw), stride, pads, dilation, (ho, wo)).reshape(K, -1)
         cm_to_nchw((w2 @ cols).reshape(O, n1 - n0, P), n0, b, out)
         del cols
@@ -404,7 +414,7 @@ def _conv_backward_nchw(ctx, grad):
     dwt = xp.zeros((K, O), dtype=grad.dtype) if need_w else None     # dW^T, see below
     db = xp.zeros(O, dtype=grad.dtype) if need_b else None
     wt = w.reshape(O, K).T if need_x else None
-    for n0, n1 in _image_chunks(N, K * P * grad.dtype.itemsize):
+    for n0, n1 in _image_chunks(N, K * P * grad.dtype.itemsize, xp=xp):
         n = n1 - n0
         g = nchw_to_cm(g3, n0, xp.empty((O, n, P), dtype=grad.dtype)).reshape(O, n * P)
         if need_b:
@@ -551,7 +561,7 @@ def _mm_nt(a, b):
     k = b.shape[1]
     s = max(1024, _CHUNK_FLOATS // (m + k))
     nc = M // s
-    if nc < 2:
+    if nc < 2 or array_module(a) is not np:      # a GPU: one GEMM, no cache to fit
         return _mm(b, a.transpose(0, 2, 1)).transpose(0, 2, 1)
     main = nc * s
     ac = a[:, :, :main].reshape(G, m, nc, s).transpose(0, 2, 3, 1)     # (G, nc, s, m)
