@@ -219,7 +219,10 @@ class Tensor:
     def data(self, value):
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be set to a Tensor, received {type(value).__name__}")
-        self.array = value.array
+        # A GPU tensor stays on its GPU: host data is copied over (a parameter
+        # that silently moved to the host would then fail, or run, elsewhere).
+        same = self.device == value.device or self.device.type == "cpu"
+        self.array = value.array if same else backend.to_device(value.array, self.device)
 
     @property
     def T(self):

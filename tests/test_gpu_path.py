@@ -129,3 +129,12 @@ def test_convolution_runs_one_chunk_per_batch_on_a_gpu(standin):
     K, P = 16 * 9, 32 * 32                       # a ResNet-20 stage-1 conv, batch 128
     assert len(conv._image_chunks(128, K * P * 4, P)) > 10               # CPU: L2-sized pieces
     assert conv._image_chunks(128, K * P * 4, P, standin) == [(0, 128)]  # GPU: one launch
+
+
+def test_setting_data_of_a_gpu_tensor_keeps_it_on_the_gpu(standin):
+    p = nt.nn.Parameter(nt.zeros(3, device="cuda"))
+    p.data = nt.from_numpy(np.ones(3, np.float32))
+    assert p.is_cuda and p.numpy().tolist() == [1.0, 1.0, 1.0]
+    q = nt.zeros(3)
+    q.data = p.data
+    assert q.is_cuda                      # a CPU tensor takes the new data where it is, as before
