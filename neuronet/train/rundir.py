@@ -1,5 +1,8 @@
 """Run directories: never lose a run, never share one between two trainers.
 
+(The lock of a process on another machine sharing the disk is always taken
+as live: remove ``.lock`` by hand if that machine's trainer is gone.)
+
 - :func:`holds_run` tells whether a directory already holds a run's files;
   :func:`fresh_run_dir` picks ``base``, else ``base-2``, ``base-3``, ... (the
   first that holds no run and is not locked).
@@ -37,9 +40,12 @@ def lock_owner(directory):
     """The process id in ``directory``'s lock file if that process runs, else None."""
     try:
         with open(os.path.join(directory, LOCK_NAME)) as f:
-            pid = int(f.read().split()[0])
+            words = f.read().split()
+        pid = int(words[0])
     except (OSError, ValueError, IndexError):
         return None
+    if len(words) > 1 and words[1] != socket.gethostname():
+        return pid          # another machine's process (a shared disk): it cannot be checked from here
     return pid if pid == os.getpid() or _pid_alive(pid) else None
 
 

@@ -4,6 +4,7 @@ import glob
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -87,7 +88,7 @@ def test_two_concurrent_trainers(tmp_path):
 def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp_path / ".lock").write_text(f"{dead.pid} host\n")
+    (tmp_path / ".lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
     with RunLock(tmp_path) as lock:
         assert (tmp_path / ".lock").read_text().split()[0] == str(os.getpid())
         with RunLock(tmp_path):         # re-entrant in one process
@@ -96,12 +97,16 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     assert not (tmp_path / ".lock").exists()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        (tmp_path / ".lock").write_text(f"{live.pid} host\n")
+        (tmp_path / ".lock").write_text(f"{live.pid} {socket.gethostname()}\n")
         with pytest.raises(RunDirectoryError, match=f"in use by another trainer \\(process {live.pid}"):
             RunLock(tmp_path).acquire()
     finally:
         live.kill()
         live.wait()
+    # another machine's lock on a shared disk cannot be checked: taken as live
+    (tmp_path / ".lock").write_text(f"{dead.pid} some-other-host\n")
+    with pytest.raises(RunDirectoryError, match="in use by another trainer"):
+        RunLock(tmp_path).acquire()
 
 
 KILLED_SAVE = textwrap.dedent("""
