@@ -31,6 +31,8 @@ HOST_ONLY = {
     "compat/": "PyTorch-written scripts run as written, on the CPU",
     "test_devices.py": "tests device placement itself, from the CPU",
     "test_backend.py": "tests the backend switch itself, from the CPU",
+    "test_printing.py": "the repr of CPU tensors (a GPU tensor adds device='cuda:0', as PyTorch's)",
+    "utils/test_data_api.py": "datasets index host memory",
 }
 
 # Single tests whose subject is CPU behaviour (what lives where, host memory).
@@ -49,6 +51,10 @@ HOST_ONLY_TESTS = {
         "inspects the saved array's memory with NumPy",
     "nn/functional/test_normalization.py::test_batch_norm_relu_saves_the_input_and_a_boolean_mask":
         "on a GPU batch norm always centres (choosing would read the statistics back), so it saves x - mean",
+    "test_dtype.py::test_default_dtype_round_trip": "the repr of a CPU tensor",
+    "utils/test_checkpoint.py::test_checkpoint_gradients_equal_direct_ones":
+        "on a GPU, taking the RNG state restarts the GPU stream (CuPy's cannot be saved), so a "
+        "checkpointed run draws other dropout masks than an unchecked one; forward and recompute agree",
     "nn/functional/test_dropout.py::test_alpha_dropout_gradient":
         "multiplies the saved device mask by host arrays in the reference",
 }

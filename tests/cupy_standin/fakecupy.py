@@ -568,7 +568,8 @@ def _special(fn):
 
     def f(x):
         a = _unwrap(x, fn.__name__)
-        return _wrap(numpy.asarray(uf(a), dtype=numpy.result_type(a.dtype, numpy.float32)))
+        dt = a.dtype if a.dtype.kind == "f" else numpy.result_type(a.dtype, numpy.float64)
+        return _wrap(numpy.asarray(uf(a), dtype=dt))
     return f
 
 

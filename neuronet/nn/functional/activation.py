@@ -374,7 +374,7 @@ def erf(x):
     if xp is not np:  # pragma: no cover - needs a GPU
         try:
             from cupyx.scipy.special import erf as cupy_erf
-            return cupy_erf(x)
+            return cupy_erf(x).astype(x.dtype, copy=False)   # float16 in, float16 out
         except ImportError:
             pass
     return _erf_fdlibm(x)
