@@ -52,6 +52,8 @@ HOST_ONLY_TESTS = {
     "nn/functional/test_normalization.py::test_batch_norm_relu_saves_the_input_and_a_boolean_mask":
         "on a GPU batch norm always centres (choosing would read the statistics back), so it saves x - mean",
     "test_dtype.py::test_default_dtype_round_trip": "the repr of a CPU tensor",
+    "distributions/test_distributions.py::test_bad_log_prob_values":
+        "its values are built at collection time, on the CPU, and meet GPU distributions",
     "utils/test_checkpoint.py::test_checkpoint_gradients_equal_direct_ones":
         "on a GPU, taking the RNG state restarts the GPU stream (CuPy's cannot be saved), so a "
         "checkpointed run draws other dropout masks than an unchecked one; forward and recompute agree",
