@@ -92,14 +92,11 @@ def load(f, map_location=None):
         head, total = data[:512], len(data)
     else:
         src = os.fspath(f)
-        if not os.path.exists(src):
-            raise CheckpointError(f"{label}: no such file")
-        if os.path.isdir(src):
-            raise CheckpointError(f"{label}: is a directory, not a model file")
+        # Regular files only: a FIFO would block the reader forever.
+        total = serialization.check_regular_file(src, "model file").st_size
         try:
             with open(src, "rb") as fh:
                 head = fh.read(512)
-            total = os.path.getsize(src)
         except OSError as e:
             raise CheckpointError(f"{label}: cannot read ({e.strerror})") from None
     if total == 0:

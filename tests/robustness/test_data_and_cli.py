@@ -121,3 +121,11 @@ def test_eval_refuses_a_checkpoint_for_other_class_names(tmp_path):
                    "class names differ", "1: 'dog' vs 'fox'")
     r = cli("eval", str(out / "last.npz"), "--data", f"folder:{tmp_path / 'd'}", "--json")
     assert r.returncode == 0, r.stderr
+
+
+def test_neuronet_load_of_a_fifo_is_refused_without_blocking(tmp_path):
+    import neuronet
+    from neuronet.serialization import CheckpointError
+    os.mkfifo(tmp_path / "weights.pt")
+    with within(10), pytest.raises(CheckpointError, match=r"weights\.pt: is a FIFO"):
+        neuronet.load(tmp_path / "weights.pt")
