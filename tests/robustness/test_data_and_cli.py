@@ -129,3 +129,22 @@ def test_neuronet_load_of_a_fifo_is_refused_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "weights.pt")
     with within(10), pytest.raises(CheckpointError, match=r"weights\.pt: is a FIFO"):
         neuronet.load(tmp_path / "weights.pt")
+
+
+def test_idx_header_whose_dimensions_overflow_int64_is_refused(tmp_path):
+    from neuronet.data.datasets._base import DatasetFormatError
+    from neuronet.data.datasets.mnist import read_idx
+    path = tmp_path / "train-images-idx3-ubyte"
+    # three dimensions of 2**31: their product overflows int64 when computed in NumPy
+    path.write_bytes(bytes([0, 0, 8, 3]) + (2 ** 31).to_bytes(4, "big") * 3 + b"\x00" * 16)
+    with pytest.raises(DatasetFormatError, match="truncated IDX file"):
+        read_idx(path)
+
+
+def test_cifar_meta_that_is_not_utf8_names_the_file(tmp_path):
+    from neuronet.data.datasets._base import DatasetFormatError
+    from neuronet.data.datasets.cifar import _class_names
+    meta = tmp_path / "batches.meta.txt"
+    meta.write_bytes(b"airplane\n\xff\xfe car\n")
+    with pytest.raises(DatasetFormatError, match=r"batches\.meta\.txt: not a UTF-8 text file"):
+        _class_names(meta)

@@ -14,6 +14,17 @@ from ..dataset import ArrayDataset
 from ..download import check_file, extract_tar_members
 from ._base import DatasetFormatError, DatasetNotFoundError, fetch, mirror_list, resolve_root
 
+
+def _class_names(path):
+    """The class names of a CIFAR meta file, one per line (UTF-8 text)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise DatasetFormatError(f"{path}: not a UTF-8 text file of class names, one per line "
+                                 f"(byte {e.start}: {e.reason})") from None
+    return [ln.strip() for ln in text.splitlines() if ln.strip()]
+
 __all__ = ["CIFAR10", "CIFAR100", "read_cifar_bin"]
 
 _PIXELS = 3 * 32 * 32
@@ -112,7 +123,7 @@ class CIFAR10(ArrayDataset):
     def _read_meta(self, folder):
         path = os.path.join(folder, self.meta_files[0])
         if os.path.isfile(path):
-            names = [ln.strip() for ln in open(path, encoding="utf-8").read().splitlines() if ln.strip()]
+            names = _class_names(path)
             if len(names) == len(self.classes):
                 self.classes = names
 
@@ -176,7 +187,7 @@ class CIFAR100(CIFAR10):
         for attr, name in (("classes", "fine_label_names.txt"), ("coarse_classes", "coarse_label_names.txt")):
             path = os.path.join(folder, name)
             if os.path.isfile(path):
-                names = [ln.strip() for ln in open(path, encoding="utf-8").read().splitlines() if ln.strip()]
+                names = _class_names(path)
                 if len(names) == len(getattr(self, attr)):
                     setattr(self, attr, names)
 

@@ -48,7 +48,9 @@ def read_idx(path) -> np.ndarray:
         raise DatasetFormatError(f"{path}: truncated IDX header ({len(raw)} bytes, expected {header})")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_TYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = dtype.itemsize
+    for d in dims:              # Python ints: a forged header cannot overflow the product
+        expected *= d
     have = len(raw) - header
     if have < expected:
         raise DatasetFormatError(f"{path}: truncated IDX file: the header announces shape {dims} "
@@ -56,7 +58,7 @@ def read_idx(path) -> np.ndarray:
     if have > expected:
         raise DatasetFormatError(f"{path}: {have - expected} unexpected bytes after the {expected} bytes of "
                                  f"data announced for shape {dims}")
-    arr = np.frombuffer(raw, dtype=dtype, count=int(np.prod(dims)), offset=header).reshape(dims)
+    arr = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=header).reshape(dims)
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
 
