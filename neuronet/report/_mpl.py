@@ -24,14 +24,11 @@ def pyplot():
 def save(fig, path, dpi=90):
     """Write ``fig`` to ``path`` atomically (a watcher never sees half a PNG)
     and free it."""
-    import os
+    from ..serialization import atomic_write
     plt = pyplot()
-    tmp = f"{path}.tmp.png"
     try:
-        fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
+        # a temporary named by process (atomic_write): two runs never share one
+        atomic_write(path, lambda f: fig.savefig(f, dpi=dpi, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

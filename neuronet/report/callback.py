@@ -29,6 +29,7 @@ from . import figures
 from ._mpl import pyplot
 from .html import environment, write_html
 from .stats import LayerStatsRecorder, first_layer_weight, stats_arrays
+from ..serialization import atomic_write
 
 __all__ = ["ReportCallback", "draw_model_figures", "predict", "resolve_samples", "conv_layers"]
 
@@ -472,16 +473,12 @@ class ReportCallback(Callback):
         if self.recorder is not None:
             self.state["layer_stats"] = self.recorder.as_dict()
         path = os.path.join(self.out_dir, STATE_FILE)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(_clean(self.state), f, indent=1, default=_json_default, allow_nan=False)
-        os.replace(tmp, path)
+        text = json.dumps(_clean(self.state), indent=1, default=_json_default, allow_nan=False)
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
     def _save_samples(self):
         arrays = {"inputs": self.x}
         if self.y is not None:
             arrays["targets"] = self.y
         path = os.path.join(self.out_dir, SAMPLES_FILE)
-        tmp = path + ".tmp.npz"
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: np.savez_compressed(f, **arrays))

@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import sys
+from ..serialization import atomic_write
 
 __all__ = ["FIGURES", "environment", "read_history", "write_html", "format_duration"]
 
@@ -249,8 +250,6 @@ def write_html(run_dir, state=None, history=None, checkpoint=None, path=None):
         parts.append("<h2>Per-epoch metrics</h2><div class=\"scroll\">" + _table(rows, keys) + "</div>")
     parts.append("<p><small>Written by neuronet.report. Self-contained: the figures are embedded; "
                  "the PNG files lie beside this page.</small></p></body></html>")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(parts))
-    os.replace(tmp, path)
+    page = "\n".join(parts).encode("utf-8")
+    atomic_write(path, lambda f: f.write(page))
     return path
