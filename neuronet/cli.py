@@ -303,6 +303,21 @@ def _check_resumable(a):
 
 
 def cmd_train(a):
+    # Under `mpiexec -n N neuronet train ...` every rank trains its share of
+    # each batch (DistributedDataParallel); rank 0 alone owns the run
+    # directory, the logs and the report. The other ranks take the same
+    # decisions (identical weights and validation metrics) and keep their
+    # checkpoints in a private directory removed at the end.
+    from neuronet.distributed import training as dt
+    if dt.setup() > 1 and not dt.is_main_process():
+        import shutil
+        import tempfile
+        out = tempfile.mkdtemp(prefix=f"neuronet-rank{dt.rank()}-")
+        a.quiet, a.report = True, False
+        try:
+            return _train(a, out)
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
     out, lock = _locked_run_dir(a)
     try:
         return _train(a, out)
@@ -320,12 +335,18 @@ def _train(a, out):
     data = build_data(a.data, root=a.root, download=a.download, augment=a.augment, image_size=a.image_size,
                       seed=a.seed, val_split=a.val_split, subset=a.subset)
     model = build_model(a.model, data, **_model_args(a.model_arg))
+    from neuronet.distributed import training as dt
+    world = dt.world_size()
+    # several ranks: gradients averaged over them, batch statistics over the global batch
+    model = dt.wrap_model(model, sync_batchnorm=True)
     train_set, val_set = data.train, data.val
     if len(train_set) == 0:
         raise UserError(f"the training set of {data.name} is empty (after --subset and --val-split): nothing to "
                         "train on")
     val_words = _split_words(data, a)
-    train_loader = DataLoader(train_set, batch_size=a.batch_size, shuffle=True, seed=a.seed)
+    sampler = dt.sampler_for(train_set, shuffle=True, seed=a.seed)     # None with one process
+    train_loader = DataLoader(train_set, batch_size=a.batch_size, shuffle=sampler is None, sampler=sampler,
+                              seed=a.seed)
     val_loader = DataLoader(val_set, batch_size=500) if val_set is not None else None
     optimizer = build_optimizer(a.optimizer, model.parameters(), a.lr, a.momentum, a.weight_decay)
     scheduler, sched_step = build_scheduler(a.scheduler, optimizer, a.epochs, len(train_loader))
@@ -360,9 +381,12 @@ def _train(a, out):
     if not a.quiet:
         held = f"{len(val_set)} validation (held out of train), " if val_set is not None else "no validation, "
         print(f"training {a.model} ({n_params:,} parameters) on {data.name}: {len(train_set)} train, {held}"
-              f"{len(data.test)} test samples (used once, at the end); {a.epochs} epochs, batch {a.batch_size}, "
+              f"{len(data.test)} test samples (used once, at the end); {a.epochs} epochs, batch {a.batch_size}"
+              + (f" per rank x {world} ranks (global batch {a.batch_size * world}), " if world > 1 else ", ") +
               f"{a.optimizer} lr {a.lr}, scheduler {a.scheduler}; run directory {out}", file=sys.stderr)
     trainer.fit(train_loader, val_loader, epochs=a.epochs, resume=a.resume)
+    if not dt.is_main_process():
+        return 0            # rank 0 evaluates the chosen checkpoint and reports
     # The checkpoint the validation set chose (without one: the last); the test
     # set is evaluated once, here, for that checkpoint only.
     best_path = os.path.join(out, "best.npz")
@@ -371,7 +395,7 @@ def _train(a, out):
     val_metrics = None
     if val_set is not None and os.path.isfile(best_path):
         ck = load_checkpoint(best_path)
-        ck.load_into(trainer.model)
+        ck.load_into(dt.unwrap_model(trainer.model))
         chosen, chosen_epoch = best_path, ck.epoch
         val_metrics = {k[4:]: v for k, v in ck.metrics.items() if k.startswith("val_") and isinstance(v, float)}
     final = trainer.evaluate(DataLoader(data.test, batch_size=500))
@@ -728,6 +752,7 @@ def main(argv=None):
         return COMMANDS[a.command](a) or 0
     except KeyboardInterrupt:
         print("neuronet: interrupted", file=sys.stderr)
+        _end_other_ranks(130)
         return 130
     except Exception as e:  # the whole message for the user; the traceback on request
         if debug:
@@ -741,7 +766,17 @@ def main(argv=None):
             # a bare word ("eps", "object") says nothing without its type
             msg = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
         print(f"neuronet: error: {_cli_words(msg)}", file=sys.stderr)
+        _end_other_ranks(1)
         return 1
+
+
+def _end_other_ranks(code):
+    """Under `mpiexec -n N`, a rank that stops with an error ends the whole job
+    (the others would wait forever in their next collective)."""
+    from neuronet import distributed as dist
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        sys.stderr.flush()
+        dist.abort(code)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.grad_mode import no_grad
+from ..distributed.training import unwrap_model
 from ..tensor import Tensor
 from .callbacks import Callback, CSVLogger, EarlyStopping, JSONLogger, ProgressBar
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -218,6 +219,9 @@ class Trainer:
     # ------------------------------------------------------------------ loops
     def train_epoch(self, loader):
         self.model.train()
+        sampler = getattr(loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.epoch)   # DistributedSampler: a new shuffle, the same on every rank
         tracker = MetricTracker(None, self.topk)
         steps = len(loader) if hasattr(loader, "__len__") else None
         seen = 0
@@ -296,7 +300,7 @@ class Trainer:
         }
 
     def save(self, path, metrics=None):
-        save_checkpoint(path, self.model, self.optimizer, self.scheduler, epoch=self.epoch,
+        save_checkpoint(path, unwrap_model(self.model), self.optimizer, self.scheduler, epoch=self.epoch,
                         step=self.global_step, metrics=metrics or {}, history=self._history_scalars(),
                         preprocessing=self.preprocessing, data=self.data_info, config=self.config,
                         extra={"trainer": self.checkpoint_state(), "loader": self.loader_state})
@@ -313,7 +317,7 @@ class Trainer:
             if mine is not None and saved and saved.get("class") != type(mine).__name__:
                 raise CheckpointError(f"{path}: the checkpoint's {what} state is for {saved.get('class')!r}, "
                                       f"this run uses {type(mine).__name__!r}; resume with the same {what}")
-        ck.load_into(self.model)
+        ck.load_into(unwrap_model(self.model))
         try:
             if ck.optimizer and self.optimizer is not None:
                 self.optimizer.load_state_dict(ck.optimizer["state"])
