@@ -615,3 +615,12 @@ def install():
     _sys.modules.setdefault("cupyx.scipy", cupyx.scipy)
     _sys.modules.setdefault("cupyx.scipy.special", cupyx.scipy.special)
     return _sys.modules["cupy"]
+
+
+def uninstall():
+    """Remove what :func:`install` registered (entries that are the stand-in's)."""
+    mine = {"cupy": _this, "cupy.random": random, "cupy.cuda": cuda, "cupyx": cupyx,
+            "cupyx.scipy": cupyx.scipy, "cupyx.scipy.special": cupyx.scipy.special}
+    for name, mod in mine.items():
+        if _sys.modules.get(name) is mod:
+            del _sys.modules[name]
