@@ -143,3 +143,16 @@ def test_setting_data_of_a_gpu_tensor_keeps_it_on_the_gpu(standin):
     q = nt.zeros(3)
     q.data = p.data
     assert q.is_cuda                      # a CPU tensor takes the new data where it is, as before
+
+
+def test_an_out_of_range_target_on_a_gpu_gives_nan_not_a_number_that_looks_right(standin):
+    x = nt.randn(4, 3, device="cuda")
+    y = nt.tensor([0, 1, 5, 2], device="cuda")
+    standin.reset_syncs()
+    loss = F.cross_entropy(x, y)
+    assert standin.total_syncs() == 0
+    assert np.isnan(loss.item())
+    assert np.isnan(F.nll_loss(F.log_softmax(x, 1), y, weight=nt.ones(3, device="cuda")).item())
+    backend.debug_checks = True                       # NEURONET_DEBUG_CHECKS=1: the CPU's clear error
+    with pytest.raises(IndexError, match="target contains 5 but input has 3 classes"):
+        F.cross_entropy(x, y)

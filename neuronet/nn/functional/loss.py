@@ -171,10 +171,21 @@ def _class_index_setup(x, target, weight, ignore_index):
     valid = target != ignore_index
     t = target.astype("int64", copy=False)
     t = t * valid                         # ignored -> class 0, a safe index
+    xp = array_module(t)
+    bad = None
+    if not host_checks(xp):
+        # On a GPU the range check (a host read) is skipped: an out-of-range
+        # class indexes class 0 instead and its entry's weight is NaN, so the
+        # loss comes out NaN, never a plausible wrong number.
+        n_classes = x.shape[1] if x.ndim >= 2 else x.shape[0]
+        bad = (t < 0) | (t >= n_classes)
+        t = xp.where(bad, 0, t)
     if weight is None:
         w_y = valid.astype(x.dtype)
     else:
         w_y = weight.astype(x.dtype, copy=False)[t] * valid
+    if bad is not None:
+        w_y = xp.where(bad, xp.asarray(float("nan"), dtype=x.dtype), w_y)
     return t, valid, w_y
 
 
