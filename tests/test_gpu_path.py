@@ -156,3 +156,11 @@ def test_an_out_of_range_target_on_a_gpu_gives_nan_not_a_number_that_looks_right
     backend.debug_checks = True                       # NEURONET_DEBUG_CHECKS=1: the CPU's clear error
     with pytest.raises(IndexError, match="target contains 5 but input has 3 classes"):
         F.cross_entropy(x, y)
+
+
+def test_googlenet_forward_backward_reads_nothing_back(standin):
+    m = models.googlenet(num_classes=10, aux_logits=False, init_weights=True).to("cuda")
+    x = nt.randn(2, 3, 64, 64, device="cuda")
+    standin.reset_syncs()
+    F.cross_entropy(m(x), nt.tensor([1, 2], device="cuda")).backward()
+    assert standin.total_syncs() == 0, dict(standin.SYNCS)      # was 53 before the fixes (issue 16)
