@@ -11,6 +11,8 @@ installed or no GPU is visible.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 __all__ = [
@@ -138,9 +140,10 @@ device = Device
 
 
 def _late_cupy(arrays):
-    """CuPy, imported now because one of ``arrays`` is a CuPy array made
-    before neuronet was asked for a GPU; None otherwise."""
-    if not _cupy_checked:
+    """CuPy, looked up now because one of ``arrays`` is a CuPy array made
+    before neuronet was asked for a GPU; None otherwise. No CuPy array can
+    exist while CuPy is not imported: then this is one dict lookup."""
+    if not _cupy_checked and "cupy" in sys.modules:
         for a in arrays:
             if type(a).__module__.startswith("cupy"):
                 return _get_cupy()
