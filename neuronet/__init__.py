@@ -11,6 +11,7 @@ from .tensor import *  # noqa: F401,F403  (Tensor, factories, math functions, dt
 from .tensor import Tensor, tensor  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import Device, device, manual_seed, cupy_available  # noqa: F401
+from .backend import get_default_device, set_default_device  # noqa: F401
 from ._dtype import *  # noqa: F401,F403  (dtype objects and aliases, Size, finfo/iinfo, default dtype)
 from ._printing import set_printoptions, get_printoptions, printoptions  # noqa: F401
 from . import cuda, accelerator, backends, linalg, amp  # noqa: F401

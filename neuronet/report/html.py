@@ -59,7 +59,7 @@ def environment(device=None):
     mpl = _version("matplotlib")
     if mpl:
         env["matplotlib"] = mpl
-    for dist in ("cupy", "cupy-cuda12x", "cupy-cuda11x"):
+    for dist in ("cupy", "cupy-cuda13x", "cupy-cuda12x", "cupy-cuda11x"):
         v = _version(dist)
         if v:
             env["cupy"] = v

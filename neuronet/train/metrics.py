@@ -101,25 +101,31 @@ class MetricTracker:
         self.cm = None if self.num_classes is None else np.zeros((self.num_classes,) * 2, np.int64)
 
     def update(self, loss, logits, targets):
-        scores = _np(logits)
+        arr = getattr(logits, "array", logits)
         t = _np(targets)
         n = t.shape[0]
         self.loss_sum += float(loss) * n
         self.count += n
-        if scores.ndim == t.ndim + 1 and t.dtype.kind in "iu":
-            pred = scores.argmax(axis=1)
-            if scores.dtype.kind in "fc":
+        if arr.ndim == t.ndim + 1 and t.dtype.kind in "iu":
+            # Decide the predicted classes where the scores live (on a GPU: only
+            # the integer predictions cross to the host, not N x C x H x W scores).
+            xp = backend.array_module(arr)
+            pred = arr.argmax(axis=1)
+            if arr.dtype.kind in "fc":
                 # argmax of a NaN row is its first NaN (class 0, say): count such
                 # predictions as wrong, never as a class
-                bad = ~np.isfinite(scores).all(axis=1)
+                bad = ~xp.isfinite(arr).all(axis=1)
+                pred = backend.to_numpy(xp.where(bad, -1, pred))
+                bad = backend.to_numpy(bad)
                 if bad.any():
                     self.nonfinite += int(bad.reshape(n, -1).any(axis=1).sum())
-                    pred = np.where(bad, -1, pred)
+            else:
+                pred = backend.to_numpy(pred)
             valid = t >= 0
             self.correct += int(((pred == t) & valid).sum())
             self.units += int(valid.sum())
-            if self.topk and scores.ndim == 2 and scores.shape[1] > self.topk:
-                self.topk_correct += int(round(topk_accuracy(scores, t, self.topk) * n))
+            if self.topk and arr.ndim == 2 and arr.shape[1] > self.topk:
+                self.topk_correct += int(round(topk_accuracy(_np(logits), t, self.topk) * n))
             if self.cm is not None:
                 self.cm += confusion_matrix(pred, t, self.num_classes)
 
