@@ -521,15 +521,7 @@ class Tensor:
         gradient).
         """
         if _grad_state["enabled"]:
-            if self.requires_grad and self._node is None:
-                raise RuntimeError(
-                    f"{name}: a leaf Variable that requires grad is being used in an in-place operation. "
-                    "(Wrap parameter updates in `with neuronet.no_grad():`.)")
-            base = self._base
-            if base is not None and base.requires_grad and base._node is None:
-                raise RuntimeError(
-                    f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
-                    "operation.")
+            self._check_inplace_view(name)
             src = Tensor._wrap(self.array.copy() if clone else self.array, requires_grad=self.requires_grad)
             src._node = self._node
             src._vc = [0] if clone else self._vc
@@ -610,18 +602,24 @@ class Tensor:
         return t
 
     def _check_inplace(self, op):
+        """PyTorch's refusal of an in-place change of a leaf that requires grad
+        while gradients are recorded."""
         if _grad_state["enabled"] and self.requires_grad and self._node is None:
             raise RuntimeError(
                 f"{op}: a leaf Variable that requires grad is being used in an in-place operation. "
                 "(Wrap the update in `with neuronet.no_grad():`.)")
 
+    def _check_inplace_view(self, op):
+        """``_check_inplace``, and the same refusal for a view of such a leaf."""
+        self._check_inplace(op)
+        base = self._base
+        if _grad_state["enabled"] and base is not None and base.requires_grad and base._node is None:
+            raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+
     def _fill_from(self, values, name):
         """In-place fill that records no graph (random fills, zero_, fill_ with a number)."""
-        self._check_inplace(name)
-        if _grad_state["enabled"] and self._base is not None and self._base.requires_grad \
-                and self._base._node is None:
-            raise RuntimeError(f"{name}: a view of a leaf Variable that requires grad is being used in "
-                               "an in-place operation.")
+        self._check_inplace_view(name)
         xp = backend.array_module(self.array)
         if self._node is not None and _grad_state["enabled"]:
             # A graph tensor overwritten by constants: its history ends here
@@ -681,13 +679,12 @@ class Tensor:
         return self
 
     def _arith_(self, other, op, name, clone):
-        """``self = self <op> other`` in place; the NumPy in-place ufunc when no graph is recorded."""
-        o = other
+        """``self = self <op> other`` in place. The current values are copied
+        for the op (``clone``) only when autograd records it: otherwise nothing
+        keeps them for a backward."""
         records = _grad_state["enabled"] and (self.requires_grad or
-                                              (isinstance(o, Tensor) and o.requires_grad))
-        if records:
-            return self._apply_inplace(lambda s: op(s, _operand(o, s)), name, clone=clone)
-        return self._apply_inplace(lambda s: op(s, _operand(o, s)), name, clone=False)
+                                              (isinstance(other, Tensor) and other.requires_grad))
+        return self._apply_inplace(lambda s: op(s, _operand(other, s)), name, clone=clone and records)
 
     def add_(self, other, alpha=1):
         other = other if alpha == 1 else other * alpha
