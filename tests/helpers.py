@@ -24,6 +24,31 @@ except ImportError:  # pragma: no cover - depends on the machine
 requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed (the oracle)")
 
 
+def import_torchvision():
+    """torchvision (0.28, the oracle beside the CPU torch) or None.
+
+    PyPI's torchvision registers fake kernels for its two C++ operators at
+    import, which fails beside a torch build without them ("operator
+    torchvision::nms does not exist"): declare them first, then import.
+    """
+    if torch is None:
+        return None
+    try:
+        import torchvision
+        return torchvision
+    except Exception:
+        pass
+    try:
+        lib = torch.library.Library("torchvision", "DEF")
+        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        import_torchvision.lib = lib      # keep the definitions alive
+        import torchvision
+        return torchvision
+    except Exception:
+        return None
+
+
 def rng(seed=0):
     return np.random.default_rng(seed)
 

@@ -11,26 +11,12 @@ import numpy as np
 import pytest
 
 import neuronet as nt
+from tests.helpers import import_torchvision
 
 torch = pytest.importorskip("torch")
 
 
-def _torchvision():
-    try:
-        lib = torch.library.Library("torchvision", "DEF")
-        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        _torchvision.lib = lib
-    except Exception:
-        pass
-    try:
-        import torchvision
-        return torchvision
-    except Exception:
-        return None
-
-
-tv = _torchvision()
+tv = import_torchvision()
 ALL_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.int16,
               torch.int32, torch.int64, torch.uint8, torch.bool]
 

@@ -1,6 +1,7 @@
 """torchvision as a test oracle: imported without its C++ extension (its two
 operators declared first, as tests/vision does); None when unavailable."""
 import numpy as np
+from tests.helpers import import_torchvision
 
 try:
     import torch
@@ -8,26 +9,7 @@ except Exception:   # pragma: no cover - torch is a test dependency
     torch = None
 
 
-def _import():
-    if torch is None:
-        return None
-    try:
-        import torchvision
-        return torchvision
-    except Exception:
-        pass
-    try:
-        lib = torch.library.Library("torchvision", "DEF")
-        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        _import.lib = lib      # keep the definitions alive
-        import torchvision
-        return torchvision
-    except Exception:
-        return None
-
-
-tv = _import()
+tv = import_torchvision()
 
 
 def randomize_batch_norm(model, seed=0):

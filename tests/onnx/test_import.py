@@ -19,6 +19,7 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from neuronet.onnx.importer import OnnxImportError, OnnxModule, load  # noqa: E402
+from tests.helpers import import_torchvision
 
 try:
     import torch
@@ -36,28 +37,7 @@ RTOL = 1e-4
 MEASURED = {}     # model -> max relative error (printed at the end with -s)
 
 
-def _torchvision():
-    """torchvision 0.28 without its C++ extension: declare the two operators
-    its Python code registers fake kernels for, then import it."""
-    if torch is None:
-        return None
-    try:
-        import torchvision
-        return torchvision
-    except Exception:
-        pass
-    try:
-        lib = torch.library.Library("torchvision", "DEF")
-        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        _torchvision.lib = lib
-        import torchvision
-        return torchvision
-    except Exception:
-        return None
-
-
-tv = _torchvision()
+tv = import_torchvision()
 requires_tv = pytest.mark.skipif(tv is None, reason="torchvision cannot be imported")
 slow = pytest.mark.skipif(not os.environ.get("NEURONET_SLOW_TESTS"),
                           reason="set NEURONET_SLOW_TESTS=1 for VGG-11 at 224x224 (about 10 s)")

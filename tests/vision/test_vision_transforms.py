@@ -10,6 +10,7 @@ from PIL import Image
 import neuronet as nt
 from neuronet.vision import transforms as T
 from neuronet.vision.transforms import functional as F
+from tests.helpers import import_torchvision
 
 try:
     import torch
@@ -17,28 +18,7 @@ except ImportError:  # pragma: no cover
     torch = None
 
 
-def _torchvision():
-    """torchvision 0.28 without its C++ extension: declare the two operators
-    its Python code registers fake kernels for, then import it."""
-    if torch is None:
-        return None
-    try:
-        import torchvision  # noqa: F401
-        return torchvision
-    except Exception:
-        pass
-    try:
-        lib = torch.library.Library("torchvision", "DEF")
-        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        _torchvision.lib = lib   # keep the library object (and the definitions) alive
-        import torchvision
-        return torchvision
-    except Exception:
-        return None
-
-
-tv = _torchvision()
+tv = import_torchvision()
 requires_tv = pytest.mark.skipif(tv is None, reason="torchvision cannot be imported")
 requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed")
 
