@@ -13,36 +13,32 @@ __all__ = ["ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "Reflecti
            "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d"]
 
 
-def _quad(padding, name):
-    if isinstance(padding, int):
-        return (padding,) * 4
-    padding = tuple(padding)
-    if len(padding) != 4 or not all(isinstance(p, int) for p in padding):
-        raise ValueError(f"{name}: padding must be an int or 4 ints (left, right, top, bottom), "
-                         f"received {padding}")
-    return padding
+class _PadNd(Module):
+    """``F.pad(x, padding, mode=_mode)``; ``_sides`` names the padding's entries."""
 
-
-class _Pad2d(Module):
     _mode = "constant"
+    _sides = ()
 
     def __init__(self, padding):
         super().__init__()
-        self.padding = _quad(padding, type(self).__name__)
+        n = len(self._sides)
+        if isinstance(padding, int):
+            padding = (padding,) * n
+        padding = tuple(padding)
+        if len(padding) != n or not all(isinstance(p, int) for p in padding):
+            raise ValueError(f"{type(self).__name__}: padding must be an int or {n} ints "
+                             f"({', '.join(self._sides)}), received {padding}")
+        self.padding = padding
 
     def _pad(self, x):
         return F.pad(x, self.padding, mode=self._mode)
-
-    def forward(self, input):
-        check_spatial_input(input)
-        return run_unbatched(self._pad, input)
 
     def extra_repr(self):
         return f"{self.padding}"
 
 
-class ConstantPad2d(_Pad2d):
-    """Pad the last two dims with ``value``."""
+class _ConstantValue:
+    """The constant-padding layers: ``_pad`` fills with ``value``."""
 
     def __init__(self, padding, value):
         super().__init__(padding)
@@ -53,6 +49,33 @@ class ConstantPad2d(_Pad2d):
 
     def extra_repr(self):
         return f"padding={self.padding}, value={self.value}"
+
+
+class _Pad2d(_PadNd):
+    """Pads the last two dims of (N, C, H, W) or (C, H, W)."""
+
+    _sides = ("left", "right", "top", "bottom")
+
+    def forward(self, input):
+        check_spatial_input(input)
+        return run_unbatched(self._pad, input)
+
+
+class _Pad1d(_PadNd):
+    """Pads the last dim of (N, C, L) or (C, L)."""
+
+    _sides = ("left", "right")
+
+    def forward(self, input):
+        check_tensor(input)
+        if input.ndim not in (2, 3):
+            raise NotSupported(f"{type(self).__name__}: expected 2D (C, L) or 3D (N, C, L) input, received a "
+                               f"{input.ndim}-D input of shape {tuple(input.shape)}")
+        return self._pad(input)
+
+
+class ConstantPad2d(_ConstantValue, _Pad2d):
+    """Pad the last two dims with ``value``."""
 
 
 class ZeroPad2d(ConstantPad2d):
@@ -80,50 +103,8 @@ class CircularPad2d(_Pad2d):
     _mode = "circular"
 
 
-def _pair_pad(padding, name):
-    if isinstance(padding, int):
-        return (padding, padding)
-    padding = tuple(padding)
-    if len(padding) != 2 or not all(isinstance(p, int) for p in padding):
-        raise ValueError(f"{name}: padding must be an int or 2 ints (left, right), received {padding}")
-    return padding
-
-
-class _Pad1d(Module):
-    """Pads the last dim of (N, C, L) or (C, L)."""
-
-    _mode = "constant"
-
-    def __init__(self, padding):
-        super().__init__()
-        self.padding = _pair_pad(padding, type(self).__name__)
-
-    def _pad(self, x):
-        return F.pad(x, self.padding, mode=self._mode)
-
-    def forward(self, input):
-        check_tensor(input)
-        if input.ndim not in (2, 3):
-            raise NotSupported(f"{type(self).__name__}: expected 2D (C, L) or 3D (N, C, L) input, received a "
-                               f"{input.ndim}-D input of shape {tuple(input.shape)}")
-        return self._pad(input)
-
-    def extra_repr(self):
-        return f"{self.padding}"
-
-
-class ConstantPad1d(_Pad1d):
+class ConstantPad1d(_ConstantValue, _Pad1d):
     """Pad the last dim with ``value``."""
-
-    def __init__(self, padding, value):
-        super().__init__(padding)
-        self.value = value
-
-    def _pad(self, x):
-        return F.pad(x, self.padding, mode="constant", value=self.value)
-
-    def extra_repr(self):
-        return f"padding={self.padding}, value={self.value}"
 
 
 class ZeroPad1d(ConstantPad1d):
