@@ -8,9 +8,11 @@ node that produced it. Operators follow NumPy broadcasting and PyTorch's names
 from __future__ import annotations
 
 import builtins
+import contextlib
 import numbers
+import threading
 import weakref
-from collections import namedtuple
+from collections import deque, namedtuple
 
 import numpy as np
 
@@ -101,6 +103,41 @@ def _size_args(size):
 
 def _unwrap(x):
     return x.array if isinstance(x, Tensor) else x
+
+
+def _is_pinned(array, cp) -> bool:
+    """Whether host ``array`` lies in CuPy's page-locked memory: built on a
+    ``cp.cuda.alloc_pinned_memory`` block (its base chain ends there)."""
+    while isinstance(array, np.ndarray):
+        array = array.base
+    return isinstance(array, cp.cuda.PinnedMemoryPointer)
+
+
+_inflight = deque()       # (event, host array) of copies still running
+_inflight_lock = threading.Lock()
+
+
+def _upload_async(array, dev):
+    """``array`` copied to GPU ``dev`` without waiting, or None when it cannot be
+    (not a C-contiguous page-locked host array: CUDA would copy synchronously).
+
+    The copy runs on the current stream, so the GPU work queued after it reads
+    the data in order (PyTorch's semantics for ``non_blocking=True``). The host
+    array is kept alive until the copy's event has fired, so page-locked
+    memory going back to CuPy's pool is never reused while still being read.
+    """
+    cp = dev.xp
+    if not (isinstance(array, np.ndarray) and array.flags.c_contiguous and _is_pinned(array, cp)):
+        return None
+    with cp.cuda.Device(dev.index) if dev.index is not None else contextlib.nullcontext():
+        out = cp.empty(array.shape, dtype=array.dtype)
+        stream = cp.cuda.get_current_stream()
+        out.set(array, stream=stream)
+        with _inflight_lock:
+            while _inflight and _inflight[0][0].done:
+                _inflight.popleft()
+            _inflight.append((stream.record(), array))
+    return out
 
 
 class Tensor:
@@ -344,16 +381,25 @@ class Tensor:
         return self
 
     def to(self, *args, **kwargs):
-        """``t.to('cuda')``, ``t.to(neuronet.float64)``, ``t.to(device, dtype)``."""
+        """``t.to('cuda')``, ``t.to(neuronet.float64)``, ``t.to(device, dtype)``.
+
+        ``non_blocking=True`` from page-locked host memory (a batch of
+        ``DataLoader(pin_memory=True)``) to a GPU is an asynchronous copy on
+        the current stream; from anywhere else, and back to the host, the
+        copy is an ordinary blocking one (as PyTorch's for pageable memory).
+        """
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
+        non_blocking = kwargs.pop("non_blocking", False)
         kwargs.pop("copy", None)
         fmt = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        flags = [a for a in args if isinstance(a, bool)]      # PyTorch's positional non_blocking, copy
+        args = [a for a in args if not isinstance(a, bool)]
+        non_blocking = bool(flags[0]) if flags else non_blocking
         if fmt is not None:
-            out = self.to(*args, device=device, dtype=dtype)
+            out = self.to(*args, device=device, dtype=dtype, non_blocking=non_blocking)
             return out.contiguous(memory_format=fmt)
         for a in args:
             if isinstance(a, (backend.Device,)) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
@@ -371,6 +417,10 @@ class Tensor:
         same_dt = dt is None or dt == self.dtype
         if same_dev and same_dt:
             return self
+        if non_blocking and not same_dev and dev.type == "cuda" and not self.requires_grad:
+            out = _upload_async(self.array, dev)
+            if out is not None:
+                return Tensor._wrap(out) if same_dt else Tensor._wrap(out).to(dt)
         if dt is not None and np.dtype(dt).kind not in "fc":
             # Integer and bool tensors carry no gradient (PyTorch: requires_grad=False).
             with no_grad():
@@ -380,13 +430,14 @@ class Tensor:
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
         """A copy on GPU ``device`` (default: the current one); raises a
-        RuntimeError naming the reason when CuPy or a GPU is missing."""
+        RuntimeError naming the reason when CuPy or a GPU is missing.
+        ``non_blocking``: as in :meth:`to`."""
         backend.require_cuda()
         dev = backend.Device("cuda", device) if isinstance(device, (int, np.integer)) or device is None \
             else backend.Device(device)
-        return self.to(dev)
+        return self.to(dev, non_blocking=non_blocking, memory_format=memory_format)
 
     def type(self, dtype=None, non_blocking=False):
         """``t.type()``: PyTorch's type name (``'torch.FloatTensor'``); ``t.type(dtype)``:

@@ -28,19 +28,10 @@ SYNC_BUDGET = 2     # loss.item() + the optimizer's batched finiteness check
 @pytest.fixture
 def standin():
     """The stand-in as ``cuda``'s array module, production checks (debug off)."""
-    import sys
-    saved = (backend._cupy, backend._cupy_checked, backend.default_device, backend.debug_checks)
-    installed = saved[0] is not fakecupy and "cupy" not in sys.modules
-    if saved[0] is not fakecupy:
-        fakecupy.install()
-        backend.use_cupy_module(fakecupy)
-    backend.debug_checks = False
+    restore = fakecupy.as_cuda_backend(backend)
     nt.manual_seed(0)
     yield fakecupy
-    backend._cupy, backend._cupy_checked, backend.default_device, backend.debug_checks = saved
-    backend._generators.pop(fakecupy, None)
-    if installed:
-        fakecupy.uninstall()
+    restore()
 
 
 def _train_syncs(model, shape, fc):

@@ -17,6 +17,7 @@ import threading
 import numpy as np
 
 from .. import backend
+from ..ops.sampling import Generator
 
 _local = threading.local()
 
@@ -29,16 +30,39 @@ def generator() -> np.random.Generator:
 
 
 def resolve(gen=None) -> np.random.Generator:
-    """An explicit generator (``np.random.Generator`` or int seed) or the current one."""
+    """An explicit generator (``np.random.Generator``, ``neuronet.Generator`` or
+    int seed) or the current one.
+
+    A ``neuronet.Generator`` draws from its CPU stream whatever its device:
+    sampler indices and augmentation parameters are drawn on the host (a few
+    numbers per batch, uploaded with the data they act on), so a
+    ``Generator(device="cuda")`` seeds them without a read-back from the GPU.
+    The generator object is kept, so reseeding it later still takes effect.
+    """
     if gen is None:
         return generator()
     if isinstance(gen, np.random.Generator):
         return gen
+    if isinstance(gen, Generator) and gen.device.type != "cpu":
+        return _HostStream(gen)
     if callable(getattr(gen, "integers", None)) and callable(getattr(gen, "permutation", None)):
         return gen          # Generator-like (e.g. CuPy's), used as it is
     if isinstance(gen, (int, np.integer)) and not isinstance(gen, bool):
         return np.random.default_rng(int(gen))
     raise TypeError(f"generator must be a numpy.random.Generator or an int seed, received {gen!r}")
+
+
+class _HostStream:
+    """A GPU ``neuronet.Generator`` seen through its CPU stream (looked up at
+    each draw, so ``manual_seed`` on the generator is honoured)."""
+
+    def __init__(self, gen):
+        self._gen = gen
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._gen._generator(np), name)
 
 
 def forget_thread_generator():

@@ -74,7 +74,7 @@ from multiprocessing.reduction import ForkingPickler
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, _is_pinned
 from . import _random
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
@@ -100,16 +100,22 @@ def default_collate(batch):
     scalars -> a tensor of their dtype; strings -> list; dicts -> dict of
     collated values; tuples/lists -> list of collated fields (namedtuples keep
     their type), as PyTorch's ``default_collate``.
+
+    Tensors (and CuPy arrays) are stacked where they live, with their own
+    array module: samples on a GPU give a batch on that GPU, with nothing
+    read back to the host. A batch mixing devices is an error naming them.
     """
     if not isinstance(batch, (list, tuple)) or len(batch) == 0:
         raise TypeError(f"default_collate expects a non-empty list of samples, received {type(batch).__name__}")
     elem = batch[0]
-    if isinstance(elem, Tensor):
-        shapes = {b.shape for b in batch}
+    if isinstance(elem, Tensor) or _is_device_array(elem):
+        arrays = [b.array if isinstance(b, Tensor) else b for b in batch]
+        _check_same_device(arrays)
+        shapes = {a.shape for a in arrays}
         if len(shapes) != 1:
-            raise RuntimeError(f"default_collate: tensors in a batch must have equal shapes, received {sorted(shapes)}")
-        xp = backend.array_module(elem.array)
-        return Tensor._wrap(xp.stack([b.array for b in batch]))
+            what = "tensors" if isinstance(elem, Tensor) else "arrays"
+            raise RuntimeError(f"default_collate: {what} in a batch must have equal shapes, received {sorted(shapes)}")
+        return Tensor._wrap(backend.array_module(arrays[0]).stack(arrays))
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind in "OUS":
             raise TypeError(f"default_collate: cannot batch arrays of dtype {elem.dtype}")
@@ -144,10 +150,25 @@ def default_collate(batch):
                     "expected tensors, ndarrays, numbers, strings, dicts or tuples of these")
 
 
+def _is_device_array(x):
+    """A GPU (CuPy) array, not wrapped in a Tensor."""
+    return not isinstance(x, np.ndarray) and backend.array_module(x) is not np
+
+
+def _check_same_device(arrays):
+    """Samples of one batch must live on one device (as PyTorch's stack)."""
+    kinds = {type(a) for a in arrays}
+    if len(kinds) == 1 and isinstance(arrays[0], np.ndarray):
+        return
+    devices = {backend.device_of(a) for a in arrays} if all(hasattr(a, "shape") for a in arrays) else None
+    if devices is None or len(devices) > 1:
+        found = sorted(str(d) for d in devices) if devices else sorted(k.__name__ for k in kinds)
+        raise RuntimeError(f"default_collate: the samples of a batch must be tensors on one device, "
+                           f"received {found}; move them with .to(device) in the dataset")
 
 
 def default_convert(data):
-    """Turn NumPy arrays (and NumPy scalars) into tensors, recursively through
+    """Turn NumPy (and CuPy) arrays and NumPy scalars into tensors, recursively through
     dicts, namedtuples, tuples and lists; everything else is left as is.
 
     The collate function of ``DataLoader(batch_size=None)`` (no automatic
@@ -157,6 +178,8 @@ def default_convert(data):
         return data
     if isinstance(data, np.ndarray):
         return data if data.dtype.kind in "OUS" else Tensor._wrap(data)
+    if _is_device_array(data):
+        return Tensor._wrap(data)
     if isinstance(data, np.generic) and not isinstance(data, (np.str_, np.bytes_)):
         return Tensor._wrap(np.asarray(data))
     if isinstance(data, (str, bytes)):
@@ -176,6 +199,33 @@ def default_convert(data):
         except TypeError:
             return [default_convert(d) for d in data]
     return data
+
+
+# ---------------------------------------------------------------- pinned memory
+def _pin_batch(data, cp):
+    """``data`` with every host tensor copied into page-locked memory from
+    CuPy ``cp`` (``cp.cuda.alloc_pinned_memory``), recursively through dicts,
+    namedtuples, tuples and lists; objects with a ``pin_memory()`` method get
+    it called (a custom batch type), GPU tensors and everything else are
+    returned as they are (as PyTorch's DataLoader pin thread).
+
+    Page-locked memory is what lets CUDA copy to the GPU asynchronously:
+    ``batch.to("cuda", non_blocking=True)`` then returns at once and the copy
+    runs on the current stream while the host builds the next batch.
+    """
+    if isinstance(data, Tensor):
+        a = data.array
+        if not isinstance(a, np.ndarray) or _is_pinned(a, cp):
+            return data
+        buf = np.ndarray(a.shape, a.dtype, buffer=cp.cuda.alloc_pinned_memory(max(a.nbytes, 1)))
+        np.copyto(buf, a, casting="no")
+        return Tensor._wrap(buf)
+    if isinstance(data, (str, bytes)):
+        return data
+    pin = getattr(data, "pin_memory", None)
+    if callable(pin) and not isinstance(data, (list, tuple, dict)):
+        return pin()
+    return _map_containers(data, lambda d: _pin_batch(d, cp))
 
 
 # ---------------------------------------------------------------- worker info
@@ -283,8 +333,13 @@ class DataLoader(typing.Generic[T_co]):
             ``k > 0`` builds them in ``k`` worker processes.
         collate_fn: merges a list of samples into a batch
             (default :func:`default_collate`, or the dataset's fast path).
-        pin_memory, pin_memory_device: accepted; no effect (NumPy arrays
-            need no pinning; CuPy copies are made by the model's ``.to``).
+        pin_memory: with CuPy and a GPU, hand out batches whose host
+            tensors lie in page-locked memory (CuPy's pinned pool), so that
+            ``x.to("cuda", non_blocking=True)`` is an asynchronous copy that
+            overlaps the GPU's work; tensors already on a GPU are left as
+            they are. Without CuPy: no effect (nothing to copy to), as PyTorch
+            without an accelerator. ``pin_memory_device``: accepted (PyTorch
+            deprecated it); the copy goes where ``.to`` sends it.
         drop_last: drop the last, incomplete batch.
         timeout: seconds to wait for a worker's batch (0: forever); past it,
             ``RuntimeError("DataLoader timed out after N seconds")``.
@@ -426,6 +481,10 @@ class DataLoader(typing.Generic[T_co]):
         return (self.dataset, self._iterable, self._auto_collation, self.batch_size, self.collate_fn,
                 self.drop_last, self._fast)
 
+    def _pin_module(self):
+        """CuPy when batches are to be pinned (``pin_memory`` and a GPU), else None."""
+        return backend._get_cupy() if self.pin_memory else None
+
     def _epoch_seed(self):
         base = self.generator if self.generator is not None else _random.generator()
         return int(base.integers(0, 2**63 - 1))
@@ -435,6 +494,7 @@ class DataLoader(typing.Generic[T_co]):
 
     def _batches(self, gen):
         """Yield this epoch's batches built in this thread; every draw goes to ``gen``."""
+        pin = self._pin_module()
         with _random.using(gen):
             fetcher = self._new_fetcher()
             it = itertools.repeat(None) if self._iterable else iter(self._index_sampler)
@@ -450,7 +510,9 @@ class DataLoader(typing.Generic[T_co]):
                     if self._iterable:
                         return
                     raise      # a map-style dataset's bug: PEP 479 makes it a RuntimeError here
-            yield batch
+            # pinned here, in the prefetch thread when there is one (PyTorch's
+            # pin-memory thread), so the copy overlaps the training step
+            yield batch if pin is None else _pin_batch(batch, pin)
 
     def __iter__(self):
         if self.num_workers == 0:
@@ -796,6 +858,7 @@ class _MultiProcessIter:
 
     def _reset(self, loader, epoch_seed):
         self._epoch += 1
+        self._pin = loader._pin_module()
         self._gen = np.random.default_rng(epoch_seed)
         with _random.using(self._gen):
             self._sampler_iter = itertools.repeat(None) if self._iterable else iter(loader._index_sampler)
@@ -878,7 +941,8 @@ class _MultiProcessIter:
                 # the loop's reference to the iterator still stops the workers.
                 del self
                 data.reraise()
-            return _from_wire(data)
+            batch = _from_wire(data)
+            return batch if self._pin is None else _pin_batch(batch, self._pin)
 
     def _end_epoch(self):
         if not self._persistent:

@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 from . import _random
 
@@ -100,13 +101,43 @@ def _indices_array(indices, n, who):
     return idx
 
 
+def _as_array(a):
+    """A host or GPU array as it is (a tensor's own array): never a copy
+    across devices, so GPU-resident data stays there."""
+    if isinstance(a, Tensor):
+        return a.array
+    if not isinstance(a, np.ndarray) and backend.array_module(a) is not np:
+        return a
+    return np.asarray(a)
+
+
+def _take(a, idx):
+    """``a[idx]`` for host indices ``idx``; for a GPU array the indices go
+    over explicitly (a few bytes), and the gather runs there."""
+    xp = backend.array_module(a)
+    return a[idx] if xp is np else a[xp.asarray(idx)]
+
+
+def _host_indices(indices):
+    """Indices as a host int64 array; a GPU index tensor is read back once."""
+    if isinstance(indices, Tensor):
+        indices = indices.array
+    if not isinstance(indices, np.ndarray) and backend.array_module(indices) is not np:
+        indices = backend.to_numpy(indices)
+    return np.asarray(indices, dtype=np.int64).reshape(-1)
+
+
 class ArrayDataset(Dataset):
     """Samples held as one array: ``data[i]`` with target ``targets[i]``.
 
     Args:
         data: array ``(N, ...)``, e.g. MNIST's ``(N, 28, 28)`` uint8 or CIFAR's
             ``(N, 32, 32, 3)`` uint8 (images in channels-last layout, as PIL).
-        targets: integer array ``(N,)`` (stored as int64).
+            A GPU array or tensor stays on the GPU: batches are gathered and
+            transformed there.
+        targets: integer array ``(N,)`` (stored as int64), on the host or
+            the GPU (``ds[i]`` then gives a 0-d GPU array, not a Python int,
+            which would need a read-back).
         transform / target_transform: callables applied to one sample; when they
             also offer ``apply_batch`` (all of :mod:`neuronet.data.transforms`),
             :meth:`get_batch` applies them to the whole batch at once.
@@ -119,8 +150,8 @@ class ArrayDataset(Dataset):
     """
 
     def __init__(self, data, targets, transform=None, target_transform=None):
-        data = np.asarray(data)
-        targets = np.asarray(targets)
+        data = _as_array(data)
+        targets = _as_array(targets)
         if targets.ndim != 1 or len(targets) != len(data):
             raise ValueError(f"{type(self).__name__}: targets must have shape ({len(data)},), "
                              f"received {targets.shape}")
@@ -152,8 +183,8 @@ class ArrayDataset(Dataset):
         """
         from .dataloader import default_collate  # circular at import time
         idx = _indices_array(indices, len(self), type(self).__name__)
-        imgs = self.data[idx]
-        tgts = self.targets[idx]
+        imgs = _take(self.data, idx)
+        tgts = _take(self.targets, idx)
         if self.transform is None:
             x = Tensor._wrap(imgs)
         elif supports_batch(self.transform):
@@ -170,7 +201,7 @@ class ArrayDataset(Dataset):
 
 
 def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+    return x if isinstance(x, Tensor) else Tensor._wrap(_as_array(x))
 
 
 class TensorDataset(Dataset):
@@ -180,12 +211,17 @@ class TensorDataset(Dataset):
     ``index`` may be an int, a slice, or an index array (list, ndarray or
     integer/bool tensor): ``ds[2:5]`` and ``ds[[0, 3]]`` give tuples of
     ``(k, ...)`` tensors, as indexing the tensors themselves would.
+
+    GPU tensors stay on the GPU: samples and batches are slices and gathers
+    there (host indices are sent over, a few bytes), never copies through
+    the host; an index tensor on the GPU indexes there directly (its bounds
+    are checked only on the CPU or with ``NEURONET_DEBUG_CHECKS=1``).
     """
 
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
-        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor._wrap(np.asarray(t)) for t in tensors)
+        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor._wrap(_as_array(t)) for t in tensors)
         n = self.tensors[0].shape[0]
         for k, t in enumerate(self.tensors):
             if t.ndim == 0 or t.shape[0] != n:
@@ -201,6 +237,8 @@ class TensorDataset(Dataset):
             index = index.item() if index.ndim == 0 else index.array
         if isinstance(index, slice):
             key = index
+        elif not isinstance(index, np.ndarray) and backend.array_module(index) is not np:
+            key = self._device_key(index, n)
         elif isinstance(index, (list, tuple, np.ndarray)):
             key = np.asarray(index)
             if key.dtype == np.bool_:
@@ -213,11 +251,28 @@ class TensorDataset(Dataset):
                 raise IndexError(f"TensorDataset: index arrays must hold ints or bools, received dtype {key.dtype}")
         else:
             key = _check_index(index, n, "TensorDataset")
+        if isinstance(key, np.ndarray):
+            return tuple(Tensor._wrap(_take(t.array, key)) for t in self.tensors)
         return tuple(Tensor._wrap(t.array[key]) for t in self.tensors)
+
+    @staticmethod
+    def _device_key(index, n):
+        """A GPU index array, checked without reading it back (dtype and
+        shape only; the values on the CPU path's terms with debug checks)."""
+        xp = backend.array_module(index)
+        if index.dtype == np.bool_:
+            if index.shape != (n,):
+                raise IndexError(f"TensorDataset: a boolean index must have shape ({n},), received {index.shape}")
+            return index
+        if index.dtype.kind not in "iu":
+            raise IndexError(f"TensorDataset: index arrays must hold ints or bools, received dtype {index.dtype}")
+        if backend.host_checks(xp):
+            _indices_array(backend.to_numpy(index), n, "TensorDataset")
+        return index
 
     def get_batch(self, indices):
         idx = _indices_array(indices, len(self), "TensorDataset")
-        return [Tensor._wrap(t.array[idx]) for t in self.tensors]
+        return [Tensor._wrap(_take(t.array, idx)) for t in self.tensors]
 
 
 class Subset(Dataset):
@@ -225,7 +280,7 @@ class Subset(Dataset):
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
-        self.indices = list(int(i) for i in np.asarray(indices, dtype=np.int64).reshape(-1))
+        self.indices = _host_indices(indices).tolist()
 
     def __len__(self):
         return len(self.indices)

@@ -460,7 +460,12 @@ class Atan2(Function):
 
 
 def _check_int_divisor(b, op):
-    if b.dtype.kind in "iub" and bool((b == 0).any()):
+    """Integer division by zero: an error on the CPU, as PyTorch's. On a GPU
+    the check would read the divisor back (a stall per call), and PyTorch's
+    CUDA kernels do not check either ("integer division by zero on GPU may
+    return any value", torch.fmod's docs): it runs there only with
+    ``NEURONET_DEBUG_CHECKS=1``; otherwise CuPy's result stands (0)."""
+    if b.dtype.kind in "iub" and backend.host_checks(array_module(b)) and bool((b == 0).any()):
         raise RuntimeError(f"ZeroDivisionError: {op}(): integer division by zero")
 
 
@@ -525,9 +530,10 @@ class RoundedDiv(Function):
         ctx.shapes = (a.shape, b.shape)
         if a.dtype.kind in "iub":
             _check_int_divisor(b, "div")
-            q = xp.floor_divide(a, b)
-            if mode == "trunc":     # floor rounds negative quotients down; trunc rounds them up
-                q = q + ((xp.remainder(a, b) != 0) & ((a < 0) != (b < 0)))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = xp.floor_divide(a, b)
+                if mode == "trunc":     # floor rounds negative quotients down; trunc rounds them up
+                    q = q + ((xp.remainder(a, b) != 0) & ((a < 0) != (b < 0)))
             return q.astype(xp.result_type(a, b), copy=False)
         with np.errstate(divide="ignore", invalid="ignore"):
             return xp.floor_divide(a, b) if mode == "floor" else xp.trunc(a / b)

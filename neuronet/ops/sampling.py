@@ -113,8 +113,29 @@ class Generator:
         if cp is not None:
             self._generators[cp] = cp.random.default_rng(backend.seed_from_state(numpy_state))
 
+    def permutation(self, x):
+        """A random permutation of ``range(x)`` (an int) or of ``x``'s first axis
+        (an array; a shuffled copy), on this generator's device, as NumPy's
+        ``Generator.permutation``. On the CPU it is NumPy's own; CuPy's
+        ``Generator`` has no ``permutation``, so on a GPU it is the argsort of
+        U[0, 1) keys, drawn and sorted there (every order equally likely: the
+        keys are i.i.d., so each ranking of them is), as :func:`randperm`."""
+        xp = self.device.xp
+        g = self._generator(xp)
+        if xp is np:
+            return g.permutation(x)
+        if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+            if x < 0:
+                raise ValueError(f"Generator.permutation: x must be a non-negative int or an array, received {x}")
+            return xp.argsort(_uniform(g, (int(x),)), kind="stable")
+        arr = x.array if isinstance(x, _tensor()) else xp.asarray(x)
+        if arr.ndim < 1:
+            raise ValueError(f"Generator.permutation: x must be an int or an array with at least one "
+                             f"dimension, received a {arr.ndim}-d array")
+        return arr[xp.argsort(_uniform(g, (arr.shape[0],)), kind="stable")]
+
     def __getattr__(self, name):
-        # Anything else (integers, permutation, random, ...) is the stream's own
+        # Anything else (integers, random, choice, ...) is the stream's own
         # method, so code that takes a NumPy-style generator -- the data
         # package's samplers, random_split -- accepts a neuronet.Generator too.
         if name.startswith("_"):

@@ -10,7 +10,15 @@ What it enforces, because real CuPy enforces it and our plumbing must obey:
   ``permutation``/``shuffle``/``choice``);
 - every host synchronisation (``get()``, ``item()``, ``tolist()``, ``bool()``,
   ``float()``, ``int()``, ``asnumpy``) is counted in ``SYNCS`` so a test can
-  assert a training step's budget.
+  assert a training step's budget;
+- every host-to-device copy (``asarray``/``array`` of host data, ``ndarray.set``)
+  is counted in ``TRANSFERS`` (``h2d``; ``h2d_async`` for ``set(..., stream=s)``
+  from page-locked memory, the only copy CUDA can run asynchronously), so a
+  test can assert that device-resident data never makes a host round trip;
+- page-locked host memory as CuPy hands it out: ``cuda.alloc_pinned_memory(n)``
+  returns a ``PinnedMemoryPointer`` that NumPy arrays can be built on
+  (``numpy.ndarray(shape, dtype, buffer=mem)``, whose ``.base`` is ``mem``);
+  streams ``record()`` events that are always ``done`` (copies are immediate).
 
 Device ops delegate to NumPy, so numbers equal the CPU path bit for bit.
 """
@@ -32,8 +40,14 @@ SYNCS = collections.Counter()
 _TRACE = None          # a list to append (kind, stack) to, when tracing
 
 
+TRANSFERS = collections.Counter()   # host -> device copies, by kind
+TRANSFERRED_BYTES = collections.Counter()   # their sizes, by kind
+
+
 def reset_syncs():
     SYNCS.clear()
+    TRANSFERS.clear()
+    TRANSFERRED_BYTES.clear()
 
 
 def total_syncs() -> int:
@@ -45,6 +59,24 @@ def _sync(kind):
     if _TRACE is not None:
         import traceback
         _TRACE.append((kind, "".join(traceback.format_stack(limit=8)[:-2])))
+
+
+def _holds_host_data(obj):
+    if type(obj) is ndarray:
+        return False
+    if isinstance(obj, (list, tuple)) and obj:
+        return builtins.any(_holds_host_data(o) for o in obj)
+    return True
+
+
+def _upload(obj, kind="h2d"):
+    # Counted only for host data: device arrays passed along are no copy.
+    if _holds_host_data(obj):
+        TRANSFERS[kind] += 1
+        try:
+            TRANSFERRED_BYTES[kind] += numpy.asarray(_unwrap_nested(obj)).nbytes
+        except (ValueError, TypeError):     # ragged or odd input: CuPy refuses it below anyway
+            pass
 
 
 class _HostArrayError(TypeError):
@@ -102,9 +134,12 @@ def _first_device(args):
 
 
 def _index(key):
-    # CuPy accepts device arrays, host index arrays and lists as indices.
+    # CuPy accepts device arrays, host index arrays and lists as indices
+    # (uploading the host ones: a counted transfer).
     if type(key) is ndarray:
         return key._a
+    if (isinstance(key, numpy.ndarray) and key.ndim > 0) or (isinstance(key, list) and _holds_host_data(key)):
+        _upload(key)
     if isinstance(key, tuple):
         return tuple(_index(k) for k in key)
     return key
@@ -182,6 +217,23 @@ class ndarray:
         return _wrap(func(*_unwrap(args, name), **_unwrap(kwargs, name)), _first_device(args))
 
     # ---- explicit transfers and syncs
+    def set(self, arr, stream=None):
+        """Copy host ``arr`` in (CuPy's checks); with ``stream`` from page-locked
+        memory the copy is asynchronous (``h2d_async``), otherwise blocking."""
+        if not isinstance(arr, numpy.ndarray):
+            raise TypeError("Only numpy.ndarray can be set to cupy.ndarray")
+        if self.dtype != arr.dtype:
+            raise TypeError(f"{arr.dtype} array cannot be set to {self.dtype} array")
+        if self.shape != arr.shape:
+            raise ValueError(f"Shape mismatch. Old shape: {self.shape}, new shape: {arr.shape}")
+        if not self._a.flags.c_contiguous:
+            raise RuntimeError("Cannot set to non-contiguous array")
+        arr = numpy.ascontiguousarray(arr)
+        kind = "h2d_async" if stream is not None and _is_pinned(arr) else "h2d"
+        TRANSFERS[kind] += 1
+        TRANSFERRED_BYTES[kind] += arr.nbytes
+        self._a[...] = arr
+
     def get(self, stream=None, order="C", out=None):
         _sync("get")
         return self._a.copy()
@@ -359,6 +411,7 @@ def asarray(a, dtype=None, order=None, *, blocking=False):
         raise ValueError("Unsupported dtype object")
     if hasattr(a, "__cuda_array_interface__") and not isinstance(a, numpy.ndarray):
         raise TypeError(f"cannot take {type(a).__name__} as a stand-in device array")
+    _upload(a)
     return ndarray._of(numpy.array(_unwrap_nested(a), dtype=dtype, order=order or "K"))
 
 
@@ -368,6 +421,7 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocki
             copy = True
         r = numpy.array(obj._a, dtype=dtype, copy=copy, order=order, ndmin=ndmin)
         return ndarray._of(r, obj._dev if r is obj._a else None)
+    _upload(obj)
     return ndarray._of(numpy.array(_unwrap_nested(obj), dtype=dtype, copy=True, order=order, ndmin=ndmin))
 
 
@@ -538,9 +592,66 @@ cuda = types.ModuleType("cupy.cuda")
 cuda._current = 0
 cuda.Device = _DeviceInfo
 cuda.runtime = _Runtime()
-cuda.Stream = type("Stream", (), {"__init__": lambda self, non_blocking=False: None,
-                                  "synchronize": lambda self: None,
-                                  "__enter__": lambda self: self, "__exit__": lambda self, *e: None})
+
+
+class _Event:
+    """Copies and kernels finish at once on the stand-in: every event is done."""
+    done = True
+
+    def synchronize(self):
+        pass
+
+
+class _Stream:
+    def __init__(self, null=False, non_blocking=False, ptds=False):
+        self.ptr = 0 if null else id(self)
+
+    def synchronize(self):
+        pass
+
+    def record(self, event=None):
+        return _Event() if event is None else event
+
+    def use(self):
+        cuda._stream = self
+        return self
+
+    def __enter__(self):
+        self._prev = cuda._stream
+        cuda._stream = self
+        return self
+
+    def __exit__(self, *exc):
+        cuda._stream = self._prev
+
+
+class PinnedMemoryPointer(bytearray):
+    """Page-locked host memory (on the stand-in: ordinary memory tagged as
+    such). NumPy arrays are built on it as on CuPy's: ``numpy.ndarray(shape,
+    dtype, buffer=mem)``, whose ``.base`` is this object."""
+
+    @property
+    def ptr(self):
+        return numpy.frombuffer(self, numpy.uint8).__array_interface__["data"][0] if len(self) else 0
+
+
+def alloc_pinned_memory(size):
+    return PinnedMemoryPointer(builtins.int(size))
+
+
+def _is_pinned(a):
+    while isinstance(a, numpy.ndarray):
+        a = a.base
+    return isinstance(a, PinnedMemoryPointer)
+
+
+cuda.Stream = _Stream
+cuda.Stream.null = _Stream(null=True)
+cuda.Event = _Event
+cuda._stream = cuda.Stream.null
+cuda.get_current_stream = lambda device_id=None: cuda._stream
+cuda.PinnedMemoryPointer = PinnedMemoryPointer
+cuda.alloc_pinned_memory = alloc_pinned_memory
 _pool, _pinned = _MemoryPool(), _MemoryPool()
 
 
@@ -624,3 +735,23 @@ def uninstall():
     for name, mod in mine.items():
         if _sys.modules.get(name) is mod:
             del _sys.modules[name]
+
+
+def as_cuda_backend(backend):
+    """Make the stand-in ``cuda``'s array module of neuronet's ``backend`` for a
+    test, production checks (debug off); returns a function that restores the
+    previous state. The ``standin`` fixtures of the GPU-path tests use it."""
+    saved = (backend._cupy, backend._cupy_checked, backend.default_device, backend.debug_checks)
+    installed = saved[0] is not _this and "cupy" not in _sys.modules
+    if saved[0] is not _this:
+        install()
+        backend.use_cupy_module(_this)
+    backend.debug_checks = False
+
+    def restore():
+        backend._cupy, backend._cupy_checked, backend.default_device, backend.debug_checks = saved
+        backend._generators.pop(_this, None)
+        if installed:
+            uninstall()
+    return restore
+
