@@ -14,13 +14,16 @@ no zero-fill pass. Same scan rule as
 as PyTorch's CPU kernel.
 
 Both loops are written branch-free so LLVM vectorizes them (measured 5x and
-3x the scalar-branch versions). Backward runs on the unsigned-integer view
+3x the scalar-branch versions), and run in parallel over the planes
+(``prange``; a plane is one (image, channel) map, which no two iterations
+share, so the result does not depend on the thread count). Backward runs on the unsigned-integer view
 of the float bits: ``bits * (o == k)`` is exactly the gradient or +0, even
 for an infinite or NaN gradient (a float multiply would turn ``inf * 0``
 into NaN).
 """
 import numba
 import numpy as np
+from numba import prange
 
 
 @numba.njit(inline="always")
@@ -54,11 +57,29 @@ def _scatter_window(r0, r1, j, v, o):
     r1[2 * j + 1] = v * (o == 3)
 
 
+# Each kernel is a serial loop over a range of planes [p0, p1) (compiled and
+# vectorized as an ordinary function) and a parallel driver that hands each
+# thread a few contiguous ranges. A ``prange`` directly over the planes was
+# measured slower on one thread than the serial loop (the outlined parfor body
+# lost part of its vectorization). numba splits the ``prange`` statically among
+# its threads, ``_PARTS`` parts in all: enough for any thread count up to it
+# (asking numba for its thread count inside the kernel would stop the on-disk
+# cache: it is a dynamic global).
+_PARTS = 64
+# Below this many input elements a kernel runs on the calling thread: waking
+# the pool costs 30-50 us, more than such a call takes.
+_SERIAL_BELOW = 1 << 16
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _span(t, nt, P):
+    """Planes [p0, p1) of part t of nt equal parts of range(P)."""
+    return t * P // nt, (t + 1) * P // nt
+
+
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def maxpool2x2(x, out, arg):
-    """out[p, i, j] = max_{a,b<2} x[p, 2i + a, 2j + b]; arg[p, i, j] = the winning 2a + b."""
-    P, ho, wo = out.shape
-    for p in range(P):
+def _maxpool_planes(x, out, arg, p0, p1):
+    ho, wo = out.shape[1], out.shape[2]
+    for p in range(p0, p1):
         for i in range(ho):
             r0 = x[p, 2 * i]
             r1 = x[p, 2 * i + 1]
@@ -70,13 +91,40 @@ def maxpool2x2(x, out, arg):
                 arow[j] = o
 
 
+@numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
+def maxpool2x2(x, out, arg):
+    """out[p, i, j] = max_{a,b<2} x[p, 2i + a, 2j + b]; arg[p, i, j] = the winning 2a + b."""
+    P = out.shape[0]
+    if x.size < _SERIAL_BELOW:
+        _maxpool_planes(x, out, arg, 0, P)
+        return
+    nt = min(P, _PARTS)
+    for t in prange(nt):
+        p0, p1 = _span(t, nt, P)
+        _maxpool_planes(x, out, arg, p0, p1)
+
+
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def maxpool2x2_backward(g, arg, gx):
-    """gx[p, 2i + a, 2j + b] = g[p, i, j] if arg[p, i, j] == 2a + b else 0; a trailing
-    odd row/column is 0. ``g``, ``gx``: unsigned-integer views of the float arrays."""
-    P, ho, wo = g.shape
+def _zero_odd_edges(gx, ho, wo, p0, p1):
+    """0 on the trailing odd row / column of planes [p0, p1), which no window covers.
+    A pass of its own: the same stores inside the scatter loop made it 2-3x slower."""
     H, W = gx.shape[1], gx.shape[2]
-    for p in range(P):
+    if W > 2 * wo:
+        for p in range(p0, p1):
+            for i in range(H):
+                gx[p, i, W - 1] = 0
+    if H > 2 * ho:
+        for p in range(p0, p1):
+            for q in range(W):
+                gx[p, H - 1, q] = 0
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _scatter_planes(g, arg, gx, p0, p1):
+    """gx[p, 2i + a, 2j + b] = g[p, i, j] if arg[p, i, j] == 2a + b else 0 (bits; an
+    ``arg`` of 4 zeroes the whole window), planes [p0, p1), full windows only."""
+    ho, wo = g.shape[1], g.shape[2]
+    for p in range(p0, p1):
         for i in range(ho):
             r0 = gx[p, 2 * i]
             r1 = gx[p, 2 * i + 1]
@@ -85,21 +133,33 @@ def maxpool2x2_backward(g, arg, gx):
             for j in range(wo):
                 o = np.int32(ar[j])
                 _scatter_window(r0, r1, j, gr[j], o)
-            if W > 2 * wo:
-                r0[W - 1] = 0
-                r1[W - 1] = 0
-        if H > 2 * ho:
-            for q in range(W):
-                gx[p, H - 1, q] = 0
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def maxpool2x2_bias_relu(x, bias, per, out, arg):
-    """out[p, i, j] = max(0, max_{a,b<2} x[p, 2i + a, 2j + b] + bias[p // per]) (NaN stays
-    NaN); arg[p, i, j] = the winning 2a + b (the rule of :func:`maxpool2x2`)."""
-    P, ho, wo = out.shape
+def _maxpool_backward_planes(g, arg, gx, p0, p1):
+    _scatter_planes(g, arg, gx, p0, p1)
+    _zero_odd_edges(gx, g.shape[1], g.shape[2], p0, p1)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
+def maxpool2x2_backward(g, arg, gx):
+    """gx[p, 2i + a, 2j + b] = g[p, i, j] if arg[p, i, j] == 2a + b else 0; a trailing
+    odd row/column is 0. ``g``, ``gx``: unsigned-integer views of the float arrays."""
+    P = g.shape[0]
+    if gx.size < _SERIAL_BELOW:
+        _maxpool_backward_planes(g, arg, gx, 0, P)
+        return
+    nt = min(P, _PARTS)
+    for t in prange(nt):
+        p0, p1 = _span(t, nt, P)
+        _maxpool_backward_planes(g, arg, gx, p0, p1)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _maxpool_bias_relu_planes(x, bias, per, out, arg, p0, p1):
+    ho, wo = out.shape[1], out.shape[2]
     z = out.dtype.type(0)
-    for p in range(P):
+    for p in range(p0, p1):
         bp = bias[p // per]
         for i in range(ho):
             r0 = x[p, 2 * i]
@@ -113,32 +173,65 @@ def maxpool2x2_bias_relu(x, bias, per, out, arg):
                 arow[j] = o
 
 
+@numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
+def maxpool2x2_bias_relu(x, bias, per, out, arg):
+    """out[p, i, j] = max(0, max_{a,b<2} x[p, 2i + a, 2j + b] + bias[p // per]) (NaN stays
+    NaN); arg[p, i, j] = the winning 2a + b (the rule of :func:`maxpool2x2`)."""
+    P = out.shape[0]
+    if x.size < _SERIAL_BELOW:
+        _maxpool_bias_relu_planes(x, bias, per, out, arg, 0, P)
+        return
+    nt = min(P, _PARTS)
+    for t in prange(nt):
+        p0, p1 = _span(t, nt, P)
+        _maxpool_bias_relu_planes(x, bias, per, out, arg, p0, p1)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"reassoc"})
+def _relu_mask_planes(g, y, arg, dbp, live_arg, p0, p1):
+    """Planes [p0, p1): ``dbp[p] = sum(dz[p])`` (float64) and ``live_arg[p] = arg[p]``
+    where the unit is live (not y <= 0), 4 (no offset) where it is not. Flat loops over
+    whole planes, so they vectorize (and the compares become selects, not branches a
+    random sign pattern mispredicts: that made the fused loop 5x slower)."""
+    n = g.shape[1] * g.shape[2]
+    four = np.uint8(4)
+    for p in range(p0, p1):
+        gf = g[p].reshape(n)
+        yf = y[p].reshape(n)
+        af = arg[p].reshape(n)
+        lf = live_arg[p].reshape(n)
+        acc = 0.0
+        for q in range(n):
+            live = not (yf[q] <= 0)
+            acc += np.float64(gf[q]) if live else 0.0
+            lf[q] = af[q] if live else four
+        dbp[p] = acc
+
+
 @numba.njit(cache=True, nogil=True, boundscheck=False)
+def _maxpool_relu_backward_planes(g, gbits, y, arg, gx, dbp, p0, p1):
+    live_arg = np.empty((p1 - p0,) + arg.shape[1:], np.uint8)
+    _relu_mask_planes(g[p0:p1], y[p0:p1], arg[p0:p1], dbp[p0:p1], live_arg, 0, p1 - p0)
+    _scatter_planes(gbits[p0:p1], live_arg, gx[p0:p1], 0, p1 - p0)
+    _zero_odd_edges(gx, g.shape[1], g.shape[2], p0, p1)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
 def maxpool2x2_relu_backward(g, gbits, y, arg, gx, dbp):
     """Backward of :func:`maxpool2x2_bias_relu`: dz = g where not y <= 0 (PyTorch's ReLU
     rule: a NaN y passes), else 0; ``dbp[p] = sum_{i,j} dz[p]`` (float64); ``gx`` (bits)
     gets dz at each window's ``arg`` offset, 0 elsewhere (a trailing odd row/column too).
-    ``g`` and ``gbits`` are the float and unsigned-integer views of the same array."""
-    P, ho, wo = g.shape
-    H, W = gx.shape[1], gx.shape[2]
-    for p in range(P):
-        acc = 0.0
-        for i in range(ho):
-            r0 = gx[p, 2 * i]
-            r1 = gx[p, 2 * i + 1]
-            gr = gbits[p, i]
-            gf = g[p, i]
-            yr = y[p, i]
-            ar = arg[p, i]
-            for j in range(wo):
-                live = not (yr[j] <= 0)
-                acc += gf[j] if live else 0.0
-                o = np.int32(ar[j]) if live else np.int32(4)
-                _scatter_window(r0, r1, j, gr[j], o)
-            if W > 2 * wo:
-                r0[W - 1] = 0
-                r1[W - 1] = 0
-        if H > 2 * ho:
-            for q in range(W):
-                gx[p, H - 1, q] = 0
-        dbp[p] = acc
+    ``g`` and ``gbits`` are the float and unsigned-integer views of the same array.
+
+    The per-plane sums are vectorized (``reassoc`` only: no finite-math flag, so the
+    NaN rules hold); a float64 sum of float32 terms in another order differs in its
+    last bits at most.
+    """
+    P = g.shape[0]
+    if gx.size < _SERIAL_BELOW:
+        _maxpool_relu_backward_planes(g, gbits, y, arg, gx, dbp, 0, P)
+        return
+    nt = min(P, _PARTS)
+    for t in prange(nt):
+        p0, p1 = _span(t, nt, P)
+        _maxpool_relu_backward_planes(g, gbits, y, arg, gx, dbp, p0, p1)
