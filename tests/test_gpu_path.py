@@ -155,3 +155,61 @@ def test_googlenet_forward_backward_reads_nothing_back(standin):
     standin.reset_syncs()
     F.cross_entropy(m(x), nt.tensor([1, 2], device="cuda")).backward()
     assert standin.total_syncs() == 0, dict(standin.SYNCS)      # was 53 before the fixes (issue 16)
+
+
+def test_a_gpu_generator_permutes_on_the_gpu_with_every_order_equally_likely(standin):
+    g = nt.Generator(device="cuda").manual_seed(3)
+    standin.reset_syncs()
+    p = g.permutation(10)
+    rows = g.permutation(nt.arange(12, device="cuda").reshape(6, 2))
+    assert standin.total_syncs() == 0 and standin.TRANSFERS == {}          # drawn and sorted on the GPU
+    assert backend.device_of(p).type == "cuda" and sorted(p.tolist()) == list(range(10))
+    assert sorted(rows.tolist()) == [[2 * i, 2 * i + 1] for i in range(6)]  # whole rows, shuffled
+    assert nt.Generator(device="cuda").manual_seed(3).permutation(10).tolist() == p.tolist()   # seeded
+    counts = {}
+    for _ in range(6000):
+        k = tuple(g.permutation(3).tolist())
+        counts[k] = counts.get(k, 0) + 1
+    chi2 = sum((c - 1000) ** 2 / 1000 for c in counts.values())
+    assert len(counts) == 6 and chi2 < 30, counts       # 5 degrees of freedom: P(chi2 > 30) < 2e-5
+    with pytest.raises(ValueError, match="non-negative int"):
+        g.permutation(-1)
+    # on the CPU it is NumPy's own permutation of the generator's stream, unchanged
+    assert nt.Generator().manual_seed(3).permutation(10).tolist() == \
+        np.random.default_rng(3).permutation(10).tolist()
+
+
+def test_a_gpu_generator_drives_the_data_samplers_from_its_host_stream(standin):
+    ds = nt.data.TensorDataset(nt.arange(10, device="cuda"))
+    g = nt.Generator(device="cuda").manual_seed(1)
+    sampler = nt.data.RandomSampler(ds, generator=g)
+    standin.reset_syncs()
+    order = list(sampler)
+    g.manual_seed(1)                                    # reseeding the generator is honoured
+    again = list(sampler)
+    (batch,) = next(iter(nt.data.DataLoader(ds, batch_size=10, shuffle=True, generator=g)))
+    assert standin.total_syncs() == 0
+    assert order == again == list(nt.data.RandomSampler(range(10), generator=nt.Generator().manual_seed(1)))
+    assert batch.is_cuda and sorted(batch.numpy().tolist()) == list(range(10))
+    assert [len(s) for s in nt.data.random_split(ds, [7, 3], generator=g)] == [7, 3]
+
+
+def test_integer_division_of_gpu_tensors_reads_nothing_back(standin):
+    a = nt.tensor([7, -7, 5, 9], device="cuda")
+    b = nt.tensor([2, 2, -3, 0], device="cuda")
+    standin.reset_syncs()
+    outs = [a // b, a % b, nt.fmod(a, b), nt.div(a, b, rounding_mode="trunc"),
+            nt.div(a, b, rounding_mode="floor"), nt.remainder(a, 3), a // 2]
+    assert standin.total_syncs() == 0, dict(standin.SYNCS)    # was one read-back per call (issue 16)
+    cpu = [np.array([3, -4, -2]), np.array([1, 1, -1]), np.array([1, -1, 2]), np.array([3, -3, -1]),
+           np.array([3, -4, -2])]
+    for out, want in zip(outs, cpu):
+        assert out.is_cuda and out.numpy()[:3].tolist() == want.tolist()   # the zero divisor: no error
+    backend.debug_checks = True                          # NEURONET_DEBUG_CHECKS=1: the CPU's error
+    for op, f in (("div", lambda: a // b), ("remainder", lambda: a % b), ("fmod", lambda: nt.fmod(a, b))):
+        with pytest.raises(RuntimeError, match=f"{op}\\(\\): integer division by zero"):
+            f()
+    backend.debug_checks = False
+    with pytest.raises(RuntimeError, match="integer division by zero"):
+        nt.tensor([1, 2], device="cpu") // nt.tensor([1, 0], device="cpu")    # the CPU always checks, as PyTorch's
+

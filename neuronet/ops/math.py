@@ -464,7 +464,8 @@ def _check_int_divisor(b, op):
     the check would read the divisor back (a stall per call), and PyTorch's
     CUDA kernels do not check either ("integer division by zero on GPU may
     return any value", torch.fmod's docs): it runs there only with
-    ``NEURONET_DEBUG_CHECKS=1``; otherwise CuPy's result stands (0)."""
+    ``NEURONET_DEBUG_CHECKS=1``; otherwise the quotient is what CuPy's
+    kernel gives, as on PyTorch's GPUs."""
     if b.dtype.kind in "iub" and backend.host_checks(array_module(b)) and bool((b == 0).any()):
         raise RuntimeError(f"ZeroDivisionError: {op}(): integer division by zero")
 
