@@ -2,9 +2,15 @@
 
 ::
 
-    python -m neuronet.bench [--workloads lenet64,lenet256,lenet-infer1000,resnet20,vgg]
-                             [--repeats N] [--warmup N] [--steps K] [--threads 2]
-                             [--json] [--save PATH] [--no-torch] [--baseline] [--quick]
+    python -m neuronet.bench [--workloads lenet64,lenet64-user,...,resnet20,vgg]
+                             [--repeats N] [--warmup N] [--steps K] [--threads 2 | --threads 2,1]
+                             [--busy] [--json] [--save PATH] [--no-torch] [--baseline] [--quick]
+
+``--threads 2,1``: the whole table once per thread count, in one invocation
+(the JSON is then ``{"runs": [report, ...]}``; with one count, the report
+itself). ``--busy``: each workload on neuronet and PyTorch measured again
+beside one CPU-busy process, and each framework's slowdown printed.
+
     python -m neuronet.bench micro [--ops ...] [--repeats N] [--threads 2] [--json] [--no-torch]
     python -m neuronet.bench profile WORKLOAD [--steps N] [--warmup N] [--cprofile N] [--quick]
     python -m neuronet.bench data [--workers 2] [--samples 2048] [--repeats 3] [--json] [--quick]
@@ -17,10 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 
-from .runner import format_table, run_benchmarks, torch_available, worker_env
+from .runner import format_table, run_benchmarks, stop_children, torch_available, worker_env
 from .workloads import WORKLOADS, parse_workloads
 
 QUICK_BATCH = 8
@@ -29,6 +36,18 @@ QUICK_BATCH = 8
 def _threads_arg(p):
     p.add_argument("--threads", type=int, default=2,
                    help="BLAS/OpenMP threads for every framework (default 2)")
+
+
+def parse_thread_counts(spec):
+    """``"2"`` -> ``[2]``; ``"2,1"`` -> ``[2, 1]`` (one table each, in that order)."""
+    counts = []
+    for part in str(spec).split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"--threads takes a positive integer or a comma-separated list of "
+                             f"them (e.g. 2,1), received {spec!r}")
+        counts.append(int(part))
+    return counts
 
 
 def _run_child(module, argv, threads):
@@ -62,8 +81,14 @@ def main(argv=None):
                    help="steps per repetition (default 0: auto, ~--rep-time seconds each)")
     p.add_argument("--rep-time", type=float, default=1.0,
                    help="target seconds per repetition when --steps is auto (default 1.0)")
-    _threads_arg(p)
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--threads", default="2", metavar="N[,N...]",
+                   help="BLAS/OpenMP/numba threads for every framework (default 2); a list such "
+                        "as 2,1 prints the table once per thread count")
+    p.add_argument("--busy", action="store_true",
+                   help="also measure neuronet and PyTorch beside one CPU-busy process and "
+                        "print each one's slowdown (quiet / busy images/s)")
+    p.add_argument("--json", action="store_true",
+                   help="print the report as JSON ({\"runs\": [...]} with several --threads)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     p.add_argument("--baseline", action="store_true",
                    help="also run the Chainer-style NumPy baseline (bench/baselines)")
@@ -74,10 +99,9 @@ def main(argv=None):
     a = p.parse_args(argv)
     try:
         workloads = parse_workloads(a.workloads)
+        thread_counts = parse_thread_counts(a.threads)
     except ValueError as e:
         p.error(str(e))
-    if a.threads < 1:
-        p.error(f"--threads must be >= 1, received {a.threads}")
 
     frameworks = ["neuronet"]
     if not a.no_torch:
@@ -96,18 +120,44 @@ def main(argv=None):
     def log(line):
         print(line, file=sys.stderr, flush=True)
 
-    report = run_benchmarks(workloads, frameworks, a.threads, warmup, repeats, steps,
-                            a.rep_time, quick_batch, a.timeout, log=None if a.json else log,
-                            parallel=parallel)
+    # A SIGTERM must unwind like Ctrl-C, so no worker or busy process outlives us.
+    restore = None
+    if hasattr(signal, "SIGTERM") and _in_main_thread():
+        restore = signal.signal(signal.SIGTERM, _terminated)
+    reports = []
+    try:
+        for threads in thread_counts:
+            if not a.json and len(thread_counts) > 1:
+                log(f"threads {threads}:")
+            reports.append(run_benchmarks(
+                workloads, frameworks, threads, warmup, repeats, steps, a.rep_time, quick_batch,
+                a.timeout, log=None if a.json else log, parallel=parallel, busy=a.busy))
+            if not a.json:
+                # Each table as soon as its thread count is done.
+                print(("\n" if len(reports) > 1 else "") + format_table(reports[-1]), flush=True)
+    except BaseException:
+        stop_children()           # interrupted: no worker or busy process left behind
+        raise
+    finally:
+        if restore is not None:
+            signal.signal(signal.SIGTERM, restore)
+    out = reports[0] if len(reports) == 1 else {"runs": reports}
     if a.save:
         with open(a.save, "w") as f:
-            json.dump(report, f, indent=1)
+            json.dump(out, f, indent=1)
     if a.json:
-        print(json.dumps(report, indent=1))
-    else:
-        print(format_table(report))
-    failed = any(r["errors"] for r in report["results"])
+        print(json.dumps(out, indent=1))
+    failed = any(r["errors"] for rep in reports for r in rep["results"])
     return 1 if failed else 0
+
+
+def _in_main_thread():
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .workloads import VGG_STYLE_CONFIG
+from .workloads import VGG_STYLE_CONFIG, user_written_lenet5
 
 
 class LeNet5(nn.Module):
@@ -92,6 +92,8 @@ def vgg_style(num_classes=10, in_channels=3):
 def build_torch_model(model, num_classes=10):
     if model == "lenet5":
         return LeNet5(num_classes)
+    if model == "lenet5-user":
+        return user_written_lenet5(nn)
     if model == "resnet20":
         return ResNet20(num_classes)
     if model == "vgg":

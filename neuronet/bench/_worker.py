@@ -238,6 +238,9 @@ def measure(framework, workload, threads=2, warmup=2, repeats=5, steps=0, rep_ti
                     "after_each_repeat": rss_per_rep},
         "check": finish(last),
         "versions": versions(framework),
+        # Whether this worker loaded numba (and with it LLVM, ~100 MiB of
+        # RSS): the library should load it only when a numba kernel runs.
+        "numba_loaded": "numba" in sys.modules,
     }
 
 
