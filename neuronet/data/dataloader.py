@@ -46,6 +46,14 @@ is what gains: it holds the GIL, which a thread cannot escape. The messages
 between the processes are pickled by ``multiprocessing``: our own processes,
 over our own pipe; nothing is ever read back from a file.
 
+GPU data. Samples that are GPU tensors (or CuPy arrays) are stacked on their
+GPU by :func:`default_collate`, and :class:`~neuronet.data.TensorDataset` /
+:class:`~neuronet.data.ArrayDataset` over GPU data gather batches there: an
+epoch over GPU-resident data reads nothing back to the host. Worker processes
+cannot share a GPU context: keep ``num_workers=0`` for GPU-resident data.
+``pin_memory=True`` (with CuPy) copies host batches into page-locked memory,
+in the prefetch thread, so ``x.to("cuda", non_blocking=True)`` overlaps the step.
+
 Workers never outlive their use: they stop at the end of an epoch (unless
 ``persistent_workers``), when the iterator is dropped (``break``, an exception,
 Ctrl-C) or garbage collected, and at interpreter exit; a worker whose parent
@@ -349,8 +357,9 @@ class DataLoader(typing.Generic[T_co]):
             ``multiprocessing`` context (default: fork on Linux, else the
             platform's default). With spawn/forkserver the dataset,
             ``collate_fn`` and ``worker_init_fn`` must be picklable.
-        generator: ``numpy.random.Generator`` or int seed for the per-epoch
-            seeds; ``seed`` is the same as an int ``generator``.
+        generator: ``neuronet.Generator`` (any device: its CPU stream),
+            ``numpy.random.Generator`` or int seed for the per-epoch seeds;
+            ``seed`` is the same as an int ``generator``.
         prefetch_factor: batches in flight per worker (default 2 with workers;
             must stay None with ``num_workers=0``).
         persistent_workers: keep the workers (and their random state) from one

@@ -10,9 +10,12 @@ becomes ``from neuronet.utils.data import ...`` (or stays as it is after
 ...     ...
 
 Differences from PyTorch (see :mod:`neuronet.data.dataloader`): ``generator``
-is a ``numpy.random.Generator`` or an int seed; with ``num_workers=0`` the
-loader also prefetches ``prefetch=2`` batches in a thread; ``pin_memory`` has
-no effect.
+is a ``neuronet.Generator`` (of any device: its CPU stream draws the
+indices), a ``numpy.random.Generator`` or an int seed; with ``num_workers=0``
+the loader also prefetches ``prefetch=2`` batches in a thread.
+``pin_memory=True`` puts host batches in CuPy's page-locked memory when CuPy
+and a GPU are there (then ``.to("cuda", non_blocking=True)`` copies
+asynchronously) and has no effect otherwise.
 """
 from ...data.dataloader import DataLoader, WorkerInfo, default_collate, default_convert, get_worker_info
 from ...data.dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset,
