@@ -20,7 +20,7 @@ import pytest
 import neuronet as nt
 from neuronet import backend
 from neuronet.data import (ArrayDataset, DataLoader, Dataset, Subset, TensorDataset, default_collate,
-                           default_convert)
+                           default_convert, mean_std)
 from neuronet.data import transforms as T
 from neuronet.tensor import _inflight, _is_pinned
 from cupy_standin import fakecupy
@@ -187,6 +187,19 @@ def test_a_tensor_dataset_indexed_by_gpu_index_tensors_reads_nothing_back(standi
     # Subset keeps host indices: a GPU index tensor is read back once, when the subset is made
     sub = Subset(ds, nt.tensor([4, 1], device="cuda"))
     assert sub.indices == [4, 1] and sub[1][0].item() == 10
+
+
+def test_mean_std_of_gpu_data_sums_there_and_reads_back_only_the_sums(standin):
+    rng = np.random.default_rng(4)
+    imgs = rng.integers(0, 256, (40, 6, 6, 3), dtype=np.uint8)
+    x = rng.random((40, 2, 5, 5))
+    want_imgs, want_x = mean_std(imgs), mean_std(nt.tensor(x))
+    for data, want in ((ArrayDataset(standin.asarray(imgs), np.zeros(40)), want_imgs),
+                       (nt.tensor(x, device="cuda"), want_x)):
+        standin.reset_syncs()
+        got = mean_std(data, batch_size=16)
+        assert standin.SYNCS == {"asnumpy": 1}, dict(standin.SYNCS)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 # ------------------------------------------------------------------ pin_memory and non_blocking
