@@ -223,7 +223,7 @@ PYTORCH_NODE_NAMES = {
     "BinaryCrossEntropyWithLogits": "BinaryCrossEntropyWithLogitsBackward0",
     "KLDiv": "KlDivBackward0", "ReLU": "ReluBackward0", "LeakyReLU": "LeakyReluBackward0",
     "ELU": "EluBackward0", "GELU": "GeluBackward0", "SiLU": "SiluBackward0", "Mish": "MishBackward0",
-    "Conv2d": "ConvolutionBackward0", "Conv2dChannelMajor": "ConvolutionBackward0",
+    "Conv2d": "ConvolutionBackward0",
     "Conv3d": "ConvolutionBackward0", "ConvTranspose2d": "ConvolutionBackward0",
     "ConvTranspose3d": "ConvolutionBackward0", "BatchNorm": "NativeBatchNormBackward0",
     "LayerNorm": "NativeLayerNormBackward0", "GroupNorm": "NativeGroupNormBackward0",

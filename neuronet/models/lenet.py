@@ -11,8 +11,6 @@ import numpy as np
 import neuronet as nt
 from .. import backend, nn
 from ..nn import functional as F
-from ..nn.functional.convolution import conv2d_cm
-from ..nn.functional.pooling import max_pool2x2_bias_relu_cm
 from ..nn import init
 from ._registry import check_choice, check_input, check_positive_int, register_model
 
@@ -71,52 +69,8 @@ class LeNet5(nn.Module):
         if tuple(x.shape[2:]) != (self.input_size, self.input_size):
             raise ValueError(f"lenet5: built for {self.input_size}x{self.input_size} input "
                              f"(input_size={self.input_size}), received {x.shape[2]}x{x.shape[3]}")
-        if not self._fast_forward_applies():
-            x = self.features(x)
-            return self.classifier(x.flatten(1))
-        # The same layers, computed channel-major (C, N, H, W) -- the
-        # convolution's GEMM layout -- so no layer transposes, and with each
-        # max pooling moved before its conv's bias and ReLU. Max pooling
-        # commutes with adding a per-channel constant (rounding is monotonic)
-        # and with ReLU (both monotonic), so the values are exactly those of
-        # conv -> ReLU -> pool, for 4x less elementwise work.
-        conv1, pool1, conv2, pool2 = self.features[0], self.features[2], self.features[3], self.features[5]
-        h = x.permute(1, 0, 2, 3)                               # (C, N, H, W)
-        for conv, pool in ((conv1, pool1), (conv2, pool2)):
-            h = conv2d_cm(h, conv.weight, None, conv.stride, conv.padding, conv.dilation, conv.groups)
-            if conv.bias is not None and _is_plain_2x2(pool) and conv.bias.dtype == h.dtype:
-                # pool -> bias -> ReLU as one node (one pass with numba).
-                h = max_pool2x2_bias_relu_cm(h, conv.bias)
-                continue
-            h = F.max_pool2d(h, pool.kernel_size, pool.stride, pool.padding, pool.dilation,
-                             ceil_mode=pool.ceil_mode)
-            if conv.bias is not None:
-                h = h + conv.bias.reshape(-1, 1, 1, 1)
-            h = F.relu(h)
-        return self.classifier(h.permute(1, 0, 2, 3).flatten(1))
-
-    def _fast_forward_applies(self):
-        """The fast forward computes exactly ``features``: only while it still
-        holds the layers built in ``__init__`` (zero padding, plain max
-        pooling, plain ReLU) and no forward hook would be skipped."""
-        layers = list(self.features)
-        kinds = (nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Conv2d, nn.ReLU, nn.MaxPool2d)
-        if len(layers) != 6 or any(type(m) is not k for m, k in zip(layers, kinds)):
-            return False
-        for m in [self, self.features] + layers:
-            if m._forward_hooks or m._forward_pre_hooks:
-                return False
-        convs, pools = (layers[0], layers[3]), (layers[2], layers[5])
-        return (all(c.padding_mode == "zeros" and not isinstance(c.padding, str) for c in convs)
-                and not any(p.return_indices for p in pools))
-
-
-def _is_plain_2x2(pool):
-    """Whether ``pool`` is a 2x2, stride-2, unpadded, undilated floor-mode max pooling."""
-    pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)   # noqa: E731
-    return (pair(pool.kernel_size) == (2, 2) and pair(pool.stride or pool.kernel_size) == (2, 2)
-            and pair(pool.padding) == (0, 0) and pair(pool.dilation) == (1, 1)
-            and not pool.ceil_mode)
+        x = self.features(x)                    # (N, 16, side, side)
+        return self.classifier(x.flatten(1))
 
 
 # ----------------------------------------------------------------------------- classic

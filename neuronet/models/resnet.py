@@ -3,9 +3,7 @@ image recognition", CVPR): the ImageNet ResNet-18/34/50/101/152 in torchvision's
 layout, and the CIFAR-10 ResNet-20/32/44/56/110 of the paper's Section 4.2."""
 import neuronet as nt
 from .. import nn
-from ..nn import functional as F
 from ..nn import init
-from ..nn.functional.normalization import batch_norm_relu
 from ._registry import check_choice, check_input, check_positive_int, register_model
 from .weights import (ResNet18_Weights, ResNet34_Weights, ResNet50_Weights, ResNet101_Weights, ResNet152_Weights,
                       load_pretrained, resolve)
@@ -204,32 +202,6 @@ def resnet152(num_classes=1000, zero_init_residual=False, in_channels=3, weights
 # ----------------------------------------------------------------------------- CIFAR (Section 4.2)
 
 
-def _bn_relu(bn, x, residual=None):
-    """``relu(bn(x) + residual)`` (``relu(bn(x))`` without a residual) as one
-    fused op, :func:`~neuronet.nn.functional.normalization.batch_norm_relu`:
-    the same values, gradients and running-statistics update as the separate
-    calls, with fewer passes over memory and a boolean mask saved instead of
-    the output. The BatchNorm module's bookkeeping (``num_batches_tracked``,
-    ``momentum=None``, ``track_running_stats``) is that of
-    ``_BatchNorm.forward``, repeated here because the fused call bypasses it.
-    With hooks registered on ``bn`` (they must see its output) or a subclass
-    of BatchNorm2d, the module is called as usual instead.
-    """
-    if type(bn) is not nn.BatchNorm2d or bn._forward_hooks or bn._forward_pre_hooks:
-        out = bn(x)
-        return F.relu(out if residual is None else out + residual)
-    bn._check_input(x)
-    factor = 0.0 if bn.momentum is None else bn.momentum
-    if bn.training and bn.track_running_stats:
-        bn.num_batches_tracked.array += 1
-        if bn.momentum is None:   # cumulative moving average
-            factor = 1.0 / float(bn.num_batches_tracked.item())
-    use_batch_stats = bn.training or (bn.running_mean is None and bn.running_var is None)
-    track = not bn.training or bn.track_running_stats
-    return batch_norm_relu(x, bn.running_mean if track else None, bn.running_var if track else None,
-                           bn.weight, bn.bias, use_batch_stats, factor, bn.eps, residual=residual)
-
-
 class CifarBasicBlock(nn.Module):
     """The CIFAR residual block: two 3x3 convolutions, and a shortcut that
     changes shape without parameters (option A) or with a projection (B).
@@ -250,6 +222,7 @@ class CifarBasicBlock(nn.Module):
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU()
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
         self.stride = stride
@@ -278,8 +251,9 @@ class CifarBasicBlock(nn.Module):
             identity = self._option_a(x)
         else:
             identity = x
-        out = _bn_relu(self.bn1, self.conv1(x))                 # relu(bn1(conv1(x)))
-        return _bn_relu(self.bn2, self.conv2(out), identity)    # relu(bn2(conv2(out)) + identity)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
 
 
 class CifarResNet(nn.Module):
@@ -308,6 +282,7 @@ class CifarResNet(nn.Module):
         self.in_channels = in_channels
         self.conv1 = conv3x3(in_channels, 16)
         self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU()
         self.inplanes = 16
         self.layer1 = self._make_layer(16, n, 1, shortcut)
         self.layer2 = self._make_layer(32, n, 2, shortcut)
@@ -324,7 +299,7 @@ class CifarResNet(nn.Module):
 
     def forward(self, x):
         check_input(self._name, x, channels=self.in_channels, multiple_of=4)
-        x = _bn_relu(self.bn1, self.conv1(x))   # relu(bn1(conv1(x))): (N, 16, H, W)
+        x = self.relu(self.bn1(self.conv1(x)))  # (N, 16, H, W)
         x = self.layer1(x)
         x = self.layer2(x)                       # (N, 32, H/2, W/2)
         x = self.layer3(x)                       # (N, 64, H/4, W/4)

@@ -84,18 +84,6 @@ def conv2d(g, args, kw, out, aux):
     return y
 
 
-@handles(C.Conv2dChannelMajor)
-def conv2d_channel_major(g, args, kw, out, aux):
-    """x_cm (C_in, N, H, W): the same convolution between two (N, C) <-> (C, N) transposes."""
-    x, w, b, stride, pads, dilation, groups = args
-    t, bt, l, r = pads
-    xn = g.op("Transpose", [g.name(x)], perm=[1, 0, 2, 3])
-    inputs = [xn, g.name(w)] + ([g.name(b)] if b is not None else [])
-    y = g.op("Conv", inputs, kernel_shape=list(w.shape[2:]), strides=list(stride), pads=[t, l, bt, r],
-             dilations=list(dilation), group=int(groups))
-    return g.op("Transpose", [y], perm=[1, 0, 2, 3])
-
-
 @handles(C.ConvTranspose2d)
 def conv_transpose2d(g, args, kw, out, aux):
     x, w, b, stride, padding, output_padding, groups, dilation, unbatched = args
@@ -158,15 +146,6 @@ def max_pool2d(g, args, kw, out, aux):
     plane = _plane_indices(g, xn, idx)
     g.global_indices[plane] = idx
     return [y, plane]
-
-
-@handles(PO._MaxPool2x2BiasReLU)
-def max_pool2x2_bias_relu(g, args, kw, out, aux):
-    """Channel-major (C, N, H, W): pooling is per plane, so the leading axes' order does not matter."""
-    x, b = args
-    y = g.op("MaxPool", [g.name(x)], kernel_shape=[2, 2], strides=[2, 2])
-    bias = g.op("Reshape", [g.name(b), g.ints([-1, 1, 1, 1])])
-    return g.op("Relu", [g.op("Add", [y, bias])])
 
 
 @handles(PO._AvgPool2d)

@@ -18,11 +18,9 @@ API (all arrays are ``xp`` arrays of the caller's module):
 - ``pad_last2(x, pads, value=0)``      pad the last two axes by ``(top, bottom, left, right)``
 - ``channel_major(x, pads)``           ``(N, C, H, W) -> (C, N, H+t+b, W+l+r)`` contiguous, zero padded
 - ``window_view(x, k, s, d, out_hw)``  ``(..., Hp, Wp) -> (..., kH, kW, Ho, Wo)`` strided view, no copy
-- ``im2col(x_cm, k, s, d, out_hw, wide=False, out=None)``
-                                       ``(C, N, Hp, Wp) -> (C, kH, kW, N, Ho, Wg)`` contiguous copy;
-                                       ``Wg = Wo``, or ``Wg = Wp`` with ``wide=True`` (stride 1:
-                                       long contiguous copies, junk columns ``j >= Wo``)
-- ``col2im(cols, padded_hw, s, d, wide=False, out=None)``
+- ``im2col(x_cm, k, s, d, out_hw, out=None)``
+                                       ``(C, N, Hp, Wp) -> (C, kH, kW, N, Ho, Wo)`` contiguous copy
+- ``col2im(cols, padded_hw, s, d, out=None)``
                                        the adjoint of ``im2col``: sums every window's column
                                        back into a ``(C, N, Hp, Wp)`` array
 - ``im2col_nchw(x, n0, n1, k, s, pads, d, out_hw, out=None)``
@@ -39,6 +37,10 @@ API (all arrays are ``xp`` arrays of the caller's module):
 would write one input element several times. ``col2im`` therefore adds the
 ``kH*kW`` shifted, strided slices one kernel offset at a time (a loop over the
 kernel, never over pixels or batch items), which avoids ``np.add.at``.
+
+Each copy/scatter loop is a kernel of the seam (``neuronet._kernels``): the
+portable NumPy/CuPy version is registered here, the compiled ones there; the
+functions above ask the seam which one runs.
 """
 from __future__ import annotations
 
@@ -125,76 +127,59 @@ def window_view(x, kernel, stride, dilation, out_hw):
     return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
 
 
-def im2col(x_cm, kernel, stride, dilation, out_hw, wide=False, out=None):
-    """Columns ``(C, kH, kW, N, Ho, Wg)`` (contiguous) of ``x_cm (C, N, Hp, Wp)``.
+def im2col(x_cm, kernel, stride, dilation, out_hw, out=None):
+    """Columns ``(C, kH, kW, N, Ho, Wo)`` (contiguous) of ``x_cm (C, N, Hp, Wp)``.
 
     ``cols[c, a, b, n, i, j] = x_cm[c, n, i*s_h + a*d_h, j*s_w + b*d_w]``; its
-    reshape ``(C*kH*kW, N*Ho*Wg)`` is the im2col matrix.
+    reshape ``(C*kH*kW, N*Ho*Wo)`` is the im2col matrix.
 
     ``out``: an optional ``(C, kH, kW, N, Ho, Wo)`` array (a view is fine) to
-    write into instead of a new one (exact grid only).
-
-    ``wide=False``: the grid is the output, ``Wg = Wo``.
-    ``wide=True`` (stride 1 only): the grid is ``Wg = Wp`` wide, so that for
-    each kernel offset the column is one shifted run of each image,
-    ``x_flat[n, a*d_h*Wp + b*d_w : ... + Ho*Wp]``, copied in long contiguous
-    blocks instead of ``N*Ho`` short rows. The ``Wp - Wo`` extra positions of
-    each row (``j >= Wo``) hold finite junk (or zeros) that callers crop away
-    in forward and multiply by zero gradients in backward.
+    write into instead of a new one.
     """
     xp = array_module(x_cm)
-    C, N, hp, wp = x_cm.shape
+    C, N = x_cm.shape[:2]
     (kh, kw), (ho, wo) = kernel, out_hw
-    if not wide:
-        view = window_view(x_cm, kernel, stride, dilation, out_hw)  # (C, N, kH, kW, Ho, Wo)
-        cols = xp.empty((C, kh, kw, N, ho, wo), dtype=x_cm.dtype) if out is None else out
-        if _kernels.usable(stride, dilation, x_cm, cols):   # optional numba loop, NumPy only
-            return _kernels.im2col(x_cm, cols)
-        # One strided copy of the whole window view, reordered (measured a
-        # little faster than one copy per kernel offset, and one call).
-        cols[...] = view.transpose(0, 2, 3, 1, 4, 5)
-        return cols
-    if out is not None:
-        raise ArgumentError("im2col: out= is supported on the exact grid only (wide=False)")
-    _check_wide(x_cm.shape, kernel, stride, dilation, out_hw)
-    cols = xp.empty((C, kh, kw, N, ho * wp), dtype=x_cm.dtype)
-    for a, b, src, run in _wide_runs(x_cm, kernel, dilation, ho):
-        cols[:, a, b, :, :run] = src
-        cols[:, a, b, :, run:] = 0      # the last b*d_w junk positions: past the image's end
-    return cols.reshape(C, kh, kw, N, ho, wp)
+    cols = xp.empty((C, kh, kw, N, ho, wo), dtype=x_cm.dtype) if out is None else out
+    run = _kernels.select("im2col", x_cm, cols, stride=stride, dilation=dilation)
+    return run(x_cm, cols, kernel, stride, dilation, out_hw)
 
 
-def col2im(cols, padded_hw, stride, dilation, wide=False, out=None):
-    """Adjoint of :func:`im2col`: ``(C, kH, kW, N, Ho, Wg) -> (C, N, Hp, Wp)``.
+@_kernels.register("im2col", "strided-copy")
+def _im2col_strided(x_cm, cols, kernel, stride, dilation, out_hw):
+    # One strided copy of the whole window view, reordered (measured a
+    # little faster than one copy per kernel offset, and one call).
+    view = window_view(x_cm, kernel, stride, dilation, out_hw)      # (C, N, kH, kW, Ho, Wo)
+    cols[...] = view.transpose(0, 2, 3, 1, 4, 5)
+    return cols
+
+
+def col2im(cols, padded_hw, stride, dilation, out=None):
+    """Adjoint of :func:`im2col`: ``(C, kH, kW, N, Ho, Wo) -> (C, N, Hp, Wp)``.
 
     ``out[c, n, i*s_h + a*d_h, j*s_w + b*d_w] += cols[c, a, b, n, i, j]``,
-    summed over every window that covers an input element. With
-    ``wide=True`` the junk positions ``j >= Wo`` of ``cols`` must be zero.
-    ``out``: an optional ``(C, N, Hp, Wp)`` array (a view is fine) to add
-    into instead of a new zero one (exact grid only).
+    summed over every window that covers an input element. ``out``: an
+    optional ``(C, N, Hp, Wp)`` array (a view is fine) to add into instead of
+    a new zero one.
     """
     xp = array_module(cols)
-    C, kh, kw, N, ho, wg = cols.shape
-    (hp, wp), (sh, sw), (dh, dw) = padded_hw, stride, dilation
-    if out is not None and wide:
-        raise ArgumentError("col2im: out= is supported on the exact grid only (wide=False)")
+    C, kh, kw, N, ho, wo = cols.shape
     if out is None:
-        out = xp.zeros((C, N, hp, wp), dtype=cols.dtype)
-    if not wide:
-        if _kernels.usable(stride, dilation, cols, out):    # optional numba loop, NumPy only
-            return _kernels.col2im(cols, out)
-        for a in range(kh):
-            r0 = a * dh
-            for b in range(kw):
-                c0 = b * dw
-                out[:, :, r0:r0 + sh * (ho - 1) + 1:sh, c0:c0 + sw * (wg - 1) + 1:sw] += cols[:, a, b]
-        return out
-    if wg != wp:
-        raise ArgumentError(f"wide col2im: columns {wg} wide for a {wp}-wide input")
-    _check_wide(out.shape, (kh, kw), stride, dilation, (ho, wp - dw * (kw - 1)))
-    flat = cols.reshape(C, kh, kw, N, ho * wg)
-    for a, b, dst, run in _wide_runs(out, (kh, kw), dilation, ho):
-        dst += flat[:, a, b, :, :run]
+        out = xp.zeros((C, N) + tuple(padded_hw), dtype=cols.dtype)
+    run = _kernels.select("col2im", cols, out, stride=stride, dilation=dilation)
+    return run(cols, out, stride, dilation)
+
+
+@_kernels.register("col2im", "strided-add")
+def _col2im_strided(cols, out, stride, dilation):
+    # One strided add per kernel offset (a loop over the kernel, never over
+    # pixels or images): windows overlap, so no single vectorized write can do it.
+    C, kh, kw, N, ho, wo = cols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    for a in range(kh):
+        r0 = a * dh
+        for b in range(kw):
+            c0 = b * dw
+            out[:, :, r0:r0 + sh * (ho - 1) + 1:sh, c0:c0 + sw * (wo - 1) + 1:sw] += cols[:, a, b]
     return out
 
 
@@ -204,16 +189,20 @@ def im2col_nchw(x, n0, n1, kernel, stride, pads, dilation, out_hw, out=None):
     ``cols[c, a, b, n, i, j] = x[n0 + n, c, i*s_h + a*d_h - t, j*s_w + b*d_w - l]``, zero where
     that index falls in the padding ``pads = (t, b, l, r)``: the same columns as
     ``im2col(channel_major(x[n0:n1], pads), ...)``, without a padded copy of the batch
-    (the compiled kernel reads ``x`` in place; the NumPy path pads only the chunk).
+    (the compiled kernel reads ``x`` in place; the portable one pads only the chunk).
     ``out``: an optional contiguous ``(C, kH, kW, n, Ho, Wo)`` array to write into.
     """
     xp = array_module(x)
     C = x.shape[1]
     (kh, kw), (ho, wo) = kernel, out_hw
     cols = xp.empty((C, kh, kw, n1 - n0, ho, wo), dtype=x.dtype) if out is None else out
-    if _kernels.arrays_ok(x, cols):
-        return _kernels.im2col_nchw(x, n0, stride, pads, dilation, cols)
-    xc = pad_last2(x[n0:n1], pads)                                      # (n, C, Hp, Wp)
+    run = _kernels.select("im2col_nchw", x, cols)
+    return run(x, n0, cols, kernel, stride, pads, dilation, out_hw)
+
+
+@_kernels.register("im2col_nchw", "pad-chunk")
+def _im2col_nchw_padded(x, n0, cols, kernel, stride, pads, dilation, out_hw):
+    xc = pad_last2(x[n0:n0 + cols.shape[3]], pads)                        # (n, C, Hp, Wp)
     cols[...] = window_view(xc, kernel, stride, dilation, out_hw).transpose(1, 2, 3, 0, 4, 5)
     return cols
 
@@ -222,9 +211,13 @@ def col2im_nchw(dcols, n0, stride, pads, dilation, dx):
     """Adjoint of :func:`im2col_nchw`: ``dx[n0 + n, c, r, q] = sum`` of ``dcols[c, a, b, n, i, j]``
     over the windows with ``r = i*s_h + a*d_h - t``, ``q = j*s_w + b*d_w - l``; window
     positions in the padding are dropped. Overwrites ``dx[n0:n0+n]`` (``dx (N, C, H, W)``)."""
+    run = _kernels.select("col2im_nchw", dcols, dx)
+    return run(dcols, n0, stride, pads, dilation, dx)
+
+
+@_kernels.register("col2im_nchw", "pad-chunk")
+def _col2im_nchw_padded(dcols, n0, stride, pads, dilation, dx):
     C, kh, kw, n, ho, wo = dcols.shape
-    if _kernels.arrays_ok(dcols, dx):
-        return _kernels.col2im_nchw(dcols, n0, stride, pads, dilation, dx)
     H, W = dx.shape[2:]
     t, b, l, r = pads
     # The padded grid must hold every window (the bottom/right pads may be cut short).
@@ -238,9 +231,12 @@ def col2im_nchw(dcols, n0, stride, pads, dilation, dx):
 def cm_to_nchw(res, n0, bias, out):
     """``out[n0 + n, o, p] = res[o, n, p] + bias[o]`` (no bias when None): a GEMM result
     ``res (O, n, P)`` into its images of the batch-major ``out (N, O, P)``."""
+    return _kernels.select("cm_to_nchw", res, out, bias)(res, n0, bias, out)
+
+
+@_kernels.register("cm_to_nchw", "transpose-copy")
+def _cm_to_nchw_copy(res, n0, bias, out):
     n = res.shape[1]
-    if _kernels.arrays_ok(res, out) and (bias is None or _kernels.arrays_ok(bias)):
-        return _kernels.cm_to_nchw(res, n0, bias, out)
     out[n0:n0 + n] = res.transpose(1, 0, 2)
     if bias is not None:
         out[n0:n0 + n] += bias.reshape(-1, 1)
@@ -249,35 +245,10 @@ def cm_to_nchw(res, n0, bias, out):
 
 def nchw_to_cm(g, n0, out):
     """``out[o, n, p] = g[n0 + n, o, p]``: images ``n0:n0+n`` of ``g (N, O, P)`` channel-major."""
-    if _kernels.arrays_ok(g, out):
-        return _kernels.nchw_to_cm(g, n0, out)
+    return _kernels.select("nchw_to_cm", g, out)(g, n0, out)
+
+
+@_kernels.register("nchw_to_cm", "transpose-copy")
+def _nchw_to_cm_copy(g, n0, out):
     out[...] = g[n0:n0 + out.shape[1]].transpose(1, 0, 2)
     return out
-
-
-def _check_wide(shape, kernel, stride, dilation, out_hw):
-    hp, wp = shape[-2:]
-    if tuple(stride) != (1, 1) or out_hw[0] != hp - dilation[0] * (kernel[0] - 1) \
-            or out_hw[1] != wp - dilation[1] * (kernel[1] - 1):
-        raise ArgumentError(f"wide im2col/col2im needs stride 1 and the full output size, received "
-                            f"stride {stride}, output {out_hw} for a {hp}x{wp} input and kernel {kernel}")
-
-
-def _wide_runs(buf, kernel, dilation, ho):
-    """For each kernel offset ``(a, b)``: a ``(C, N, run)`` view of ``buf (C, N, Hp, Wp)``
-    starting at row ``a*d_h``, column ``b*d_w`` of every image, ``run = Ho*Wp - b*d_w``
-    elements long (so the last image's run ends exactly at the buffer's end)."""
-    xp = array_module(buf)
-    C, N, hp, wp = buf.shape
-    (kh, kw), (dh, dw) = kernel, dilation
-    if not buf.flags.c_contiguous:
-        raise ArgumentError("wide im2col/col2im needs a C-contiguous (C, N, Hp, Wp) buffer")
-    flat = buf.reshape(C, N * hp * wp)      # a view, so writes through it reach buf
-    sc, isz = flat.strides[0], flat.itemsize
-    for a in range(kh):
-        for b in range(kw):
-            off = a * dh * wp + b * dw
-            run = ho * wp - b * dw
-            view = xp.lib.stride_tricks.as_strided(flat[:, off:], shape=(C, N, run),
-                                                   strides=(sc, hp * wp * isz, isz))
-            yield a, b, view, run

@@ -23,16 +23,17 @@ Speed-ups, each explained where it lives: no im2col at all for 1x1 stride-1 kern
 summed over cache-sized chunks (``_mm_nt``), no input gradient for a first
 layer (``needs_input_grad``), and only the input and weight saved for backward;
 the GEMMs walk the batch in L2-sized chunks (im2col -> GEMM, W^T G -> col2im);
-``conv2d_cm`` takes and returns channel-major ``(C, N, H, W)`` activations so a
-network can skip the transposes; im2col/col2im use optional numba loops
-(``neuronet._kernels``) for NumPy arrays when numba is installed.
-``_reference`` at the bottom has the same equations as plain loops (used by
-the tests).
+a convolution hands its output on channel-major (a strided view) so the next
+layers keep that layout without transposes (:class:`Conv2d`). Which kernel
+runs -- layout, compiled numba loops for im2col/col2im -- is decided by the
+seam, ``neuronet._kernels``. The same equations as plain loops, the tests'
+witnesses, are in ``tests/conv_reference.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ... import _kernels
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
@@ -40,7 +41,7 @@ from ._im2col import (channel_major, cm_to_nchw, col2im, col2im_nchw, im2col, im
                       nchw_to_cm, out_size, pad_last2, pair)
 from ._errors import ArgumentError, DtypeError, DtypeNotSupported
 
-__all__ = ["conv1d", "conv2d", "conv2d_cm", "conv_transpose1d", "conv_transpose2d"]
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 
 # ----------------------------------------------------------------- validation
@@ -135,11 +136,20 @@ class Conv2d(Function):
       is cropped off;
     - bias: ``dE/dbias[o] = sum_{n,i,j} G[n,o,i,j]``.
 
-    The GEMMs run in channel-major order ``(C, N, H, W)``; this node converts
-    at its entrance and exit (:class:`Conv2dChannelMajor` is the same node
-    without the conversions, for networks that keep that layout). The shared
-    work is in :func:`_conv_forward_cm` / :func:`_conv_backward_cm`, which
-    also say what is saved for backward.
+    Two kernels compute it, chosen by the seam (``neuronet._kernels``, op
+    ``"conv2d"``) from the input's memory layout; they give the same values:
+
+    - ``"gemm-channel-major"`` (any input): the GEMMs run in their own layout,
+      channel-major ``(C, N, H, W)``. A channel-major input -- an ``(N, C, H,
+      W)`` view of a ``(C, N, H, W)`` array, which is what this kernel returns
+      -- is read in place, and the output is handed on the same way, so the
+      ReLU and pooling after a convolution keep that layout and the next
+      convolution needs no transpose (what PyTorch's ``channels_last`` does
+      for its kernels). A single-channel image batch is in both layouts.
+    - ``"gemm-batch-major"`` (a C-contiguous multi-channel input, groups 1):
+      per cache-sized chunk of images, im2col straight from the unpadded
+      input, the GEMM, and the transpose back into the chunk's images; the
+      output is C-contiguous.
     """
 
     @staticmethod
@@ -147,78 +157,71 @@ class Conv2d(Function):
         if unbatched:
             x = x[None]
         ctx.unbatched = unbatched
-        ctx.batch_major = groups == 1
-        if ctx.batch_major:
-            out = _conv_forward_nchw(ctx, x, w, b, stride, pads, dilation)
-        else:
-            x_cm = channel_major(x, pads)                                    # (C, N, Hp, Wp)
-            out = _from_cm(_conv_forward_cm(ctx, x_cm, w, stride, dilation, groups))  # (N, O, Ho, Wo)
-            if b is not None:
-                out += b.reshape(-1, 1, 1)
-            ctx.crop = (x.shape[2:], pads)
+        ctx.kernel = _kernels.select("conv2d", x, w, b, channel_major=is_channel_major(x),
+                                     groups=groups, kernel=tuple(w.shape[2:]), stride=stride,
+                                     dilation=dilation)
+        out = ctx.kernel.forward(ctx, x, w, b, stride, pads, dilation, groups)
         return out[0] if unbatched else out
 
     @staticmethod
     def backward(ctx, grad):
-        need_b = ctx.needs_input_grad[2]
         if ctx.unbatched:
             grad = grad[None]
-        if ctx.batch_major:
-            dx, dw, db = _conv_backward_nchw(ctx, grad)
-        else:
-            db = grad.sum(axis=(0, 2, 3)) if need_b else None
-            dx_cm, dw = _conv_backward_cm(ctx, channel_major(grad))           # (C, N, Hp, Wp)
-            dx = None
-            if dx_cm is not None:
-                (H, W), (t, _, l, _) = ctx.crop
-                dx = _from_cm(dx_cm[:, :, t:t + H, l:l + W])
+        dx, dw, db = ctx.kernel.backward(ctx, grad)
         if dx is not None and ctx.unbatched:
             dx = dx[0]
         return dx, dw, db
 
 
-class Conv2dChannelMajor(Function):
-    """:class:`Conv2d` on channel-major activations: ``x_cm (C_in, N, H, W) ->
-    (C_out, N, H_out, W_out)``, the same equations and the same kernels,
-    without the two ``(N, C) <-> (C, N)`` transposes per direction.
+def is_channel_major(x):
+    """Whether the 4-D array ``x (N, C, H, W)`` is a view of a C-contiguous ``(C, N, H, W)``
+    array (true of both layouts at once when ``N`` or ``C`` is 1)."""
+    return x.ndim == 4 and x.transpose(1, 0, 2, 3).flags.c_contiguous
 
-    Channel-major is the GEMM's own layout (``cols`` is ``(C*kH*kW, N*Ho*Wo)``
-    and ``W @ cols`` is ``(C_out, N*Ho*Wo)``), so a network that keeps its
-    activations in it (LeNet-5's fast forward) transposes only at its ends.
-    Elementwise layers and pooling over the last two axes do not care which
-    of the two leading axes is the batch.
-    """
+
+@_kernels.register("conv2d", "gemm-channel-major")
+class _GemmChannelMajor:
+    """Kernel ``"gemm-channel-major"`` of ``conv2d`` (see :class:`Conv2d`)."""
 
     @staticmethod
-    def forward(ctx, x_cm, w, b, stride, pads, dilation, groups):
-        x_pad = pad_last2(x_cm, pads)
-        out = _conv_forward_cm(ctx, x_pad, w, stride, dilation, groups)   # (O, N, Ho, Wo)
+    def forward(ctx, x, w, b, stride, pads, dilation, groups):
+        xp = array_module(x)
+        x_cm = x.transpose(1, 0, 2, 3)                                  # (C, N, H, W), a view
+        x_pad = pad_last2(x_cm, pads) if any(pads) else xp.ascontiguousarray(x_cm)
+        out = _conv_forward_cm(ctx, x_pad, w, stride, dilation, groups)  # (O, N, Ho, Wo)
         if b is not None:
             out += b.reshape(-1, 1, 1, 1)
-        ctx.crop = (x_cm.shape[2:], pads)
-        return out
+        ctx.crop = (x.shape[2:], pads)
+        return out.transpose(1, 0, 2, 3)                                # (N, O, Ho, Wo) view
 
     @staticmethod
     def backward(ctx, grad):
         xp = array_module(grad)
-        need_b = ctx.needs_input_grad[2]
-        db = grad.sum(axis=(1, 2, 3)) if need_b else None
-        dx_cm, dw = _conv_backward_cm(ctx, xp.ascontiguousarray(grad))
+        g_cm = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3))        # (O, N, Ho, Wo)
+        db = g_cm.sum(axis=(1, 2, 3)) if ctx.needs_input_grad[2] else None
+        dx_cm, dw = _conv_backward_cm(ctx, g_cm)                        # (C, N, Hp, Wp)
+        dx = None
         if dx_cm is not None:
             (H, W), (t, _, l, _) = ctx.crop
             if dx_cm.shape[2:] != (H, W):
                 dx_cm = xp.ascontiguousarray(dx_cm[:, :, t:t + H, l:l + W])
-        return dx_cm, dw, db
+            dx = dx_cm.transpose(1, 0, 2, 3)
+        return dx, dw, db
 
 
-# Columns up to this size are kept from forward for the delta rule instead of
-# being rebuilt from the input in backward. Off (0): measured on LeNet-5 (2
-# cores, batch 64/256) rebuilding them chunk by chunk in the cache costs no
-# more than reading kept ones back from main memory, and keeping them costs
-# kH*kW times the input in memory (and, with glibc's default malloc, fresh
-# page faults every step). Kept as a switch (tested both ways) for devices
-# where recomputation is dearer.
-_SAVE_COLUMNS_BYTES = 0
+@_kernels.register("conv2d", "gemm-batch-major", priority=1,
+                   when=lambda channel_major, groups, **_: groups == 1 and not channel_major)
+class _GemmBatchMajor:
+    """Kernel ``"gemm-batch-major"`` of ``conv2d`` (see :class:`Conv2d`)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, pads, dilation, groups):
+        return _conv_forward_nchw(ctx, x, w, b, stride, pads, dilation)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _conv_backward_nchw(ctx, grad)
+
 
 # The GEMMs walk the batch in chunks of images whose columns (or column
 # gradients) fit in the L2 cache: im2col writes a chunk and the GEMM reads it
@@ -257,98 +260,73 @@ def _image_chunks(n_images, bytes_per_image, cols_per_image=0, xp=np):
 
 
 def _conv_forward_cm(ctx, x_cm, w, stride, dilation, groups):
-    """Shared forward: padded ``x_cm (C, N, Hp, Wp)`` -> ``(O, N, Ho, Wo)`` contiguous, no bias.
+    """Channel-major forward: padded ``x_cm (C, N, Hp, Wp)`` -> ``(O, N, Ho, Wo)`` contiguous, no bias.
 
-    Saves for backward, only what it will need: the weight (for the chain
-    rule) and, for the delta rule, either the columns themselves (when they
-    are at most ``_SAVE_COLUMNS_BYTES``) or the padded input to rebuild them
-    from (one more im2col in backward, memory at the input's size).
+    Saves for backward only what it will need: the weight (for the chain
+    rule) and the padded input, from which the delta rule rebuilds the
+    columns chunk by chunk in the cache (measured on LeNet-5 no slower than
+    reading kept columns back from memory, at 1/(kH*kW) of their size).
     """
     xp = array_module(x_cm)
     C, N, hp, wp = x_cm.shape
     O, Cg, kh, kw = w.shape
     kernel = (kh, kw)
     ho, wo = out_size(hp, kh, stride[0], dilation[0]), out_size(wp, kw, stride[1], dilation[1])
-    wide = _use_wide(kernel, stride, wp, wo)
     need_x, need_w = ctx.needs_input_grad[:2]
     K, P = C * kh * kw, ho * wo
-    keep = need_w and K * N * P * x_cm.dtype.itemsize <= _SAVE_COLUMNS_BYTES
-    cols_kept = None
-    if groups > 1 or wide or kernel == (1, 1):
-        # Grouped, wide-grid and 1x1 layers: one batched GEMM over all columns.
-        cols = _grouped(_columns(x_cm, kernel, stride, dilation, (ho, wo), wide), groups)
-        out = _mm(_grouped(w, groups), cols).reshape(O, N, ho, -1)      # (O, N, Ho, Wg)
-        if wide:
-            out = xp.ascontiguousarray(out[..., :wo])
-        cols_kept = cols if keep else None
+    if groups > 1 or kernel == (1, 1):
+        # Grouped and 1x1 layers: one batched GEMM over all columns.
+        cols = _grouped(_columns(x_cm, kernel, stride, dilation, (ho, wo)), groups)
+        out = _mm(_grouped(w, groups), cols).reshape(O, N, ho, wo)
     else:
         w2 = w.reshape(O, K)
         out = xp.empty((O, N * P), dtype=x_cm.dtype)
-        if keep:
-            cols_kept = xp.empty((C, kh, kw, N, ho, wo), dtype=x_cm.dtype)
-            flat = cols_kept.reshape(K, N * P)
         for n0, n1 in _image_chunks(N, K * P * x_cm.dtype.itemsize, P, xp):
-            if keep:
-                im2col(x_cm[:, n0:n1], kernel, stride, dilation, (ho, wo), out=cols_kept[:, :, :, n0:n1])
-                cols = flat[:, n0 * P:n1 * P]
-            else:
-                cols = im2col(x_cm[:, n0:n1], kernel, stride, dilation, (ho, wo)).reshape(K, -1)
+            cols = im2col(x_cm[:, n0:n1], kernel, stride, dilation, (ho, wo)).reshape(K, -1)
             out[:, n0 * P:n1 * P] = w2 @ cols
         out = out.reshape(O, N, ho, wo)
-        if keep:
-            cols_kept = cols_kept.reshape(1, K, N * P)
-    ctx.saved_cols = cols_kept is not None
-    ctx.save_for_backward(cols_kept if cols_kept is not None else (x_cm if need_w else None),
-                          w if need_x else None)
-    ctx.geometry = (x_cm.shape, w.shape, stride, dilation, groups, (ho, wo), wide)
+    ctx.save_for_backward(x_cm if need_w else None, w if need_x else None)
+    ctx.geometry = (x_cm.shape, w.shape, stride, dilation, groups, (ho, wo))
     return out
 
 
 def _conv_backward_cm(ctx, g_cm):
-    """Shared backward: ``g_cm = dE/dout (O, N, Ho, Wo)`` contiguous ->
+    """Channel-major backward: ``g_cm = dE/dout (O, N, Ho, Wo)`` contiguous ->
     ``(dx_cm (C, N, Hp, Wp) or None, dW or None)`` (``dx_cm`` still padded)."""
     xp = array_module(g_cm)
-    saved, w = ctx.saved_tensors
-    (C, N, hp, wp), w_shape, stride, dilation, groups, (ho, wo), wide = ctx.geometry
+    x_cm, w = ctx.saved_tensors
+    (C, N, hp, wp), w_shape, stride, dilation, groups, (ho, wo) = ctx.geometry
     need_x, need_w = ctx.needs_input_grad[:2]
     kernel = w_shape[2:]
     O, K, P = w_shape[0], C * kernel[0] * kernel[1], ho * wo
     dx_cm = dw = None
     if not (need_x or need_w):
         return dx_cm, dw
-    if groups > 1 or wide or tuple(kernel) == (1, 1):
-        if wide:    # dE/dx^l on the columns' grid (O, N, Ho, Wp), zero on the junk columns
-            g_cm = pad_last2(g_cm, (0, 0, 0, wp - wo))
-        g = _grouped(g_cm.reshape(O, -1), groups)                       # (G, O/G, N*Ho*Wg)
+    if groups > 1 or tuple(kernel) == (1, 1):
+        g = _grouped(g_cm.reshape(O, -1), groups)                       # (G, O/G, N*Ho*Wo)
         if need_w:
-            # Delta rule: dW = G @ cols^T, the columns kept from forward or rebuilt.
-            cols = saved if ctx.saved_cols else _grouped(
-                _columns(saved, kernel, stride, dilation, (ho, wo), wide), groups)
+            # Delta rule: dW = G @ cols^T, the columns rebuilt from the saved input.
+            cols = _grouped(_columns(x_cm, kernel, stride, dilation, (ho, wo)), groups)
             dw = _mm_nt(g, cols).reshape(w_shape)
             del cols
         if need_x:
             # Chain rule: dcols = W^T @ G, then col2im sums each column back
             # onto the input pixels its window read (a transposed convolution).
-            dcols = _mm(_grouped(w, groups).transpose(0, 2, 1), g)       # (G, Cg*kH*kW, N*Ho*Wg)
-            dx_cm = _decolumns(dcols.reshape(C, *kernel, N, ho, -1), (hp, wp), stride, dilation, wide)
+            dcols = _mm(_grouped(w, groups).transpose(0, 2, 1), g)       # (G, Cg*kH*kW, N*Ho*Wo)
+            dx_cm = _decolumns(dcols.reshape(C, *kernel, N, ho, wo), (hp, wp), stride, dilation)
         return dx_cm, dw
     g = g_cm.reshape(O, N * P)
     chunks = _image_chunks(N, K * P * g_cm.dtype.itemsize, P, xp)
     if need_w:
-        # Delta rule: dW = G @ cols^T, over the kept columns or, chunk by
-        # chunk, over columns rebuilt from the saved input.
-        # Accumulated transposed, dW^T += cols @ G^T, per chunk: with K >> O
-        # rows on the left OpenBLAS splits the work better (measured 1.6x on
-        # C3), and see _GEMM_COLS for why in chunks even when the columns were kept.
+        # Delta rule: dW = G @ cols^T over columns rebuilt chunk by chunk from
+        # the saved input, accumulated transposed, dW^T += cols @ G^T: with
+        # K >> O rows on the left OpenBLAS splits the work better (measured
+        # 1.6x on LeNet's C3); see _GEMM_COLS for why in chunks.
         dwt = xp.zeros((K, O), dtype=g.dtype)
         for n0, n1 in chunks:
-            if ctx.saved_cols:
-                cols = saved[0, :, n0 * P:n1 * P]
-            else:
-                cols = im2col(saved[:, n0:n1], kernel, stride, dilation, (ho, wo)).reshape(K, -1)
+            cols = im2col(x_cm[:, n0:n1], kernel, stride, dilation, (ho, wo)).reshape(K, -1)
             dwt += cols @ g[:, n0 * P:n1 * P].T
-        dw = dwt.T
-        dw = xp.ascontiguousarray(dw).reshape(w_shape)
+        dw = xp.ascontiguousarray(dwt.T).reshape(w_shape)
     if need_x:
         # Chain rule: dcols = W^T @ G, then col2im adds each column back onto
         # the input pixels its window read (a transposed convolution); per
@@ -434,6 +412,7 @@ def _conv_backward_nchw(ctx, grad):
     return dx, dw, db
 
 
+
 # --------------------------------------------------------- conv_transpose2d
 class ConvTranspose2d(Function):
     """2-D transposed convolution ("deconvolution"): the adjoint of ``conv2d``.
@@ -509,21 +488,8 @@ class ConvTranspose2d(Function):
 
 
 # ------------------------------------------------------------- shared kernels
-def _use_wide(kernel, stride, wp, wo):
-    """Whether stride-1 columns go on the padded-width grid (``_im2col.im2col(wide=True)``).
-
-    The wide grid turns N*Ho short row copies into N long ones, at the price
-    of ``Wp/Wo`` times more GEMM columns. Measured on 2 cores (LeNet C1/C3 at
-    batch 64/256, a ResNet 3x3 at batch 128) it never beat the exact grid:
-    numpy's strided copies are already bandwidth-bound there and the extra
-    GEMM columns cost more. Kept switchable (and tested) for other machines
-    and for CuPy, but off.
-    """
-    return False
-
-
-def _columns(x_cm, kernel, stride, dilation, out_hw, wide=False):
-    """im2col matrix ``(C*kH*kW, N*Ho*Wg)`` of ``x_cm (C, N, Hp, Wp)``.
+def _columns(x_cm, kernel, stride, dilation, out_hw):
+    """im2col matrix ``(C*kH*kW, N*Ho*Wo)`` of ``x_cm (C, N, Hp, Wp)``.
 
     A 1x1 kernel at stride 1 needs no im2col: the input itself is the matrix.
     """
@@ -534,16 +500,16 @@ def _columns(x_cm, kernel, stride, dilation, out_hw, wide=False):
         if x_cm.shape[2:] != (ho, wo):
             x_cm = x_cm[:, :, :ho, :wo]
         return x_cm.reshape(C, -1)
-    cols = im2col(x_cm, kernel, stride, dilation, out_hw, wide=wide)
+    cols = im2col(x_cm, kernel, stride, dilation, out_hw)
     return cols.reshape(C * kernel[0] * kernel[1], -1)
 
 
-def _decolumns(dcols, padded_hw, stride, dilation, wide=False):
-    """col2im: ``(C, kH, kW, N, Ho, Wg) -> (C, N, Hp, Wp)``, window sums."""
+def _decolumns(dcols, padded_hw, stride, dilation):
+    """col2im: ``(C, kH, kW, N, Ho, Wo) -> (C, N, Hp, Wp)``, window sums."""
     C, kh, kw, N, ho, wo = dcols.shape
     if (kh, kw) == (1, 1) and tuple(stride) == (1, 1) and tuple(padded_hw) == (ho, wo):
         return dcols.reshape(C, N, ho, wo)
-    return col2im(dcols, padded_hw, stride, dilation, wide=wide)
+    return col2im(dcols, padded_hw, stride, dilation)
 
 
 _CHUNK_FLOATS = 1 << 17   # ~512 KiB of float32 per chunk pair: stays in L2
@@ -716,37 +682,6 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                             (1, _single(op, "dilation", dilation))).squeeze(-2)
 
 
-def conv2d_cm(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """:func:`conv2d` on channel-major activations (see :class:`Conv2dChannelMajor`).
-
-    The same convolution, with the batch and channel axes of input and output
-    swapped: for networks that keep activations channel-major between layers
-    so that no layer transposes (the GEMM layout of im2col). Pooling and
-    elementwise ops work on such tensors unchanged (they see ``C`` as the
-    batch), and ``x.permute(1, 0, 2, 3)`` converts at the network's ends.
-
-    Args:
-        input:  (C_in, N, H, W)
-        weight, bias, stride, padding, dilation, groups: as in :func:`conv2d`
-
-    Shape:
-        output (C_out, N, H_out, W_out), H_out and W_out as in :func:`conv2d`;
-        ``conv2d_cm(x.permute(1, 0, 2, 3), w, b).permute(1, 0, 2, 3)`` equals
-        ``conv2d(x, w, b)``.
-    """
-    op = "conv2d_cm"
-    _checked_weight(op, weight)
-    _check_tensor(op, "input", input)
-    if input.ndim != 4:
-        raise ArgumentError(f"{op}: expected a 4D channel-major input (C_in, N, H, W), "
-                            f"received input of shape {tuple(input.shape)}")
-    C, N, H, W = input.shape
-    _check_common(op, input, weight, bias, groups, weight.shape[0])
-    stride, pads, dilation = _conv2d_geometry(op, input.shape, (C, H, W), weight, stride, padding,
-                                              dilation, groups)
-    return Conv2dChannelMajor.apply(input, weight, bias, stride, pads, dilation, groups)
-
-
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-D transposed convolution (see :class:`ConvTranspose2d`): the gradient of
@@ -797,126 +732,3 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                             f"expected a positive output size")
     return ConvTranspose2d.apply(input, weight, bias, stride, padding, output_padding, groups,
                                  dilation, unbatched)
-
-
-# ----------------------------------------------------------------- _reference
-# Naive loops, straight from the slide, on NumPy arrays (N, C, H, W). Slow;
-# used only by the tests to witness the vectorized kernels above.
-def _ref_pads(padding, kernel, dilation):
-    if padding == "valid":
-        return (0, 0, 0, 0)
-    if padding == "same":
-        (th, tw) = (dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1))
-        return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    return (ph, ph, pw, pw)
-
-
-def _ref_pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def conv2d_reference(y, w, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """x^l_ij = sum_a sum_b w_ab y^(l-1)_(i*s+a*d)(j*s+b*d) (+ bias), by loops."""
-    (sh, sw), (dh, dw) = _ref_pair(stride), _ref_pair(dilation)
-    O, Cg, kh, kw = w.shape
-    t, b, l, r = _ref_pads(padding, (kh, kw), (dh, dw))
-    yp = np.pad(y, ((0, 0), (0, 0), (t, b), (l, r)))
-    N, C, hp, wp = yp.shape
-    ho, wo = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
-    og = O // groups
-    x = np.zeros((N, O, ho, wo), dtype=y.dtype)
-    for n in range(N):
-        for o in range(O):
-            chans = slice((o // og) * Cg, (o // og + 1) * Cg)   # the input channels of o's group
-            for i in range(ho):
-                for j in range(wo):
-                    s = 0.0
-                    for a in range(kh):
-                        for bb in range(kw):
-                            s += w[o, :, a, bb] @ yp[n, chans, i * sh + a * dh, j * sw + bb * dw]
-                    x[n, o, i, j] = s + (bias[o] if bias is not None else 0.0)
-    return x
-
-
-def conv2d_weight_grad_reference(y, gx, w_shape, stride=1, padding=0, dilation=1, groups=1):
-    """Delta rule: dE/dw_ab = sum_ij dE/dx^l_ij y^(l-1)_(i*s+a*d)(j*s+b*d), by loops."""
-    (sh, sw), (dh, dw) = _ref_pair(stride), _ref_pair(dilation)
-    O, Cg, kh, kw = w_shape
-    t, b, l, r = _ref_pads(padding, (kh, kw), (dh, dw))
-    yp = np.pad(y, ((0, 0), (0, 0), (t, b), (l, r)))
-    N, _, ho, wo = gx.shape
-    og = O // groups
-    dw_ = np.zeros(w_shape, dtype=y.dtype)
-    for o in range(O):
-        for c in range(Cg):
-            cin = (o // og) * Cg + c
-            for a in range(kh):
-                for bb in range(kw):
-                    s = 0.0
-                    for n in range(N):
-                        for i in range(ho):
-                            for j in range(wo):
-                                s += gx[n, o, i, j] * yp[n, cin, i * sh + a * dh, j * sw + bb * dw]
-                    dw_[o, c, a, bb] = s
-    return dw_
-
-
-def conv2d_input_grad_reference(gx, w, y_shape, stride=1, padding=0, dilation=1, groups=1):
-    """Chain rule: dE/dy^(l-1)_ij = sum_ab dE/dx^l_(i-a)(j-b) w_ab, by loops.
-
-    With stride and dilation the output position fed by input row ``h`` and
-    kernel row ``a`` is ``i = (h + p - a*d) / s`` when that is a whole number
-    inside the output.
-    """
-    (sh, sw), (dh, dw) = _ref_pair(stride), _ref_pair(dilation)
-    O, Cg, kh, kw = w.shape
-    t, _, l, _ = _ref_pads(padding, (kh, kw), (dh, dw))
-    N, C, H, W = y_shape
-    _, _, ho, wo = gx.shape
-    og = O // groups
-    dy = np.zeros(y_shape, dtype=gx.dtype)
-    for n in range(N):
-        for c in range(C):
-            g = c // Cg
-            for h in range(H):
-                for x in range(W):
-                    s = 0.0
-                    for a in range(kh):
-                        for bb in range(kw):
-                            ni, nj = h + t - a * dh, x + l - bb * dw
-                            if ni % sh or nj % sw:
-                                continue
-                            i, j = ni // sh, nj // sw
-                            if 0 <= i < ho and 0 <= j < wo:
-                                for o in range(g * og, (g + 1) * og):
-                                    s += gx[n, o, i, j] * w[o, c - g * Cg, a, bb]
-                    dy[n, c, h, x] = s
-    return dy
-
-
-def conv_transpose2d_reference(x, w, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                               dilation=1):
-    """out[n, o, i*s + a*d - p, j*s + b*d - p] += x[n,c,i,j] w[c,o,a,b], by loops."""
-    (sh, sw), (ph, pw) = _ref_pair(stride), _ref_pair(padding)
-    (oh, ow), (dh, dw) = _ref_pair(output_padding), _ref_pair(dilation)
-    N, C, H, W = x.shape
-    _, og, kh, kw = w.shape
-    cg = C // groups
-    ho = (H - 1) * sh - 2 * ph + dh * (kh - 1) + oh + 1
-    wo = (W - 1) * sw - 2 * pw + dw * (kw - 1) + ow + 1
-    out = np.zeros((N, og * groups, ho, wo), dtype=x.dtype)
-    for n in range(N):
-        for c in range(C):
-            g = c // cg
-            for i in range(H):
-                for j in range(W):
-                    for a in range(kh):
-                        for bb in range(kw):
-                            r, q = i * sh + a * dh - ph, j * sw + bb * dw - pw
-                            if 0 <= r < ho and 0 <= q < wo:
-                                for o in range(og):
-                                    out[n, g * og + o, r, q] += x[n, c, i, j] * w[c, o, a, bb]
-    if bias is not None:
-        out += bias.reshape(1, -1, 1, 1)
-    return out

@@ -282,21 +282,25 @@ class _MaxPool2d(Function):
 
     x: (N, C, H, W) -> y: (N, C, H_out, W_out) [, indices: int64, same shape].
 
-    Two kernels, one rule:
+    One rule -- the first maximum in row-major scan order wins ties, a NaN
+    wins over anything (the last NaN) -- and three kernels, chosen by the seam
+    (``neuronet._kernels``, op ``"max_pool2d"``):
 
-    * non-overlapping windows that tile the input (kernel == stride, no padding,
-      no dilation, no ceil overhang; LeNet's 2x2/2): forward is a chain of
-      pairwise ``maximum`` over the kH*kW strided views (far faster than a
-      reshape + ``max(axis=(3, 5))``); backward recomputes, at pooled
-      resolution, which position equals the max (first one in scan order),
-      from the saved ``x`` and ``y`` (``x`` is usually kept alive by the
-      previous layer anyway), instead of storing a full-size mask.
-    * the tiled 2x2/2 case on float NumPy arrays with numba enabled
-      (``neuronet._kernels``): one compiled pass computes the max and its
-      uint8 offset; backward writes each input position once from it.
-    * everything else: scan the offsets tracking the argmax offset; save only
-      that small uint8 map; backward adds dE/dy through the strided views of
-      the gradient buffer where the map selects the offset.
+    * ``"numba-2x2"``: 2x2/2 windows that tile the input, float NumPy arrays:
+      one compiled pass computes the max and its uint8 offset; backward
+      writes each input position once from it.
+    * ``"numpy-tiled"``: windows that tile the input (kernel == stride, no
+      padding or dilation, no ceil overhang) on NumPy arrays: forward is a
+      chain of pairwise ``maximum`` over the kH*kW strided views; backward
+      recomputes, at pooled resolution, which position equals the max, from
+      the saved ``x`` and ``y`` instead of storing a full-size mask. (Its NaN
+      and finiteness looks would read back to the host on a GPU.)
+    * ``"tracked"`` (everything, NumPy or CuPy): scan the offsets tracking the
+      argmax offset; save only that small uint8 map; backward adds dE/dy
+      through the strided views of the gradient buffer where it points.
+
+    The activations keep their memory layout: a channel-major ``(N, C, H, W)``
+    view (what a convolution hands on) is pooled plane by plane without a copy.
     """
 
     @staticmethod
@@ -304,42 +308,75 @@ class _MaxPool2d(Function):
         ctx.geom = (x.shape, k, s, p, d)
         tiled = (k == s and p == (0, 0) and d == (1, 1)
                  and not _needs_padding(x.shape, k, s, p, d, out_hw))
-        if tiled and not return_indices and k == (2, 2) and _kernels.arrays_ok(x):
-            # Optional numba loop (NumPy only): max and uint8 argmax in one
-            # pass, same scan rule as _max_track; backward scatters by it.
-            out, arg = _kernels.maxpool2x2(x)
-            ctx.tiled = "compiled"
-            ctx.save_for_backward(arg)
-            return out
-        # On a GPU the tiled backward's NaN and finiteness looks would read
-        # back to the host: it takes the tracked path, exact without them.
-        if tiled and not return_indices and array_module(x) is np:
-            xp = array_module(x)
-            views = [v for _, v in _views(x, k, s, d, out_hw)]
-            out = views[0].copy() if len(views) == 1 else xp.maximum(views[0], views[1])
-            for v in views[2:]:
-                xp.maximum(out, v, out=out)
-            ctx.tiled = True
-            ctx.save_for_backward(x, out)
-            return out
-        out, arg = _max_track(x, k, s, p, d, out_hw)
-        ctx.tiled = False
-        ctx.save_for_backward(arg)
-        if return_indices:
-            return out, _flat_indices(arg, x.shape[-2:], k, s, p, d)
+        ctx.kernel = _kernels.select("max_pool2d", x, tiled=tiled, kernel=k,
+                                     return_indices=return_indices)
+        return ctx.kernel.forward(ctx, x, k, s, p, d, out_hw, return_indices)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.kernel.backward(ctx, g)
+
+
+def _leading_planes(x):
+    """``x (A, B, H, W)`` as contiguous planes ``(A*B, H, W)`` without a copy when ``x`` is
+    C-contiguous or a channel-major view (its first two axes swapped); the second result
+    says which (``True``: planes in ``(B, A)`` order)."""
+    xp = array_module(x)
+    H, W = x.shape[-2:]
+    if x.ndim == 4 and not x.flags.c_contiguous and x.transpose(1, 0, 2, 3).flags.c_contiguous:
+        return x.transpose(1, 0, 2, 3).reshape(-1, H, W), True
+    return xp.ascontiguousarray(x).reshape(-1, H, W), False
+
+
+def _from_planes(y3, lead, swapped):
+    """Inverse of :func:`_leading_planes` for per-plane results ``(A*B, h, w)``: a view shaped
+    ``lead + (h, w)`` in the input's own layout."""
+    hw = y3.shape[1:]
+    if swapped:
+        return y3.reshape((lead[1], lead[0]) + hw).transpose(1, 0, 2, 3)
+    return y3.reshape(tuple(lead) + hw)
+
+
+class _CompiledPool2x2:
+    """Kernel ``"numba-2x2"`` of ``max_pool2d``: see :class:`_MaxPool2d`."""
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, d, out_hw, return_indices):
+        x3, swapped = _leading_planes(x)
+        out3, arg3 = _kernels.select("maxpool2x2", x3)(x3)
+        ctx.planes = (x.shape[:-2], swapped)
+        ctx.save_for_backward(arg3)
+        return _from_planes(out3, x.shape[:-2], swapped)
+
+    @staticmethod
+    def backward(ctx, g):
+        (arg3,) = ctx.saved_tensors
+        lead, swapped = ctx.planes
+        x_shape = ctx.geom[0]
+        if swapped:
+            g3 = array_module(g).ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(arg3.shape)
+        else:
+            g3 = array_module(g).ascontiguousarray(g).reshape(arg3.shape)
+        gx3 = _kernels.select("maxpool2x2_backward", g3)(g3, arg3, x_shape[-2:])
+        return _from_planes(gx3, lead, swapped)
+
+
+class _TiledPool:
+    """Kernel ``"numpy-tiled"`` of ``max_pool2d``: see :class:`_MaxPool2d`."""
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, d, out_hw, return_indices):
+        xp = array_module(x)
+        views = [v for _, v in _views(x, k, s, d, out_hw)]
+        out = views[0].copy() if len(views) == 1 else xp.maximum(views[0], views[1])
+        for v in views[2:]:
+            xp.maximum(out, v, out=out)
+        ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         x_shape, k, s, p, d = ctx.geom
-        if ctx.tiled == "compiled":
-            (arg,) = ctx.saved_tensors
-            if _kernels.arrays_ok(g):
-                return _kernels.maxpool2x2_backward(g, arg, x_shape)
-            return _route_max_grad(g, arg, x_shape, k, s, p, d)
-        if not ctx.tiled:
-            (arg,) = ctx.saved_tensors
-            return _route_max_grad(g, arg, x_shape, k, s, p, d)
         x, out = ctx.saved_tensors
         xp = array_module(g)
         if bool(xp.isnan(out).any()):
@@ -365,6 +402,32 @@ class _MaxPool2d(Function):
             else:
                 xp.copyto(gv, g, where=hit)
         return gx
+
+
+class _TrackedPool:
+    """Kernel ``"tracked"`` of ``max_pool2d`` (any window, NumPy or CuPy): see :class:`_MaxPool2d`."""
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, d, out_hw, return_indices):
+        out, arg = _max_track(x, k, s, p, d, out_hw)
+        ctx.save_for_backward(arg)
+        if return_indices:
+            return out, _flat_indices(arg, x.shape[-2:], k, s, p, d)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x_shape, k, s, p, d = ctx.geom
+        (arg,) = ctx.saved_tensors
+        return _route_max_grad(g, arg, x_shape, k, s, p, d)
+
+
+_kernels.register("max_pool2d", "numba-2x2", needs="numba",
+                  when=lambda tiled, kernel, return_indices: tiled and kernel == (2, 2)
+                  and not return_indices)(_CompiledPool2x2)
+_kernels.register("max_pool2d", "numpy-tiled", needs="numpy", priority=5,
+                  when=lambda tiled, kernel, return_indices: tiled and not return_indices)(_TiledPool)
+_kernels.register("max_pool2d", "tracked")(_TrackedPool)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -411,82 +474,6 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
                             ceil_mode=False, return_indices=True):
     """:func:`max_pool2d` returning ``(output, indices)`` (PyTorch's name)."""
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-
-class _MaxPool2x2BiasReLU(Function):
-    """y = max(0, maxpool2x2(x)[c, n] + b[c]): LeNet-5's pool -> bias -> ReLU, one node.
-
-    x: channel-major (C, N, H, W), b: (C,) -> y: (C, N, H // 2, W // 2).
-    Backward: dE/dz = g where y > 0 or y is NaN, else 0 (PyTorch's rule;
-    an infinite g on an inactive unit gives 0, not NaN), dE/db[c] = sum_{n,i,j} dE/dz, dE/dx =
-    dE/dz routed to each window's argmax (the first maximum; the last NaN),
-    0 elsewhere. Saves the uint8 argmax map and y. The numba kernel computes
-    y and the map in one pass; the NumPy path is ``_max_track`` then the two
-    elementwise steps; backward too is one compiled pass (dx and db).
-    """
-
-    @staticmethod
-    def forward(ctx, x, b):
-        ctx.x_shape = x.shape
-        out_hw = (x.shape[2] // 2, x.shape[3] // 2)
-        if _kernels.arrays_ok(x, b):
-            y, arg = _kernels.maxpool2x2_bias_relu(x, b)
-        else:
-            xp = array_module(x)
-            pooled, arg = _max_track(x, (2, 2), (2, 2), (0, 0), (1, 1), out_hw)
-            pooled += b.reshape(-1, 1, 1, 1)
-            y = xp.maximum(pooled, 0, out=pooled)
-        ctx.save_for_backward(arg, y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        arg, y = ctx.saved_tensors
-        if _kernels.arrays_ok(g, y) and g.dtype == y.dtype:
-            gx, db = _kernels.maxpool2x2_relu_backward(g, y, arg, ctx.x_shape)
-            return (gx if ctx.needs_input_grad[0] else None), (db if ctx.needs_input_grad[1] else None)
-        xp = array_module(g)
-        # where (not g * mask): an infinite g on an inactive unit gives 0; a
-        # NaN y passes its gradient (PyTorch's threshold_backward: 0 where y <= 0).
-        gz = xp.where(y <= 0, xp.zeros((), dtype=g.dtype), g)
-        db = gz.sum(axis=(1, 2, 3)) if ctx.needs_input_grad[1] else None
-        gx = None
-        if ctx.needs_input_grad[0]:
-            if _kernels.arrays_ok(gz):
-                gx = _kernels.maxpool2x2_backward(gz, arg, ctx.x_shape)
-            else:
-                gx = _route_max_grad(gz, arg, ctx.x_shape, (2, 2), (2, 2), (0, 0), (1, 1))
-        return gx, db
-
-
-def max_pool2x2_bias_relu_cm(input, bias):
-    r"""Fused ``relu(max_pool2d(x, 2) + bias)`` on channel-major activations.
-
-    .. math::
-        y_{c,n,i,j} = \max\big(0,\ b_c + \max_{a,b<2} x_{c,n,2i+a,2j+b}\big)
-
-    Exactly ``relu(max_pool2d(input, 2) + bias.reshape(-1, 1, 1, 1))`` (the
-    values and the gradients, PyTorch's argmax and NaN rules), one autograd
-    node instead of three; used by LeNet-5's channel-major forward.
-
-    Args:
-        input: ``(C, N, H, W)`` float tensor (a trailing odd row/column is
-            dropped, as floor-mode pooling does).
-        bias: ``(C,)`` tensor of the same dtype.
-    """
-    op = "max_pool2x2_bias_relu_cm"
-    _check_input(op, input)
-    if input.ndim != 4:
-        raise ArgumentError(f"{op}: expected a 4-D channel-major input (C, N, H, W), "
-                            f"received shape {tuple(input.shape)}")
-    if input.shape[2] < 2 or input.shape[3] < 2:
-        raise ArgumentError(f"{op}: a 2x2 window does not fit in a {input.shape[2]}x{input.shape[3]} input")
-    if not isinstance(bias, Tensor):
-        raise TypeError(f"{op}: bias must be a neuronet Tensor, received {type(bias).__name__}")
-    if tuple(bias.shape) != (input.shape[0],) or bias.dtype != input.dtype:
-        raise ArgumentError(f"{op}: expected bias of shape ({input.shape[0]},) and dtype {input.dtype}, "
-                            f"received shape {tuple(bias.shape)} and dtype {bias.dtype}")
-    return _MaxPool2x2BiasReLU.apply(input, bias)
 
 
 # ------------------------------------------------------------ average pooling

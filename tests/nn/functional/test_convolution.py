@@ -7,13 +7,17 @@ import pytest
 import neuronet as nt
 from neuronet.nn import functional as F
 from neuronet.nn.functional import _im2col
-from neuronet.nn.functional.convolution import (
+from conv_reference import (
     conv2d_input_grad_reference, conv2d_reference, conv2d_weight_grad_reference,
     conv_transpose2d_reference)
 from helpers import check_grad, compare_with_torch, randn, requires_torch, torch
 
 
 def _t(a, requires_grad=True):
+    """A tensor holding ``a``'s values (C-contiguous, as torch.tensor makes) or, for an
+    array that is not C-contiguous, ``a`` itself in its own layout."""
+    if isinstance(a, np.ndarray) and not a.flags.c_contiguous:
+        return nt.from_numpy(a).requires_grad_(requires_grad)
     return nt.tensor(a, requires_grad=requires_grad)
 
 
@@ -134,22 +138,19 @@ def test_conv_transpose2d_is_the_input_gradient_of_conv2d():
 
 
 def test_im2col_col2im_are_adjoint():
-    """<im2col(x), c> == <x, col2im(c)> for both grids (exact and wide)."""
+    """<im2col(x), c> == <x, col2im(c)>, and im2col is the window view reordered."""
     r = np.random.default_rng(20)
     x = r.standard_normal((3, 2, 7, 9))
-    for stride, dil, wide in [((1, 1), (1, 1), False), ((2, 1), (1, 2), False),
-                              ((1, 1), (2, 1), True), ((1, 1), (1, 1), True)]:
+    for stride, dil in [((1, 1), (1, 1)), ((2, 1), (1, 2)), ((1, 1), (2, 1))]:
         k = (3, 2)
         ho, wo = (_im2col.out_size(7, k[0], stride[0], dil[0]),
                   _im2col.out_size(9, k[1], stride[1], dil[1]))
-        cols = _im2col.im2col(x, k, stride, dil, (ho, wo), wide=wide)
+        cols = _im2col.im2col(x, k, stride, dil, (ho, wo))
         c = r.standard_normal(cols.shape)
-        if wide:
-            c[..., wo:] = 0          # wide grids carry zero gradient on junk columns
-        back = _im2col.col2im(c, (7, 9), stride, dil, wide=wide)
+        back = _im2col.col2im(c, (7, 9), stride, dil)
         np.testing.assert_allclose((cols * c).sum(), (x * back).sum(), rtol=1e-12)
         ref = _im2col.window_view(x, k, stride, dil, (ho, wo))        # (C, N, kH, kW, Ho, Wo)
-        np.testing.assert_array_equal(cols[..., :wo], ref.transpose(0, 2, 3, 1, 4, 5))
+        np.testing.assert_array_equal(cols, ref.transpose(0, 2, 3, 1, 4, 5))
 
 
 # ------------------------------------------------------------------- PyTorch
@@ -345,29 +346,11 @@ def test_weight_gradient_chunked_reduction(groups, m, k, M):
     np.testing.assert_allclose(_mm_nt(a, b), a @ b.transpose(0, 2, 1), rtol=1e-10, atol=1e-9)
 
 
-@pytest.mark.parametrize("padding,dilation", [(1, 1), ("same", 2), (0, (1, 2))])
-def test_wide_grid_path_matches_naive_loops(monkeypatch, padding, dilation):
-    """The padded-width column grid (off by default) gives the same numbers."""
-    from neuronet.nn.functional import convolution
-    monkeypatch.setattr(convolution, "_use_wide", lambda kernel, stride, wp, wo: stride == (1, 1))
-    y, w, b = randn(2, 4, 7, 8, seed=37), randn(6, 2, 3, 2, seed=38), randn(6, seed=39)
-    kw = dict(padding=padding, dilation=dilation, groups=2)
-    yt, wt = _t(y), _t(w)
-    out = F.conv2d(yt, wt, _t(b), **kw)
-    np.testing.assert_allclose(out.numpy(), conv2d_reference(y, w, b, **kw), rtol=1e-10, atol=1e-10)
-    gx = randn(*out.shape, seed=40)
-    out.backward(nt.tensor(gx))
-    np.testing.assert_allclose(wt.grad.numpy(), conv2d_weight_grad_reference(y, gx, w.shape, **kw),
-                               rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(yt.grad.numpy(), conv2d_input_grad_reference(gx, w, y.shape, **kw),
-                               rtol=1e-10, atol=1e-10)
-
-
 # ------------------------------------------- channel-major, chunks, compiled path
 from neuronet import _kernels  # noqa: E402
 from neuronet.nn.functional import convolution as _conv  # noqa: E402
 
-_HAVE_NUMBA = _kernels._module() is not None
+_HAVE_NUMBA = _kernels.numba_module() is not None
 
 
 @pytest.fixture(params=["numpy", "numba"])
@@ -413,13 +396,11 @@ def test_conv2d_matches_naive_loops_both_kernel_paths(kernel_path, stride, paddi
                                rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("save_bytes", [0, 1 << 30], ids=["rebuild-columns", "keep-columns"])
 @pytest.mark.parametrize("needs", ["x,w", "w", "x", "none"])
-def test_chunked_gemms_match_naive_loops(kernel_path, monkeypatch, save_bytes, needs):
-    """Batch chunks (several, the last one short), columns kept or rebuilt in backward,
-    and every combination of which gradients are wanted."""
+def test_chunked_gemms_match_naive_loops(kernel_path, monkeypatch, needs):
+    """Batch chunks (several, the last one short) and every combination of which
+    gradients are wanted."""
     monkeypatch.setattr(_conv, "_CHUNK_BYTES", 1)              # one image per chunk
-    monkeypatch.setattr(_conv, "_SAVE_COLUMNS_BYTES", save_bytes)
     y, w, b = randn(5, 3, 8, 7, seed=46), randn(4, 3, 3, 3, seed=47), randn(4, seed=48)
     yt, wt = _t(y, "x" in needs), _t(w, "w" in needs)
     out = F.conv2d(yt, wt, _t(b), padding=1)
@@ -434,64 +415,63 @@ def test_chunked_gemms_match_naive_loops(kernel_path, monkeypatch, save_bytes, n
                                    rtol=1e-10, atol=1e-10)
 
 
+def _channel_major(a):
+    """The (N, C, H, W) view of a C-contiguous (C, N, H, W) copy of ``a``: what a convolution hands on."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+
+
+@pytest.mark.parametrize("layout", ["batch-major", "channel-major"])
 @pytest.mark.parametrize("stride,padding,dilation,groups,kernel", CONV_GRID)
-def test_conv2d_cm_gradcheck(stride, padding, dilation, groups, kernel):
-    x, w, b = randn(4, 2, 6, 5, seed=50), randn(4, 4 // groups, *kernel, seed=51), randn(4, seed=52)
-    check_grad(lambda x, w, b: _conv.conv2d_cm(x, w, b, stride, padding, dilation, groups), x, w, b)
-
-
-def test_conv2d_cm_is_conv2d_with_batch_and_channel_axes_swapped(kernel_path):
-    x, w, b = randn(3, 4, 9, 8, seed=53), randn(6, 2, 3, 3, seed=54), randn(6, seed=55)
-    kw = dict(stride=(1, 2), padding=(2, 1), dilation=1, groups=2)
-    ref = conv2d_reference(x, w, b, **kw)
-    xt, wt, bt = _t(np.ascontiguousarray(x.transpose(1, 0, 2, 3))), _t(w), _t(b)
-    out = _conv.conv2d_cm(xt, wt, bt, **kw)
-    assert out.shape == (6, 3) + ref.shape[2:]
-    np.testing.assert_allclose(out.numpy().transpose(1, 0, 2, 3), ref, rtol=1e-10, atol=1e-10)
+def test_conv2d_every_kernel_matches_naive_loops(kernel_path, layout, stride, padding, dilation,
+                                                 groups, kernel):
+    """Each conv2d kernel the seam can pick, forced, on inputs in either layout: output,
+    dx, dW and dbias against the loops (a kernel that cannot take the call is skipped)."""
+    y, w, b = randn(3, 4, 7, 6, seed=50), randn(6, 4 // groups, *kernel, seed=51), randn(6, seed=52)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    x_in = _channel_major(y) if layout == "channel-major" else y
+    assert _t(x_in).numpy().flags.c_contiguous == (layout == "batch-major")
+    ref = conv2d_reference(y, w, b, **kw)
     gx = randn(*ref.shape, seed=56)
-    out.backward(nt.tensor(np.ascontiguousarray(gx.transpose(1, 0, 2, 3))))
-    np.testing.assert_allclose(xt.grad.numpy().transpose(1, 0, 2, 3),
-                               conv2d_input_grad_reference(gx, w, x.shape, **kw), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(wt.grad.numpy(), conv2d_weight_grad_reference(x, gx, w.shape, **kw),
-                               rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(bt.grad.numpy(), gx.sum(axis=(0, 2, 3)), rtol=1e-10)
+    ran = []
+    for name in _kernels.names("conv2d"):
+        yt, wt, bt = _t(x_in), _t(w), _t(b)
+        with _kernels.force("conv2d", name):
+            try:
+                out = F.conv2d(yt, wt, bt, **kw)
+            except RuntimeError as e:
+                assert "cannot take this call" in str(e)
+                continue
+            out.backward(nt.tensor(gx))
+        ran.append(_kernels.last("conv2d"))
+        np.testing.assert_allclose(out.numpy(), ref, rtol=1e-10, atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(wt.grad.numpy(), conv2d_weight_grad_reference(y, gx, w.shape, **kw),
+                                   rtol=1e-10, atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(yt.grad.numpy(), conv2d_input_grad_reference(gx, w, y.shape, **kw),
+                                   rtol=1e-10, atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(bt.grad.numpy(), gx.sum(axis=(0, 2, 3)), rtol=1e-10, err_msg=name)
+    assert "gemm-channel-major" in ran          # the portable kernel takes every call
+    if groups == 1 and layout == "batch-major":
+        assert "gemm-batch-major" in ran
 
 
-def test_conv2d_cm_errors_name_the_layout():
-    x, w = _t(np.zeros((2, 5, 8, 8), np.float32), False), _t(np.zeros((4, 3, 3, 3), np.float32), False)
-    with pytest.raises(ValueError, match=r"conv2d_cm: expected input with 3 channels.*\(2, 5, 8, 8\)"):
-        _conv.conv2d_cm(x, w)
-    with pytest.raises(ValueError, match=r"conv2d_cm: expected a 4D channel-major input \(C_in, N, H, W\)"):
-        _conv.conv2d_cm(_t(np.zeros((3, 8, 8), np.float32), False), w)
-
-
-@requires_torch
-def test_lenet5_fast_forward_equals_the_layer_by_layer_forward():
-    """LeNet5.forward's channel-major, pool-before-bias path gives the values of
-    features -> classifier exactly, the same gradients, and steps aside for hooks."""
-    from neuronet.models import LeNet5
-    nt.manual_seed(3)
-    m = LeNet5()
-    x = nt.tensor(randn(5, 1, 28, 28, seed=57, dtype=np.float32))
-    assert m._fast_forward_applies()
-    fast = m(x)
-    slow = m.classifier(m.features(x).flatten(1))
-    np.testing.assert_array_equal(fast.numpy(), slow.numpy())
-    g = nt.tensor(randn(5, 10, seed=58, dtype=np.float32))
-    grads = []
-    for out in (fast, slow):
-        m.zero_grad()
-        out.backward(g)
-        grads.append({k: p.grad.numpy().copy() for k, p in m.named_parameters()})
-    for k in grads[0]:
-        np.testing.assert_allclose(grads[0][k], grads[1][k], rtol=1e-5, atol=1e-6, err_msg=k)
-    seen = []
-    handle = m.features[1].register_forward_hook(lambda mod, i, o: seen.append(o.shape))
-    assert not m._fast_forward_applies()
-    np.testing.assert_array_equal(m(x).numpy(), fast.numpy())
-    assert seen == [(5, 6, 28, 28)]
-    handle.remove()
-    assert m._fast_forward_applies()
+def test_conv2d_hands_on_channel_major_and_the_next_layers_keep_it():
+    """A multi-channel batch-major input goes batch-major; a convolution's output is a
+    channel-major view that ReLU and 2x2 pooling keep, so the next convolution reads it in place."""
+    x = nt.tensor(randn(4, 3, 12, 12, seed=53, dtype=np.float32))
+    w1 = nt.tensor(randn(5, 3, 3, 3, seed=54, dtype=np.float32))
+    w2 = nt.tensor(randn(6, 5, 3, 3, seed=55, dtype=np.float32))
+    h = F.conv2d(x, w1, padding=1)
+    assert _kernels.last("conv2d") == "gemm-batch-major" and h.numpy().flags.c_contiguous
+    h = F.conv2d(h.relu(), w2, padding=1)        # contiguous input, C > 1: batch-major again
+    one = nt.tensor(randn(4, 1, 12, 12, seed=56, dtype=np.float32))    # C == 1: both layouts
+    h = F.conv2d(one, w1[:, :1], padding=1)
+    assert _kernels.last("conv2d") == "gemm-channel-major"
+    assert _conv.is_channel_major(h.numpy()) and not h.numpy().flags.c_contiguous
+    h = F.max_pool2d(F.relu(h), 2)
+    assert _conv.is_channel_major(h.numpy())
+    out = F.conv2d(h, w2[:, :5])
+    assert _kernels.last("conv2d") == "gemm-channel-major"
+    assert out.shape == (4, 6, 4, 4)
 
 
 @pytest.mark.parametrize("kernel,stride,pads,dilation", [
@@ -549,29 +529,26 @@ def test_batch_major_chunked_conv2d_matches_naive_loops(kernel_path, monkeypatch
 
 
 @pytest.mark.parametrize("gemm_cols", [0, 1, 2 * 42], ids=["no-cap", "one-image", "two-images"])
-@pytest.mark.parametrize("save_bytes", [0, 1 << 30], ids=["rebuild-columns", "keep-columns"])
 @pytest.mark.parametrize("needs", ["x,w", "w", "x"])
-def test_conv2d_cm_chunked_gemms_match_naive_loops(kernel_path, monkeypatch, gemm_cols, save_bytes,
-                                                   needs):
+def test_channel_major_chunked_gemms_match_naive_loops(kernel_path, monkeypatch, gemm_cols, needs):
     """The channel-major core's chunks (capped at _GEMM_COLS columns: 5 images of 6x7
-    outputs in chunks of 1 or 2, the last one short), columns kept or rebuilt, the
-    weight gradient accumulated transposed chunk by chunk."""
+    outputs in chunks of 1 or 2, the last one short), the weight gradient accumulated
+    transposed chunk by chunk."""
     monkeypatch.setattr(_conv, "_GEMM_COLS", gemm_cols)
-    monkeypatch.setattr(_conv, "_SAVE_COLUMNS_BYTES", save_bytes)
     y, w, b = randn(5, 3, 8, 7, seed=146), randn(4, 3, 3, 3, seed=147), randn(4, seed=148)
-    yt, wt = _t(y.transpose(1, 0, 2, 3).copy(), "x" in needs), _t(w, "w" in needs)
-    out = _conv.conv2d_cm(yt, wt, _t(b, False), padding=(1, 0))
+    yt, wt = _t(_channel_major(y), "x" in needs), _t(w, "w" in needs)
+    out = F.conv2d(yt, wt, _t(b, False), padding=(1, 0))
+    assert _kernels.last("conv2d") == "gemm-channel-major"
     ref = conv2d_reference(y, w, b, padding=(1, 0))
-    assert out.shape == (4, 5, 8, 5)
-    np.testing.assert_allclose(out.numpy().transpose(1, 0, 2, 3), ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-10, atol=1e-10)
     gx = randn(*ref.shape, seed=149)
-    out.backward(nt.tensor(gx.transpose(1, 0, 2, 3).copy()))
+    out.backward(nt.tensor(gx))
     if "w" in needs:
         np.testing.assert_allclose(wt.grad.numpy(),
                                    conv2d_weight_grad_reference(y, gx, w.shape, padding=(1, 0)),
                                    rtol=1e-10, atol=1e-10)
     if "x" in needs:
-        np.testing.assert_allclose(yt.grad.numpy().transpose(1, 0, 2, 3),
+        np.testing.assert_allclose(yt.grad.numpy(),
                                    conv2d_input_grad_reference(gx, w, y.shape, padding=(1, 0)),
                                    rtol=1e-10, atol=1e-10)
 
@@ -593,7 +570,7 @@ def test_col2im_both_loop_orders_match_numpy(n):
     if not _HAVE_NUMBA:
         pytest.skip("numba not installed: the compiled path is off")
     cols = randn(2, 3, 3, n, 28, 28, seed=150)
-    got = _kernels.col2im(cols, np.zeros((2, n, 30, 30)))
+    got = _kernels._numba_kernels.col2im(cols, np.zeros((2, n, 30, 30)), (1, 1), (1, 1))
     prev = _kernels.set_enabled(False)
     try:
         ref = _im2col.col2im(cols, (30, 30), (1, 1), (1, 1))

@@ -540,11 +540,11 @@ def test_no_grad_through_indices_and_backward_frees():
         out.sum().backward()
 
 
-# ------------------------------------- compiled 2x2 path, fused pool + bias + ReLU
+# ----------------------------------------------- compiled 2x2 path, every kernel
 from neuronet import _kernels  # noqa: E402
 from neuronet.nn.functional import pooling as _pooling  # noqa: E402
 
-_HAVE_NUMBA = _kernels._module() is not None
+_HAVE_NUMBA = _kernels.numba_module() is not None
 
 
 @pytest.fixture(params=["numpy", "numba"])
@@ -607,61 +607,34 @@ def test_max_pool2x2_kernel_matches_naive_on_channel_major_views(kernel_path):
                                   naive_max_pool2d_backward(g, idx, (4, 3, 8, 6)).transpose(1, 0, 2, 3))
 
 
-def naive_pool_bias_relu(x_cm, b):
-    """y[c, n] = max(0, maxpool2x2(x)[c, n] + b[c]) by loops, and the argmax indices."""
-    pooled, idx = naive_max_pool2d(x_cm, 2)
-    return np.maximum(pooled + b.reshape(-1, 1, 1, 1), 0), idx
-
-
-def test_max_pool2x2_bias_relu_cm_gradcheck(kernel_path):
-    x = distinct(3, 2, 5, 4)
-    b = np.array([0.3, -0.7, 1.1])      # some units active, some not (no kink within eps)
-    check_grad(_pooling.max_pool2x2_bias_relu_cm, x, b)
-
-
-def test_max_pool2x2_bias_relu_cm_matches_naive(kernel_path):
-    x = distinct(4, 3, 9, 6, seed=36).astype(np.float32)
-    b = np.array([0.5, -1.0, 0.0, 2.0], np.float32)
-    xt, bt = nt.tensor(x, requires_grad=True), nt.tensor(b, requires_grad=True)
-    out = _pooling.max_pool2x2_bias_relu_cm(xt, bt)
-    ref, idx = naive_pool_bias_relu(x, b)
-    np.testing.assert_array_equal(out.numpy(), ref)
+@pytest.mark.parametrize("layout", ["batch-major", "channel-major"])
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=3),
+                                dict(kernel_size=3, stride=2, padding=1)])
+def test_every_max_pool_kernel_matches_naive(kernel_path, layout, kw):
+    """Each max_pool2d kernel the seam can pick, forced (a kernel that cannot take the
+    call is skipped), on batch-major and channel-major inputs: values, gradient, and
+    the output keeps the input's layout where the kernel pools plane by plane."""
+    x = distinct(3, 4, 8, 6, seed=36).astype(np.float32)
+    arr = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3) \
+        if layout == "channel-major" else x
+    ref, idx = naive_max_pool2d(x, **kw)
     g = np.random.default_rng(37).standard_normal(ref.shape).astype(np.float32)
-    out.backward(nt.tensor(g))
-    gz = np.where(ref > 0, g, 0)
-    np.testing.assert_allclose(bt.grad.numpy(), gz.sum(axis=(1, 2, 3)), rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(xt.grad.numpy(), naive_max_pool2d_backward(gz, idx, x.shape))
-
-
-@requires_torch
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_max_pool2x2_bias_relu_cm_vs_torch(kernel_path, dtype):
-    """Equals torch's relu(max_pool2d(x, 2) + b) on the channel-major layout, NaN, ties,
-    -inf and an infinite upstream gradient on an inactive unit (0, not NaN) included."""
-    x = _nasty((3, 2, 6, 7), 38).astype(dtype)
-    b = np.array([0.2, -0.4, 0.0], dtype)
-    xt, bt = nt.tensor(x, requires_grad=True), nt.tensor(b, requires_grad=True)
-    tx, tb = torch.tensor(x, requires_grad=True), torch.tensor(b, requires_grad=True)
-    out = _pooling.max_pool2x2_bias_relu_cm(xt, bt)
-    t_out = torch.relu(TF.max_pool2d(tx, 2) + tb.reshape(-1, 1, 1, 1))
-    np.testing.assert_array_equal(out.numpy(), t_out.detach().numpy())
-    g = np.random.default_rng(39).standard_normal(out.shape).astype(dtype)
-    g[out.numpy() == 0] = np.inf                 # inactive units: must stay 0
-    out.backward(nt.tensor(g))
-    t_out.backward(torch.tensor(g))
-    np.testing.assert_array_equal(xt.grad.numpy(), tx.grad.numpy())
-    np.testing.assert_allclose(bt.grad.numpy(), tb.grad.numpy(), rtol=1e-6)
-
-
-def test_max_pool2x2_bias_relu_cm_errors_name_the_op():
-    x = nt.tensor(np.zeros((3, 2, 4, 4), np.float32))
-    with pytest.raises(ValueError, match=r"max_pool2x2_bias_relu_cm: expected bias of shape \(3,\)"):
-        _pooling.max_pool2x2_bias_relu_cm(x, nt.tensor(np.zeros(2, np.float32)))
-    with pytest.raises(TypeError, match="max_pool2x2_bias_relu_cm: bias must be a neuronet Tensor"):
-        _pooling.max_pool2x2_bias_relu_cm(x, np.zeros(3, np.float32))
-    with pytest.raises(ValueError, match="max_pool2x2_bias_relu_cm: expected a 4-D channel-major"):
-        _pooling.max_pool2x2_bias_relu_cm(nt.tensor(np.zeros((3, 4, 4), np.float32)),
-                                          nt.tensor(np.zeros(3, np.float32)))
-    with pytest.raises(ValueError, match="does not fit"):
-        _pooling.max_pool2x2_bias_relu_cm(nt.tensor(np.zeros((3, 2, 1, 4), np.float32)),
-                                          nt.tensor(np.zeros(3, np.float32)))
+    ran = []
+    for name in _kernels.names("max_pool2d"):
+        xt = nt.from_numpy(arr.copy(order="K")).requires_grad_()
+        with _kernels.force("max_pool2d", name):
+            try:
+                out = F.max_pool2d(xt, **kw)
+            except RuntimeError as e:
+                assert "cannot take this call" in str(e)
+                continue
+        ran.append(name)
+        np.testing.assert_array_equal(out.numpy(), ref, err_msg=name)
+        out.backward(nt.tensor(g))
+        np.testing.assert_array_equal(xt.grad.numpy(), naive_max_pool2d_backward(g, idx, x.shape),
+                                      err_msg=name)
+        if name == "numba-2x2" and layout == "channel-major":
+            assert not out.numpy().flags.c_contiguous       # handed on channel-major
+    assert "tracked" in ran
+    if kw == dict(kernel_size=2) and kernel_path == "numba":
+        assert "numba-2x2" in ran
