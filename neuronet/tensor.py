@@ -1223,7 +1223,11 @@ def _factory(make, size, dtype, device, requires_grad):
     dev = backend.Device(device) if device is not None else backend.default_device
     xp = dev.xp
     dt = _as_dtype(dtype) or np.dtype(backend.default_dtype)
-    arr = make(xp, _size_args(size), dt)
+    if dev.type == "cuda" and dev.index is not None:    # 'cuda:N': allocate on GPU N
+        with xp.cuda.Device(dev.index):
+            arr = make(xp, _size_args(size), dt)
+    else:
+        arr = make(xp, _size_args(size), dt)
     t = Tensor._wrap(arr)
     if requires_grad:
         t.requires_grad_(True)

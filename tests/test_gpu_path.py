@@ -95,6 +95,9 @@ def test_gpu_tensors_stay_on_their_device(standin):
     t1 = t.to("cuda:1")
     assert t1.device == nt.device("cuda:1") and t1.array.device.id == 1  # cuda:N honoured
     assert t1.to("cuda:1") is t1                                        # no re-copy
+    for made in (nt.ones(2, device="cuda:1"), nt.zeros(3, device="cuda:1"),
+                 nt.full((2,), 7.0, device="cuda:1"), nt.empty(1, device="cuda:1")):
+        assert made.device == nt.device("cuda:1") and made.array.device.id == 1
     t[...] = np.arange(6.0).reshape(2, 3)                              # a host array assigned: copied over
     np.testing.assert_array_equal(t.numpy(), np.arange(6.0).reshape(2, 3))
     w = nt.empty(64, 32, device="cuda")
