@@ -88,7 +88,8 @@ def _accepts(kernel, arrays):
 
 
 def _eligible(kernel, arrays, facts):
-    return _accepts(kernel, arrays) and (kernel.when is None or bool(kernel.when(**facts)))
+    # The predicate first: numba (and LLVM) load only when a compiled kernel would run.
+    return (kernel.when is None or bool(kernel.when(**facts))) and _accepts(kernel, arrays)
 
 
 def select(op, *arrays, **facts):
