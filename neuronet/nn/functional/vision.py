@@ -37,9 +37,25 @@ __all__ = ["affine_grid", "grid_sample"]
 
 
 def _base_coords(n, align_corners, xp, dtype):
+    """The normalized pixel centres along one axis, rounded exactly as PyTorch rounds them:
+    ``linspace(-1, 1, n)`` -- each half stepped from its own end, ``start + step * i`` with
+    one rounding (a fused multiply-add) -- then, without ``align_corners``, times ``n - 1``
+    and divided by ``n``. A centre one ulp off moves an exact sample point across a pixel
+    boundary and so changes the gradient with respect to the grid (an STN initialised
+    to the identity samples exactly there)."""
+    dt = xp.dtype(dtype)
+    if n == 1:
+        return xp.zeros(1, dtype=dt)
+    step = dt.type(2) / dt.type(n - 1)
+    # the wider type makes step * i exact (float32) or nearly so (float64 in long double)
+    wide = xp.float64 if dt == xp.float32 else getattr(xp, "longdouble", xp.float64)
+    i = xp.arange(n, dtype=wide)
+    s = wide(step)
+    coords = xp.where(xp.arange(n) < n // 2, wide(-1) + s * i, wide(1) - s * (wide(n - 1) - i))
+    coords = coords.astype(dt)
     if align_corners:
-        return xp.linspace(-1, 1, n, dtype=dtype) if n > 1 else xp.zeros(1, dtype=dtype)
-    return ((xp.arange(n, dtype=dtype) * 2 + 1) / n - 1).astype(dtype)
+        return coords
+    return (coords * dt.type(n - 1)).astype(dt) / dt.type(n)
 
 
 def affine_grid(theta, size, align_corners=None):

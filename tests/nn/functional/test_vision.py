@@ -87,3 +87,34 @@ def test_grid_sample_errors():
         F.grid_sample(nt.randn(1, 1, 2, 2), nt.zeros(1, 1, 2))
     with pytest.raises(ValueError, match="Nx2x3"):
         F.affine_grid(nt.randn(1, 3, 3), (1, 1, 2, 2), align_corners=False)
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_affine_grid_pixel_centres_are_pytorchs_to_the_bit(dtype):
+    """An identity transform samples exactly at pixel centres, where bilinear sampling's
+    gradient with respect to the grid jumps: a centre one ulp off flips it. So the
+    centres must be rounded as PyTorch rounds them, for every size."""
+    tdt = torch.float32 if dtype == np.float32 else torch.float64
+    for align in (False, True):
+        for h, w in [(28, 28), (7, 13), (224, 3), (1, 5)]:
+            th = np.array([[[1, 0, 0], [0, 1, 0]]], dtype=dtype)
+            ours = F.affine_grid(nt.tensor(th), (1, 1, h, w), align_corners=align).numpy()
+            ref = torch.nn.functional.affine_grid(torch.tensor(th, dtype=tdt), (1, 1, h, w),
+                                                  align_corners=align).numpy()
+            np.testing.assert_array_equal(ours, ref, err_msg=f"{h}x{w} align_corners={align}")
+
+
+@requires_torch
+def test_identity_stn_theta_gradient_matches_torch():
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    th = np.array([[[1, 0, 0], [0, 1, 0]]] * 2, np.float32)
+    w = np.cos(np.arange(2 * 28 * 28)).reshape(2, 1, 28, 28).astype(np.float32)
+    grads = []
+    for lib in (nt, torch):
+        t = lib.tensor(th, requires_grad=True)
+        grid = lib.nn.functional.affine_grid(t, (2, 1, 28, 28), align_corners=False)
+        out = lib.nn.functional.grid_sample(lib.tensor(x), grid, align_corners=False)
+        (out * lib.tensor(w)).sum().backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-3)
