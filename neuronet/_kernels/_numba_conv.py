@@ -116,21 +116,26 @@ def _taps2(acc, xf, x0, w, o, c, L, wp, kh_t, kw_t):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, kh_t, kw_t):
+def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, kh_t, kw_t):
+    """Images [n0, n1), ``block`` at a time stacked on one wide grid (small maps: one
+    long run instead of several short ones; the kH - 1 rows between two images are
+    computed and dropped)."""
     C = x.shape[0]
     O, _, ho, wo = out.shape
     KH = len(kh_t)
     KW = len(kw_t)
     wp = wo + KW - 1
-    L = ho * wp
     hp = ho + KH - 1
-    plane = (hp + 1) * wp
-    buf = np.empty((C, hp + 1, wp), x.dtype)
+    rows = block * hp + 1
+    plane = rows * wp
+    buf = np.empty((C, rows, wp), x.dtype)
     xf = buf.ravel()
-    acc = np.empty(2 * L, x.dtype)
+    acc = np.empty(2 * block * hp * wp, x.dtype)
     pairs = O // 2 if KH * KW <= 9 else 0
-    for n in range(n0, n1):
-        _stack_images(x, n, 1, pt, pl, hp, buf)
+    for m0 in range(n0, n1, block):
+        nb = min(block, n1 - m0)
+        L = ((nb - 1) * hp + ho) * wp
+        _stack_images(x, m0, nb, pt, pl, hp, buf)
         for k in range(pairs):
             o = 2 * k
             b0 = bias[o] if has_bias else 0
@@ -140,27 +145,30 @@ def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, kh_t, kw_t):
                 acc[L + p] = b1
             for c in range(C):
                 _taps2(acc, xf, c * plane, w, o, c, L, wp, kh_t, kw_t)
-            _crop_out(acc, 0, wp, out, o, n)
-            _crop_out(acc, L, wp, out, o + 1, n)
+            for m in range(nb):
+                _crop_out(acc, m * hp * wp, wp, out, o, m0 + m)
+                _crop_out(acc, L + m * hp * wp, wp, out, o + 1, m0 + m)
         for o in range(2 * pairs, O):
             b0 = bias[o] if has_bias else 0
             for p in range(L):
                 acc[p] = b0
             for c in range(C):
                 _taps(acc, xf, c * plane, w, o, c, L, wp, kh_t, kw_t)
-            _crop_out(acc, 0, wp, out, o, n)
+            for m in range(nb):
+                _crop_out(acc, m * hp * wp, wp, out, o, m0 + m)
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def conv2d_forward(x, w, bias, has_bias, pt, pl, out, kh_t, kw_t):
+def conv2d_forward(x, w, bias, has_bias, pt, pl, out, block, kh_t, kw_t):
     """out (O, N, Ho, Wo) := the correlation of x (C, N, H, W), zero-padded by pt rows
     on top and pl columns on the left, with w (O, C, kH, kW), plus bias[o] when
-    has_bias. ``kh_t``, ``kw_t``: tuples of length kH and kW (their values unused)."""
+    has_bias; ``block`` images stacked per run (see :func:`forward_block`). ``kh_t``,
+    ``kw_t``: tuples of length kH and kW (their values unused)."""
     N = x.shape[1]
-    nt = min(N, _PARTS)
+    nt = max(1, min(_PARTS, N // block))
     for t in prange(nt):
         n0, n1 = _span(t, nt, N)
-        _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, kh_t, kw_t)
+        _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, kh_t, kw_t)
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"contract", "reassoc"})
@@ -384,6 +392,22 @@ def stack_block(x_shape, g_shape, kernel, itemsize):
     return max(1, STACK_BYTES // (C * hp * wp * itemsize))
 
 
+# The forward stacks images whose own run (Ho * Wp) is shorter than this, up to
+# about this many positions per run.
+FORWARD_SHORT_RUN = 512
+FORWARD_RUN = 2048
+
+
+def forward_block(C, out_hw, kernel, itemsize):
+    """Images stacked per run of the forward kernel: 1 when an image's run is long
+    already, else up to ``FORWARD_RUN`` positions and ``STACK_BYTES`` of input."""
+    ho, wo = out_hw
+    hp, wp = ho + kernel[0] - 1, wo + kernel[1] - 1
+    if ho * wp >= FORWARD_SHORT_RUN:
+        return 1
+    return max(1, min(FORWARD_RUN // (hp * wp), STACK_BYTES // (C * hp * wp * itemsize)))
+
+
 def _taps_tuples(kh, kw):
     return (0,) * kh, (0,) * kw
 
@@ -405,7 +429,7 @@ def conv2d_cm(x, w, bias=None, pads=(0, 0, 0, 0), out=None):
         out = np.empty((O, N, ho, wo), dtype=x.dtype)
     has_bias = bias is not None
     conv2d_forward(x, w, bias if has_bias else w[:, 0, 0, 0], has_bias, t, l, out,
-                   *_taps_tuples(kh, kw))
+                   forward_block(C, (ho, wo), (kh, kw), x.itemsize), *_taps_tuples(kh, kw))
     return out
 
 
@@ -420,7 +444,7 @@ def conv2d_cm_input_grad(g, w, pads, in_hw, w_flipped=None):
     wt = flip_weights(w) if w_flipped is None else w_flipped
     dx = np.empty((C, N, H, W), dtype=g.dtype)
     conv2d_forward(g, wt, wt[:, 0, 0, 0], False, kh - 1 - t, kw - 1 - l, dx,
-                   *_taps_tuples(kh, kw))
+                   forward_block(O, (H, W), (kh, kw), g.itemsize), *_taps_tuples(kh, kw))
     return dx
 
 

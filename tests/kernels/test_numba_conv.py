@@ -159,6 +159,22 @@ def test_weight_grad_blocks_and_parts(monkeypatch):
                                rtol=1e-12, atol=1e-12)
 
 
+def test_forward_stacked_blocks(monkeypatch):
+    """Small maps stack several images on one run (and a partial last block): the same
+    numbers as one image a run."""
+    case = (23, 3, 5, 6, 5, (3, 3), (1, 1, 1, 1))
+    x, w, bias, g = _data(case, np.float64, seed=5)
+    assert K.forward_block(3, (6, 5), (3, 3), 8) > 1
+    stacked = K.conv2d_cm(x, w, bias, (1, 1, 1, 1))
+    dx_stacked = K.conv2d_cm_input_grad(g, w, (1, 1, 1, 1), (6, 5))
+    monkeypatch.setattr(K, "FORWARD_SHORT_RUN", 0)                # one image a run
+    assert K.forward_block(3, (6, 5), (3, 3), 8) == 1
+    np.testing.assert_allclose(stacked, K.conv2d_cm(x, w, bias, (1, 1, 1, 1)), rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(dx_stacked, K.conv2d_cm_input_grad(g, w, (1, 1, 1, 1), (6, 5)),
+                               rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(stacked, naive_forward(x, w, bias, (1, 1, 1, 1)), rtol=1e-12, atol=1e-12)
+
+
 def test_forward_parallel_split_does_not_change_bits():
     case = (70, 2, 3, 6, 5, (3, 3), (1, 1, 1, 1))                  # more images than parts
     x, w, bias, g = _data(case, np.float32, seed=4)
