@@ -4,12 +4,15 @@
 
     python -m neuronet.bench [--workloads lenet64,lenet64-user,...,resnet20,vgg]
                              [--repeats N] [--warmup N] [--steps K] [--threads 2 | --threads 2,1]
-                             [--busy] [--json] [--save PATH] [--no-torch] [--baseline] [--quick]
+                             [--busy] [--interleave] [--json] [--save PATH] [--no-torch]
+                             [--baseline] [--quick]
 
 ``--threads 2,1``: the whole table once per thread count, in one invocation
 (the JSON is then ``{"runs": [report, ...]}``; with one count, the report
 itself). ``--busy``: each workload on neuronet and PyTorch measured again
 beside one CPU-busy process, and each framework's slowdown printed.
+``--interleave``: the frameworks' repetitions alternate (fairer on a shared
+machine).
 
     python -m neuronet.bench micro [--ops ...] [--repeats N] [--threads 2] [--json] [--no-torch]
     python -m neuronet.bench profile WORKLOAD [--steps N] [--warmup N] [--cprofile N] [--quick]
@@ -87,6 +90,10 @@ def main(argv=None):
     p.add_argument("--busy", action="store_true",
                    help="also measure neuronet and PyTorch beside one CPU-busy process and "
                         "print each one's slowdown (quiet / busy images/s)")
+    p.add_argument("--interleave", action="store_true",
+                   help="alternate the frameworks' timed repetitions of each workload (each in its "
+                        "own warmed-up worker), so load from elsewhere hits them alike: for shared "
+                        "machines")
     p.add_argument("--json", action="store_true",
                    help="print the report as JSON ({\"runs\": [...]} with several --threads)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch")
@@ -131,7 +138,8 @@ def main(argv=None):
                 log(f"threads {threads}:")
             reports.append(run_benchmarks(
                 workloads, frameworks, threads, warmup, repeats, steps, a.rep_time, quick_batch,
-                a.timeout, log=None if a.json else log, parallel=parallel, busy=a.busy))
+                a.timeout, log=None if a.json else log, parallel=parallel, busy=a.busy,
+                interleave=a.interleave))
             if not a.json:
                 # Each table as soon as its thread count is done.
                 print(("\n" if len(reports) > 1 else "") + format_table(reports[-1]), flush=True)

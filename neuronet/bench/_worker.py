@@ -15,6 +15,11 @@ early step and after the last one (growth across steps), and versions.
 Timing: ``warmup`` untimed steps, then ``repeats`` timed repetitions of
 ``steps`` steps each (``steps=0``: chosen from the warm-up so one repetition
 lasts about ``rep_time`` seconds).
+
+With ``--serve`` the worker warms up and then times one repetition each time
+the driver asks (:func:`serve`), so the driver can interleave the frameworks'
+repetitions (``--interleave``): a burst of load from elsewhere on the machine
+then hits both frameworks instead of one.
 """
 from __future__ import annotations
 
@@ -182,66 +187,120 @@ def versions(framework):
     return info
 
 
+class Measurement:
+    """One workload on one framework in this process: set up and warmed up
+    on construction, then timed one repetition at a time.
+
+    ``repetition(label)`` times ``steps`` steps and files the seconds under
+    ``label`` (``"quiet"``; ``"busy"`` when the driver runs a busy process
+    beside it); ``result()`` is the JSON-able report, images/s from the
+    quiet repetitions (and, if any, the busy ones under ``"busy"``).
+    """
+
+    def __init__(self, framework, workload, threads=2, warmup=2, steps=0, rep_time=1.0,
+                 batch=None, seed=0):
+        self.framework, self.workload, self.threads, self.warmup = framework, workload, threads, warmup
+        self.wl = wl = WORKLOADS[workload]
+        self.batch = wl.batch if batch is None else batch
+        x_np, y_np = make_data(wl, self.batch, seed)
+        self.rss_start = current_rss_mib()
+        self.step, self.finish = SETUP[framework](wl, x_np, y_np, threads)
+        self.done, self.last, warm_times = 0, None, []
+        for _ in range(warmup):
+            t0 = time.perf_counter()
+            self.last = self.step()
+            warm_times.append(time.perf_counter() - t0)
+            self.done += 1
+        self.rss_check = (self.done, current_rss_mib())
+        if steps <= 0:
+            per_step = min(warm_times) if warm_times else None
+            steps = 1 if not per_step else max(1, math.ceil(rep_time / per_step))
+        self.steps = steps
+        self.seconds = {"quiet": [], "busy": []}
+        self.rss_per_rep = []
+
+    def repetition(self, label="quiet"):
+        """Time one repetition; returns its seconds."""
+        step = self.step
+        t0 = time.perf_counter()
+        for _ in range(self.steps):
+            self.last = step()
+        dt = time.perf_counter() - t0
+        self.seconds[label].append(dt)
+        self.done += self.steps
+        self.rss_per_rep.append(current_rss_mib())
+        if self.rss_check[0] < RSS_CHECK_STEP <= self.done:
+            self.rss_check = (self.done, current_rss_mib())
+        return dt
+
+    def _images_per_s(self, seconds):
+        ips = sorted(self.batch * self.steps / s for s in seconds)
+        n = len(ips)
+        median = ips[n // 2] if n % 2 else 0.5 * (ips[n // 2 - 1] + ips[n // 2])
+        return {"median": median, "min": ips[0], "max": ips[-1], "all": ips}
+
+    def result(self):
+        rss_end = current_rss_mib()
+        ips = self._images_per_s(self.seconds["quiet"])
+        growth = None       # unknown when no step ran before the check point
+        if self.rss_check[0] > 0 and self.rss_check[1] is not None and rss_end is not None:
+            growth = rss_end - self.rss_check[1]
+        out = {
+            "framework": self.framework,
+            "workload": self.workload,
+            "batch": self.batch,
+            "train": self.wl.train,
+            "threads": self.threads,
+            "warmup_steps": self.warmup,
+            "repeats": len(self.seconds["quiet"]),
+            "steps_per_repeat": self.steps,
+            "images_per_s": ips,
+            "step_ms_median": 1000.0 * self.batch / ips["median"],
+            "peak_rss_mib": peak_rss_mib(),
+            "rss_mib": {"start": self.rss_start, "check_step": self.rss_check[0],
+                        "at_check": self.rss_check[1], "last_step": self.done, "at_end": rss_end,
+                        "growth": growth, "after_each_repeat": self.rss_per_rep},
+            "check": self.finish(self.last),
+            "versions": versions(self.framework),
+            # Whether this worker loaded numba (and with it LLVM, ~100 MiB of
+            # RSS): the library should load it only when a numba kernel runs.
+            "numba_loaded": "numba" in sys.modules,
+        }
+        if self.seconds["busy"]:
+            out["busy"] = {"repeats": len(self.seconds["busy"]),
+                           "images_per_s": self._images_per_s(self.seconds["busy"])}
+        return out
+
+
 def measure(framework, workload, threads=2, warmup=2, repeats=5, steps=0, rep_time=1.0,
             batch=None, seed=0):
     """Run the measurement in this process and return the result dict."""
-    wl = WORKLOADS[workload]
-    batch = wl.batch if batch is None else batch
-    x_np, y_np = make_data(wl, batch, seed)
-    rss_start = current_rss_mib()
-    step, finish = SETUP[framework](wl, x_np, y_np, threads)
-
-    done = 0
-    last = None
-    warm_times = []
-    for _ in range(warmup):
-        t0 = time.perf_counter()
-        last = step()
-        warm_times.append(time.perf_counter() - t0)
-        done += 1
-    rss_check = (done, current_rss_mib())
-    if steps <= 0:
-        per_step = min(warm_times) if warm_times else None
-        steps = 1 if not per_step else max(1, math.ceil(rep_time / per_step))
-
-    rep_seconds, rss_per_rep = [], []
+    m = Measurement(framework, workload, threads, warmup, steps, rep_time, batch, seed)
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            last = step()
-        rep_seconds.append(time.perf_counter() - t0)
-        done += steps
-        rss_per_rep.append(current_rss_mib())
-        if rss_check[0] < RSS_CHECK_STEP <= done:
-            rss_check = (done, current_rss_mib())
-    rss_end = current_rss_mib()
+        m.repetition()
+    return m.result()
 
-    ips = sorted(batch * steps / s for s in rep_seconds)
-    median = ips[len(ips) // 2] if len(ips) % 2 else 0.5 * (ips[len(ips) // 2 - 1] + ips[len(ips) // 2])
-    growth = None       # unknown when no step ran before the check point
-    if rss_check[0] > 0 and rss_check[1] is not None and rss_end is not None:
-        growth = rss_end - rss_check[1]
-    return {
-        "framework": framework,
-        "workload": workload,
-        "batch": batch,
-        "train": wl.train,
-        "threads": threads,
-        "warmup_steps": warmup,
-        "repeats": repeats,
-        "steps_per_repeat": steps,
-        "images_per_s": {"median": median, "min": ips[0], "max": ips[-1], "all": ips},
-        "step_ms_median": 1000.0 * batch / median,
-        "peak_rss_mib": peak_rss_mib(),
-        "rss_mib": {"start": rss_start, "check_step": rss_check[0], "at_check": rss_check[1],
-                    "last_step": done, "at_end": rss_end, "growth": growth,
-                    "after_each_repeat": rss_per_rep},
-        "check": finish(last),
-        "versions": versions(framework),
-        # Whether this worker loaded numba (and with it LLVM, ~100 MiB of
-        # RSS): the library should load it only when a numba kernel runs.
-        "numba_loaded": "numba" in sys.modules,
-    }
+
+def serve(m, stdin=sys.stdin, stdout=sys.stdout):
+    """The interleaved protocol (``--serve``), one JSON line per answer:
+    ``{"ready": steps}`` once warmed up; then per command line from the
+    driver, ``quiet`` or ``busy`` -> ``{"seconds": s}`` (one repetition),
+    ``done`` -> the result, and exit."""
+    def say(obj):
+        stdout.write(json.dumps(obj) + "\n")
+        stdout.flush()
+
+    say({"ready": m.steps})
+    for line in stdin:
+        cmd = line.strip()
+        if cmd in ("quiet", "busy"):
+            say({"seconds": m.repetition(cmd)})
+        elif cmd == "done":
+            say(m.result())
+            return
+        else:
+            raise SystemExit(f"neuronet.bench._worker --serve: unknown command {cmd!r} "
+                             "(expected quiet, busy or done)")
 
 
 def main(argv=None):
@@ -255,7 +314,14 @@ def main(argv=None):
     p.add_argument("--rep-time", type=float, default=1.0)
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--serve", action="store_true",
+                   help="warm up, then time one repetition per 'quiet'/'busy' line on stdin "
+                        "until 'done' (the driver's --interleave)")
     a = p.parse_args(argv)
+    if a.serve:
+        serve(Measurement(a.framework, a.workload, a.threads, a.warmup, a.steps, a.rep_time,
+                          a.batch, a.seed))
+        return
     result = measure(a.framework, a.workload, a.threads, a.warmup, max(1, a.repeats), a.steps,
                      a.rep_time, a.batch, a.seed)
     sys.stdout.write(json.dumps(result) + "\n")

@@ -24,7 +24,8 @@ from contextlib import contextmanager
 from .workloads import TARGET_RSS_RATIO, TARGET_USER_OVER_ZOO, WORKLOADS
 
 __all__ = ["environment_info", "worker_env", "run_worker", "run_benchmarks", "format_table",
-           "torch_available", "busy_process", "stop_children", "BUSY_FRAMEWORKS", "Interrupted"]
+           "torch_available", "busy_process", "stop_children", "BUSY_FRAMEWORKS", "Interrupted",
+           "run_interleaved"]
 
 # NUMBA_NUM_THREADS: neuronet's compiled kernels run on numba's own pool,
 # which otherwise takes every core whatever --threads says.
@@ -206,6 +207,109 @@ def run_worker(framework, workload, threads=2, warmup=2, repeats=5, steps=0, rep
         return None, "worker printed no JSON: " + stdout[-300:]
 
 
+class _Session:
+    """A ``--serve`` worker: one framework on one workload, warmed up and
+    waiting for the driver to ask for a repetition."""
+
+    def __init__(self, framework, workload, threads, warmup, steps, rep_time, batch):
+        import queue
+        import tempfile
+        self.framework = framework
+        cmd = [sys.executable, "-m", "neuronet.bench._worker", "--serve", "--framework", framework,
+               "--workload", workload, "--threads", str(threads), "--warmup", str(warmup),
+               "--steps", str(steps), "--rep-time", str(rep_time)]
+        if batch is not None:
+            cmd += ["--batch", str(batch)]
+        # stderr to a file: a pipe nobody reads could fill and block the worker.
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = _start(cmd, env=worker_env(threads), stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=self.stderr, text=True, bufsize=1)
+        self.lines = queue.Queue()
+        reader = threading.Thread(target=self._read, daemon=True)
+        reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)                   # end of output: the worker is gone
+
+    def ask(self, command, timeout):
+        """Send ``command`` (None: only read) and return the worker's JSON
+        answer; raises RuntimeError with the worker's last words if it fails."""
+        import queue
+        try:
+            if command is not None:
+                self.proc.stdin.write(command + "\n")
+                self.proc.stdin.flush()
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise RuntimeError(f"timed out after {timeout} s") from None
+        except OSError:
+            line = None
+        if line is None:
+            self.proc.wait(timeout=10)
+            self.stderr.seek(0)
+            tail = self.stderr.read().strip().splitlines()[-3:]
+            raise RuntimeError(f"exit {self.proc.returncode}: " + " | ".join(tail))
+        try:
+            return json.loads(line)
+        except ValueError:
+            raise RuntimeError("worker printed no JSON: " + line[-300:]) from None
+
+    def close(self):
+        _stop(self.proc)
+        self.stderr.close()
+
+
+def run_interleaved(frameworks, workload, threads=2, warmup=2, repeats=5, steps=0, rep_time=1.0,
+                    batch=None, timeout=1800, busy=False):
+    """Measure ``workload`` on every framework with their repetitions
+    interleaved: each framework's worker is started and warmed up in turn
+    (one at a time), then each round times one repetition per framework,
+    the order alternating between rounds, and with ``busy`` one more per
+    framework in :data:`BUSY_FRAMEWORKS` beside a :func:`busy_process`.
+    Returns ``{framework: (result, error)}``; a busy figure is in
+    ``result["busy"]``."""
+    sessions, out = {}, {}
+    try:
+        for fw in frameworks:
+            try:
+                sessions[fw] = _Session(fw, workload, threads, warmup, steps, rep_time, batch)
+                sessions[fw].ask(None, timeout)
+            except RuntimeError as e:
+                out[fw] = (None, str(e))
+        for r in range(repeats):
+            order = [fw for fw in frameworks if fw in sessions and fw not in out]
+            order = order if r % 2 == 0 else order[::-1]
+            for label in ("quiet", "busy") if busy else ("quiet",):
+                todo = [fw for fw in order if label == "quiet" or fw in BUSY_FRAMEWORKS]
+                if not todo:
+                    continue
+                with busy_process() if label == "busy" else _nothing():
+                    for fw in todo:
+                        if fw in out:
+                            continue
+                        try:
+                            sessions[fw].ask(label, timeout)
+                        except RuntimeError as e:
+                            out[fw] = (None, str(e))
+        for fw, sess in sessions.items():
+            if fw not in out:
+                try:
+                    out[fw] = (sess.ask("done", timeout), None)
+                except RuntimeError as e:
+                    out[fw] = (None, str(e))
+    finally:
+        for sess in sessions.values():
+            sess.close()
+    return out
+
+
+@contextmanager
+def _nothing():
+    yield
+
+
 def _ratio(a, b):
     return a / b if a is not None and b not in (None, 0) else None
 
@@ -220,7 +324,7 @@ def _met(value, target, at_most=False):
 
 def run_benchmarks(workloads, frameworks=("neuronet", "torch"), threads=2, warmup=2, repeats=5,
                    steps=0, rep_time=1.0, quick_batch=None, timeout=1800, log=None, parallel=1,
-                   busy=False):
+                   busy=False, interleave=False):
     """Measure every workload on every framework; returns the report dict.
 
     ``quick_batch``: cap each workload's batch (``--quick``). ``log``: a
@@ -229,6 +333,8 @@ def run_benchmarks(workloads, frameworks=("neuronet", "torch"), threads=2, warmu
     mean nothing; real measurements run one at a time (the default).
     ``busy``: measure neuronet and PyTorch again, each with one concurrent
     CPU-busy process, right after their quiet runs of the same workload.
+    ``interleave``: the frameworks' repetitions of a workload alternate
+    (:func:`run_interleaved`), so load from elsewhere hits them alike.
 
     Each result row carries its targets and whether they are met (``ratio_met``,
     ``rss_met``, ``busy_met``: True/False, None when not measured);
@@ -237,7 +343,7 @@ def run_benchmarks(workloads, frameworks=("neuronet", "torch"), threads=2, warmu
     report = {"environment": environment_info(threads), "settings": {
         "warmup_steps": warmup, "repeats": repeats, "steps_per_repeat": steps or "auto",
         "rep_time_s": rep_time, "frameworks": list(frameworks), "quick": quick_batch is not None,
-        "parallel_workers": parallel, "busy": bool(busy)},
+        "parallel_workers": parallel, "busy": bool(busy), "interleave": bool(interleave)},
         "results": []}
     rows, jobs = [], []
     for wl in workloads:
@@ -250,14 +356,14 @@ def run_benchmarks(workloads, frameworks=("neuronet", "torch"), threads=2, warmu
             row["busy"] = {fw: None for fw in BUSY_FRAMEWORKS if fw in frameworks}
         rows.append(row)
         fws = [fw for fw in ("neuronet", "torch", "baseline") if fw in frameworks]
+        if interleave:
+            jobs.append((row, tuple(fws), None))
+            continue
         jobs += [(row, fw, False) for fw in fws]
         if busy:
             jobs += [(row, fw, True) for fw in fws if fw in BUSY_FRAMEWORKS]
 
-    def job(item):
-        row, fw, loaded = item
-        res, err = run_worker(fw, row["workload"], threads, warmup, repeats, steps, rep_time,
-                              row["batch"], timeout, busy=loaded)
+    def file_result(row, fw, loaded, res, err):
         key = fw + " busy" if loaded else fw
         if loaded:
             row["busy"][fw] = res
@@ -271,6 +377,25 @@ def run_benchmarks(workloads, frameworks=("neuronet", "torch"), threads=2, warmu
                     f"peak RSS {res['peak_rss_mib']:.0f} MiB")
             else:
                 log(f"  {row['workload']:<20} {key:<13} FAILED: {err}")
+
+    def job(item):
+        row, fw, loaded = item
+        if loaded is not None:
+            res, err = run_worker(fw, row["workload"], threads, warmup, repeats, steps, rep_time,
+                                  row["batch"], timeout, busy=loaded)
+            file_result(row, fw, loaded, res, err)
+            return
+        both = run_interleaved(fw, row["workload"], threads, warmup, repeats, steps, rep_time,
+                               row["batch"], timeout, busy)
+        for f in fw:
+            res, err = both[f]
+            loaded_res = None
+            if res is not None and "busy" in res:
+                # The busy figures come from the same process: its facts, their images/s.
+                loaded_res = dict(res, **res.pop("busy"))
+            file_result(row, f, False, res, err)
+            if busy and f in BUSY_FRAMEWORKS:
+                file_result(row, f, True, loaded_res, None)   # a failure is filed once, above
 
     with _lock:
         _closing[0] = False
@@ -354,14 +479,14 @@ def _mark(met):
     return "-" if met is None else ("met" if met else "MISSED")
 
 
-def _columns(head, rows):
-    """Aligned text table: first column left, the rest right."""
+def _columns(head, rows, left=1):
+    """Aligned text table: the first ``left`` columns flush left, the rest right."""
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
     for row in rows:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+        lines.append("  ".join(c.ljust(w) if i < left else c.rjust(w)
                                for i, (c, w) in enumerate(zip(row, widths))))
     return lines
 
@@ -383,7 +508,9 @@ def format_table(report):
         f"load average at start {_load(env.get('loadavg_start'))}, at end "
         f"{_load(env.get('loadavg_end'))}; warm-up {s['warmup_steps']} steps, "
         f"{s['repeats']} timed repetitions of {s['steps_per_repeat']} steps "
-        f"(auto: ~{s['rep_time_s']} s each); img/s = median (min-max)",
+        f"(auto: ~{s['rep_time_s']} s each)"
+        + ("; frameworks' repetitions interleaved" if s.get("interleave") else "")
+        + "; img/s = median (min-max)",
     ]
     if s.get("quick"):
         lines.append("--quick: one tiny step per measurement, workers overlapping -- "
@@ -421,7 +548,7 @@ def format_table(report):
         lines += ["", f"user-written / zoo LeNet-5, neuronet images/s (target >= {TARGET_USER_OVER_ZOO}):"]
         lines += _columns(["user-written", "zoo", "ratio", "target", "met"],
                           [[u["user"], u["zoo"], _fmt(u["ratio"], ".2f"),
-                            f">={u['target']}", _mark(u["met"])] for u in pairs])
+                            f">={u['target']}", _mark(u["met"])] for u in pairs], left=2)
 
     if s.get("busy"):
         lines += ["", "under one concurrent CPU-busy process (a pure-Python spin loop); "

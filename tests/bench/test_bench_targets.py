@@ -199,23 +199,23 @@ def _check_busy_row(r, frameworks, threads):
         assert r["slowdown"][fw] == pytest.approx(_median(quiet) / _median(loaded))
 
 
-def test_quick_threads_list_and_busy_json():
-    out = json.loads(_bench("--quick", "--json", "--no-torch", "--threads", "2,1", "--busy",
+def test_quick_threads_list_json():
+    out = json.loads(_bench("--quick", "--json", "--no-torch", "--threads", "2,1",
                             "--workloads", "lenet64,lenet64-user"))
     runs = out["runs"]
     assert [rep["environment"]["threads"] for rep in runs] == [2, 1]
     for rep, threads in zip(runs, (2, 1)):
-        assert rep["settings"]["busy"] is True
+        assert rep["settings"]["busy"] is False
         assert [r["workload"] for r in rep["results"]] == ["lenet64", "lenet64-user"]
         for r in rep["results"]:
-            _check_busy_row(r, ["neuronet"], threads)
-            assert r["busy_met"] is None and r["ratio_met"] is None and r["rss_met"] is None
+            assert r["errors"] == {} and r["neuronet"]["threads"] == threads
+            assert r["ratio_met"] is None and r["rss_met"] is None and "busy" not in r
         (pair,) = rep["user_vs_zoo"]
         user, zoo = rep["results"][1]["neuronet"], rep["results"][0]["neuronet"]
         assert pair["ratio"] == pytest.approx(_median(user) / _median(zoo))
         assert pair["met"] == (pair["ratio"] >= 0.95)
-        t = rep["targets"]
-        assert (t["met"] + t["missed"], t["not_measured"]) == (1, 2 * 3)
+        assert rep["targets"] == {"met": int(pair["met"]), "missed": 1 - int(pair["met"]),
+                                  "not_measured": 4}
 
 
 @requires_torch
@@ -241,6 +241,50 @@ def test_quick_threads_list_table_once_per_count():
     assert out.count("targets: 0 met, 0 missed, 2 not measured") == 2
 
 
+def test_worker_serve_protocol_times_what_it_is_asked():
+    """--serve: ready once warmed up, one repetition per quiet/busy line, the
+    result on done with the busy figures apart."""
+    import io
+    from neuronet.bench._worker import Measurement, serve
+    m = Measurement("neuronet", "lenet-infer1000-user", threads=1, warmup=1, steps=2, batch=4)
+    out = io.StringIO()
+    serve(m, io.StringIO("quiet\nbusy\nquiet\ndone\nquiet\n"), out)
+    lines = [json.loads(ln) for ln in out.getvalue().splitlines()]
+    assert lines[0] == {"ready": 2} and all(ln["seconds"] > 0 for ln in lines[1:4])
+    res = lines[4]
+    assert len(lines) == 5, "commands after done must not run"
+    assert res["repeats"] == 2 and res["busy"]["repeats"] == 1
+    assert sorted(res["images_per_s"]["all"]) == sorted(4 * 2 / lines[i]["seconds"] for i in (1, 3))
+    assert res["busy"]["images_per_s"]["median"] == pytest.approx(4 * 2 / lines[2]["seconds"])
+    assert res["check"]["graph_free"] is True and res["rss_mib"]["last_step"] == 1 + 3 * 2
+    with pytest.raises(SystemExit, match="unknown command 'fast'"):
+        serve(m, io.StringIO("fast\n"), io.StringIO())
+
+
+def test_quick_interleaved_busy_json():
+    frameworks = ["neuronet"] + (["torch"] if torch is not None else [])
+    rep = json.loads(_bench("--quick", "--json", "--interleave", "--busy", "--threads", "1",
+                            "--workloads", "lenet64-user", *([] if torch is not None else ["--no-torch"])))
+    assert rep["settings"]["interleave"] is True
+    (r,) = rep["results"]
+    _check_busy_row(r, frameworks, 1)
+    for fw in frameworks:
+        assert r[fw]["repeats"] == r["busy"][fw]["repeats"] == 1 and "busy" not in r[fw]
+        # quiet and busy figures come from the same worker process
+        assert r[fw]["peak_rss_mib"] <= r["busy"][fw]["peak_rss_mib"]
+
+
+def test_interleaved_worker_failure_is_one_error():
+    """A worker that dies is reported with its last words; the other
+    framework's figures are kept."""
+    got = runner.run_interleaved(["nosuch", "neuronet"], "lenet64", threads=1, warmup=0, repeats=2,
+                                 steps=1, batch=2, timeout=120)
+    assert got["neuronet"][1] is None and got["neuronet"][0]["repeats"] == 2
+    res, err = got["nosuch"]
+    assert res is None and err.startswith("exit 2: ") and "invalid choice: 'nosuch'" in err
+    assert not runner._live
+
+
 # ----------------------------------------------------------------------------- the busy process never stays
 
 
@@ -260,8 +304,9 @@ def _wait_gone(pid, seconds=10):
     return not _alive(pid)
 
 
-def _children(ppid):
-    """pids of the processes whose parent is ``ppid`` and that run the spin loop."""
+def _children(ppid, mark=SPIN_MARK):
+    """pids of the processes whose parent is ``ppid`` and whose command line
+    holds ``mark`` (by default: the busy process's spin loop)."""
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -273,7 +318,7 @@ def _children(ppid):
                 cmd = f.read().decode(errors="replace")
         except (OSError, ValueError, IndexError):
             continue
-        if parent == ppid and SPIN_MARK in cmd:
+        if parent == ppid and mark in cmd:
             found.append(int(d))
     return found
 
@@ -318,7 +363,7 @@ def test_busy_process_outlives_no_killed_driver():
 # the spin loop is alive when the signal comes, and only the driver's own
 # clean-up can stop it in time.
 SLOW_BUSY_DRIVER = """
-import sys
+import sys, time
 from neuronet.bench import runner
 from neuronet.bench.__main__ import main
 real = runner.run_worker
@@ -328,16 +373,22 @@ def run_worker(fw, wl, threads=2, warmup=2, repeats=5, steps=0, rep_time=1.0, ba
         warmup, repeats, steps = 0, 1000, 1000
     return real(fw, wl, threads, warmup, repeats, steps, rep_time, batch, timeout, busy)
 runner.run_worker = run_worker
+real_ask = runner._Session.ask
+def ask(self, command, timeout):          # --interleave: a busy repetition that lasts
+    if command == "busy":
+        time.sleep(600)
+    return real_ask(self, command, timeout)
+runner._Session.ask = ask
 sys.exit(main(sys.argv[1:]))
 """
 
 
 @linux_only
-@pytest.mark.parametrize("mode", ["sequential", "parallel"])
+@pytest.mark.parametrize("mode", ["sequential", "parallel", "interleave"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupted_bench_leaves_no_busy_process(sig, mode):
     args = ["--busy", "--no-torch", "--workloads", "lenet64", "--warmup", "0", "--repeats", "1",
-            "--steps", "1"] + (["--quick"] if mode == "parallel" else [])
+            "--steps", "1"] + {"sequential": [], "parallel": ["--quick"], "interleave": ["--interleave"]}[mode]
     driver = subprocess.Popen([sys.executable, "-c", SLOW_BUSY_DRIVER, *args], cwd=ROOT, env=_env(),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -347,11 +398,13 @@ def test_interrupted_bench_leaves_no_busy_process(sig, mode):
             spinners = _children(driver.pid)
         assert spinners, "the busy process never started: " + (driver.stderr.read() if driver.poll() is not None else "")
         time.sleep(0.3)                      # well inside the busy measurement
-        assert all(_alive(pid) for pid in spinners)
+        workers = _children(driver.pid, "neuronet.bench._worker")
+        assert workers and all(_alive(pid) for pid in spinners + workers)
         driver.send_signal(sig)
         driver.wait(30)
         assert driver.returncode != 0
         assert all(_wait_gone(pid, 5) for pid in spinners), "busy process left behind"
+        assert all(_wait_gone(pid, 5) for pid in workers), "worker left behind"
         assert "Traceback" not in driver.stderr.read() or sig == signal.SIGINT
     finally:
         driver.kill()
