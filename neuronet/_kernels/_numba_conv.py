@@ -408,6 +408,33 @@ def forward_block(C, out_hw, kernel, itemsize):
     return max(1, min(FORWARD_RUN // (hp * wp), STACK_BYTES // (C * hp * wp * itemsize)))
 
 
+def _check(op, arrays, **shapes):
+    """The loops index flat memory without bounds checks: refuse anything but
+    C-contiguous float32/float64 NumPy arrays of one dtype and consistent shapes."""
+    dtype = arrays[0][1].dtype
+    for name, a in arrays:
+        if type(a) is not np.ndarray or a.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{op}: {name} must be a float32 or float64 NumPy array, "
+                            f"got {type(a).__name__} of dtype {getattr(a, 'dtype', None)}")
+        if a.dtype != dtype:
+            raise TypeError(f"{op}: {name} has dtype {a.dtype}, expected {dtype} (one dtype "
+                            f"for all arrays)")
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{op}: {name} must be C-contiguous")
+    for name, (got, expected) in shapes.items():
+        if tuple(got) != tuple(expected):
+            raise ValueError(f"{op}: expected {name} of shape {tuple(expected)}, got {tuple(got)}")
+
+
+def _out_size(op, H, W, kernel, pads):
+    (kh, kw), (t, b, l, r) = kernel, pads
+    ho, wo = H + t + b - kh + 1, W + l + r - kw + 1
+    if kh < 1 or kw < 1 or ho < 1 or wo < 1:
+        raise ValueError(f"{op}: a {kh}x{kw} filter with pads {tuple(pads)} (top, bottom, "
+                         f"left, right) does not fit a {H}x{W} input")
+    return ho, wo
+
+
 def _taps_tuples(kh, kw):
     return (0,) * kh, (0,) * kw
 
@@ -424,10 +451,13 @@ def conv2d_cm(x, w, bias=None, pads=(0, 0, 0, 0), out=None):
     C, N, H, W = x.shape
     O, _, kh, kw = w.shape
     t, b, l, r = pads
-    ho, wo = H + t + b - kh + 1, W + l + r - kw + 1
+    ho, wo = _out_size("conv2d_cm", H, W, (kh, kw), pads)
     if out is None:
         out = np.empty((O, N, ho, wo), dtype=x.dtype)
     has_bias = bias is not None
+    _check("conv2d_cm", [("x", x), ("w", w), ("out", out)] + ([("bias", bias)] if has_bias else []),
+           w=(w.shape, (O, C, kh, kw)), out=(out.shape, (O, N, ho, wo)),
+           bias=((O,) if bias is None else bias.shape, (O,)))
     conv2d_forward(x, w, bias if has_bias else w[:, 0, 0, 0], has_bias, t, l, out,
                    forward_block(C, (ho, wo), (kh, kw), x.itemsize), *_taps_tuples(kh, kw))
     return out
@@ -442,6 +472,9 @@ def conv2d_cm_input_grad(g, w, pads, in_hw, w_flipped=None):
     t, b, l, r = pads
     H, W = in_hw
     wt = flip_weights(w) if w_flipped is None else w_flipped
+    _check("conv2d_cm_input_grad", [("g", g), ("w", w), ("w_flipped", wt)],
+           g=(g.shape, (O, N) + _out_size("conv2d_cm_input_grad", H, W, (kh, kw), pads)),
+           w_flipped=(wt.shape, (C, O, kh, kw)))
     dx = np.empty((C, N, H, W), dtype=g.dtype)
     conv2d_forward(g, wt, wt[:, 0, 0, 0], False, kh - 1 - t, kw - 1 - l, dx,
                    forward_block(O, (H, W), (kh, kw), g.itemsize), *_taps_tuples(kh, kw))
@@ -451,9 +484,11 @@ def conv2d_cm_input_grad(g, w, pads, in_hw, w_flipped=None):
 def conv2d_cm_weight_grad(x, g, pads, kernel):
     """``dE/dw (O, C, kH, kW)`` (x's dtype) from ``x (C, N, H, W)`` and ``g (O, N, Ho, Wo)``,
     summed in float64."""
-    C, N = x.shape[:2]
+    C, N, H, W = x.shape
     O = g.shape[0]
     kh, kw = kernel
+    _check("conv2d_cm_weight_grad", [("x", x), ("g", g)],
+           g=(g.shape, (O, N) + _out_size("conv2d_cm_weight_grad", H, W, kernel, pads)))
     parts = np.empty((max(1, min(N, WEIGHT_GRAD_PARTS)), O, C, kh, kw), dtype=np.float64)
     if N == 0:
         parts[:] = 0

@@ -199,3 +199,25 @@ def test_flip_weights():
             for a in range(2):
                 for b in range(3):
                     assert wt[c, o, 1 - a, 2 - b] == w[o, c, a, b]
+
+
+def test_wrappers_refuse_what_the_loops_cannot_take():
+    """No bounds checks inside: the wrappers name the op and what was wrong."""
+    x = np.zeros((2, 1, 5, 5), np.float32)
+    w = np.zeros((3, 2, 3, 3), np.float32)
+    with pytest.raises(TypeError, match="conv2d_cm: w has dtype float64, expected float32"):
+        K.conv2d_cm(x, w.astype(np.float64))
+    with pytest.raises(ValueError, match=r"conv2d_cm: expected w of shape \(3, 4, 3, 3\), got \(3, 2, 3, 3\)"):
+        K.conv2d_cm(np.zeros((4, 1, 5, 5), np.float32), w)
+    with pytest.raises(ValueError, match="conv2d_cm: x must be C-contiguous"):
+        K.conv2d_cm(np.zeros((2, 2, 5, 5), np.float32).transpose(1, 0, 2, 3), w)
+    with pytest.raises(ValueError, match="conv2d_cm: a 3x3 filter .* does not fit a 1x5 input"):
+        K.conv2d_cm(np.zeros((2, 1, 1, 5), np.float32), w)
+    with pytest.raises(ValueError, match=r"conv2d_cm: expected bias of shape \(3,\)"):
+        K.conv2d_cm(x, w, np.zeros(2, np.float32))
+    with pytest.raises(ValueError, match=r"conv2d_cm_input_grad: expected g of shape \(3, 1, 5, 5\)"):
+        K.conv2d_cm_input_grad(np.zeros((3, 1, 3, 3), np.float32), w, (1, 1, 1, 1), (5, 5))
+    with pytest.raises(ValueError, match=r"conv2d_cm_weight_grad: expected g of shape \(3, 1, 3, 3\)"):
+        K.conv2d_cm_weight_grad(x, np.zeros((3, 1, 5, 5), np.float32), (0, 0, 0, 0), (3, 3))
+    with pytest.raises(TypeError, match="conv2d_cm_weight_grad: g must be a float32 or float64"):
+        K.conv2d_cm_weight_grad(x, np.zeros((3, 1, 3, 3), np.int32), (0, 0, 0, 0), (3, 3))
