@@ -66,8 +66,10 @@ def _scatter_window(r0, r1, j, v, o):
 # (asking numba for its thread count inside the kernel would stop the on-disk
 # cache: it is a dynamic global).
 _PARTS = 64
-# Below this many input elements a kernel runs on the calling thread: waking
-# the pool costs 30-50 us, more than such a call takes.
+# Below this many input elements, or with one numba thread, a kernel runs the
+# serial loop on the calling thread: waking the pool costs 30-50 us (measured:
+# a LeNet C1 forward, 0.30 ms serial, took 0.34 ms through the driver on one
+# thread).
 _SERIAL_BELOW = 1 << 16
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -92,12 +94,9 @@ def _maxpool_planes(x, out, arg, p0, p1):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def maxpool2x2(x, out, arg):
-    """out[p, i, j] = max_{a,b<2} x[p, 2i + a, 2j + b]; arg[p, i, j] = the winning 2a + b."""
+def _maxpool2x2_parallel(x, out, arg):
+    """The parallel driver of :func:`maxpool2x2`."""
     P = out.shape[0]
-    if x.size < _SERIAL_BELOW:
-        _maxpool_planes(x, out, arg, 0, P)
-        return
     nt = min(P, _PARTS)
     for t in prange(nt):
         p0, p1 = _span(t, nt, P)
@@ -142,13 +141,9 @@ def _maxpool_backward_planes(g, arg, gx, p0, p1):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def maxpool2x2_backward(g, arg, gx):
-    """gx[p, 2i + a, 2j + b] = g[p, i, j] if arg[p, i, j] == 2a + b else 0; a trailing
-    odd row/column is 0. ``g``, ``gx``: unsigned-integer views of the float arrays."""
+def _maxpool2x2_backward_parallel(g, arg, gx):
+    """The parallel driver of :func:`maxpool2x2_backward`."""
     P = g.shape[0]
-    if gx.size < _SERIAL_BELOW:
-        _maxpool_backward_planes(g, arg, gx, 0, P)
-        return
     nt = min(P, _PARTS)
     for t in prange(nt):
         p0, p1 = _span(t, nt, P)
@@ -174,13 +169,9 @@ def _maxpool_bias_relu_planes(x, bias, per, out, arg, p0, p1):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def maxpool2x2_bias_relu(x, bias, per, out, arg):
-    """out[p, i, j] = max(0, max_{a,b<2} x[p, 2i + a, 2j + b] + bias[p // per]) (NaN stays
-    NaN); arg[p, i, j] = the winning 2a + b (the rule of :func:`maxpool2x2`)."""
+def _maxpool2x2_bias_relu_parallel(x, bias, per, out, arg):
+    """The parallel driver of :func:`maxpool2x2_bias_relu`."""
     P = out.shape[0]
-    if x.size < _SERIAL_BELOW:
-        _maxpool_bias_relu_planes(x, bias, per, out, arg, 0, P)
-        return
     nt = min(P, _PARTS)
     for t in prange(nt):
         p0, p1 = _span(t, nt, P)
@@ -217,6 +208,53 @@ def _maxpool_relu_backward_planes(g, gbits, y, arg, gx, dbp, p0, p1):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
+def _maxpool2x2_relu_backward_parallel(g, gbits, y, arg, gx, dbp):
+    """The parallel driver of :func:`maxpool2x2_relu_backward`."""
+    P = g.shape[0]
+    nt = min(P, _PARTS)
+    for t in prange(nt):
+        p0, p1 = _span(t, nt, P)
+        _maxpool_relu_backward_planes(g, gbits, y, arg, gx, dbp, p0, p1)
+
+
+def maxpool2x2(x, out, arg):
+    """out[p, i, j] = max_{a,b<2} x[p, 2i + a, 2j + b]; arg[p, i, j] = the winning 2a + b.
+
+    The serial loop on one numba thread or a small array, else the parallel driver.
+    """
+    P = out.shape[0]
+    if x.size < _SERIAL_BELOW or numba.get_num_threads() == 1:
+        _maxpool_planes(x, out, arg, 0, P)
+    else:
+        _maxpool2x2_parallel(x, out, arg)
+
+
+def maxpool2x2_backward(g, arg, gx):
+    """gx[p, 2i + a, 2j + b] = g[p, i, j] if arg[p, i, j] == 2a + b else 0; a trailing
+    odd row/column is 0. ``g``, ``gx``: unsigned-integer views of the float arrays.
+
+    The serial loop on one numba thread or a small array, else the parallel driver.
+    """
+    P = g.shape[0]
+    if gx.size < _SERIAL_BELOW or numba.get_num_threads() == 1:
+        _maxpool_backward_planes(g, arg, gx, 0, P)
+    else:
+        _maxpool2x2_backward_parallel(g, arg, gx)
+
+
+def maxpool2x2_bias_relu(x, bias, per, out, arg):
+    """out[p, i, j] = max(0, max_{a,b<2} x[p, 2i + a, 2j + b] + bias[p // per]) (NaN stays
+    NaN); arg[p, i, j] = the winning 2a + b (the rule of :func:`maxpool2x2`).
+
+    The serial loop on one numba thread or a small array, else the parallel driver.
+    """
+    P = out.shape[0]
+    if x.size < _SERIAL_BELOW or numba.get_num_threads() == 1:
+        _maxpool_bias_relu_planes(x, bias, per, out, arg, 0, P)
+    else:
+        _maxpool2x2_bias_relu_parallel(x, bias, per, out, arg)
+
+
 def maxpool2x2_relu_backward(g, gbits, y, arg, gx, dbp):
     """Backward of :func:`maxpool2x2_bias_relu`: dz = g where not y <= 0 (PyTorch's ReLU
     rule: a NaN y passes), else 0; ``dbp[p] = sum_{i,j} dz[p]`` (float64); ``gx`` (bits)
@@ -226,12 +264,11 @@ def maxpool2x2_relu_backward(g, gbits, y, arg, gx, dbp):
     The per-plane sums are vectorized (``reassoc`` only: no finite-math flag, so the
     NaN rules hold); a float64 sum of float32 terms in another order differs in its
     last bits at most.
+
+    The serial loop on one numba thread or a small array, else the parallel driver.
     """
     P = g.shape[0]
-    if gx.size < _SERIAL_BELOW:
+    if gx.size < _SERIAL_BELOW or numba.get_num_threads() == 1:
         _maxpool_relu_backward_planes(g, gbits, y, arg, gx, dbp, 0, P)
-        return
-    nt = min(P, _PARTS)
-    for t in prange(nt):
-        p0, p1 = _span(t, nt, P)
-        _maxpool_relu_backward_planes(g, gbits, y, arg, gx, dbp, p0, p1)
+    else:
+        _maxpool2x2_relu_backward_parallel(g, gbits, y, arg, gx, dbp)

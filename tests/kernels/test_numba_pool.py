@@ -108,12 +108,12 @@ def test_maxpool2x2_bias_relu_and_backward_match_naive(shape, dtype):
 
 
 def test_parallel_and_serial_paths_agree_bit_for_bit():
-    """The driver's split of the planes among threads changes nothing."""
+    """The parallel driver's split of the planes among threads changes nothing."""
     shape = (6 * 256, 28, 28)
     assert np.prod(shape) >= K._SERIAL_BELOW
     x = nasty(shape, np.float32, 6)
     out, arg = np.empty((shape[0], 14, 14), np.float32), np.empty((shape[0], 14, 14), np.uint8)
-    K.maxpool2x2_bias_relu(x, np.zeros(shape[0] // 256, np.float32), 256, out, arg)
+    K._maxpool2x2_bias_relu_parallel(x, np.zeros(shape[0] // 256, np.float32), 256, out, arg)
     out_s, arg_s = np.empty_like(out), np.empty_like(arg)
     K._maxpool_bias_relu_planes(x, np.zeros(shape[0] // 256, np.float32), 256, out_s, arg_s, 0, shape[0])
     np.testing.assert_array_equal(out, out_s)
@@ -121,8 +121,31 @@ def test_parallel_and_serial_paths_agree_bit_for_bit():
     g = np.random.default_rng(7).standard_normal(out.shape).astype(np.float32)
     gx, gx_s = np.empty(shape, np.float32), np.empty(shape, np.float32)
     dbp, dbp_s = np.empty(shape[0]), np.empty(shape[0])
-    K.maxpool2x2_relu_backward(g, g.view(np.uint32), out, arg, gx.view(np.uint32), dbp)
+    K._maxpool2x2_relu_backward_parallel(g, g.view(np.uint32), out, arg, gx.view(np.uint32), dbp)
     K._maxpool_relu_backward_planes(g, g.view(np.uint32), out, arg, gx_s.view(np.uint32), dbp_s,
                                     0, shape[0])
     np.testing.assert_array_equal(gx, gx_s)
     np.testing.assert_array_equal(dbp, dbp_s)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_dispatch_on_thread_count(threads):
+    """One numba thread: the serial loop; more: the parallel driver; same numbers."""
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("numba has fewer threads")
+    shape = (96, 28, 28)
+    x = nasty(shape, np.float32, 8)
+    prev = numba.get_num_threads()
+    try:
+        numba.set_num_threads(threads)
+        out, arg = np.empty((96, 14, 14), np.float32), np.empty((96, 14, 14), np.uint8)
+        K.maxpool2x2(x, out, arg)
+        g = np.random.default_rng(9).standard_normal(out.shape).astype(np.float32)
+        gx = np.empty(shape, np.float32)
+        K.maxpool2x2_backward(g.view(np.uint32), arg, gx.view(np.uint32))
+    finally:
+        numba.set_num_threads(prev)
+    ref, ref_arg = naive_pool(x)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(arg, ref_arg)
+    np.testing.assert_array_equal(gx, naive_scatter(g, ref_arg, shape))
