@@ -119,16 +119,16 @@ def _zero_odd_edges(gx, ho, wo, p0, p1):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _scatter_planes(g, arg, gx, p0, p1):
-    """gx[p, 2i + a, 2j + b] = g[p, i, j] if arg[p, i, j] == 2a + b else 0 (bits; an
-    ``arg`` of 4 zeroes the whole window), planes [p0, p1), full windows only."""
+def _scatter_planes(g, arg, a0, gx, p0, p1):
+    """gx[p, 2i + a, 2j + b] = g[p, i, j] if arg[p - a0, i, j] == 2a + b else 0 (bits; an
+    offset of 4 zeroes the whole window), planes [p0, p1), full windows only."""
     ho, wo = g.shape[1], g.shape[2]
     for p in range(p0, p1):
         for i in range(ho):
             r0 = gx[p, 2 * i]
             r1 = gx[p, 2 * i + 1]
             gr = g[p, i]
-            ar = arg[p, i]
+            ar = arg[p - a0, i]
             for j in range(wo):
                 o = np.int32(ar[j])
                 _scatter_window(r0, r1, j, gr[j], o)
@@ -136,7 +136,7 @@ def _scatter_planes(g, arg, gx, p0, p1):
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _maxpool_backward_planes(g, arg, gx, p0, p1):
-    _scatter_planes(g, arg, gx, p0, p1)
+    _scatter_planes(g, arg, 0, gx, p0, p1)
     _zero_odd_edges(gx, g.shape[1], g.shape[2], p0, p1)
 
 
@@ -180,7 +180,7 @@ def _maxpool2x2_bias_relu_parallel(x, bias, per, out, arg):
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"reassoc"})
 def _relu_mask_planes(g, y, arg, dbp, live_arg, p0, p1):
-    """Planes [p0, p1): ``dbp[p] = sum(dz[p])`` (float64) and ``live_arg[p] = arg[p]``
+    """Planes [p0, p1): ``dbp[p] = sum(dz[p])`` (float64) and ``live_arg[p - p0] = arg[p]``
     where the unit is live (not y <= 0), 4 (no offset) where it is not. Flat loops over
     whole planes, so they vectorize (and the compares become selects, not branches a
     random sign pattern mispredicts: that made the fused loop 5x slower)."""
@@ -190,7 +190,7 @@ def _relu_mask_planes(g, y, arg, dbp, live_arg, p0, p1):
         gf = g[p].reshape(n)
         yf = y[p].reshape(n)
         af = arg[p].reshape(n)
-        lf = live_arg[p].reshape(n)
+        lf = live_arg[p - p0].reshape(n)
         acc = 0.0
         for q in range(n):
             live = not (yf[q] <= 0)
@@ -201,9 +201,14 @@ def _relu_mask_planes(g, y, arg, dbp, live_arg, p0, p1):
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _maxpool_relu_backward_planes(g, gbits, y, arg, gx, dbp, p0, p1):
-    live_arg = np.empty((p1 - p0,) + arg.shape[1:], np.uint8)
-    _relu_mask_planes(g[p0:p1], y[p0:p1], arg[p0:p1], dbp[p0:p1], live_arg, 0, p1 - p0)
-    _scatter_planes(gbits[p0:p1], live_arg, gx[p0:p1], 0, p1 - p0)
+    """Planes [p0, p1), 64 at a time: the mask pass and the scatter pass of a block
+    share the cache."""
+    step = 64
+    live_arg = np.empty((step,) + arg.shape[1:], np.uint8)
+    for q0 in range(p0, p1, step):
+        q1 = min(p1, q0 + step)
+        _relu_mask_planes(g, y, arg, dbp, live_arg, q0, q1)
+        _scatter_planes(gbits, live_arg, q0, gx, q0, q1)
     _zero_odd_edges(gx, g.shape[1], g.shape[2], p0, p1)
 
 
@@ -265,10 +270,12 @@ def maxpool2x2_relu_backward(g, gbits, y, arg, gx, dbp):
     NaN rules hold); a float64 sum of float32 terms in another order differs in its
     last bits at most.
 
-    The serial loop on one numba thread or a small array, else the parallel driver.
+    The serial loop on a small array, else the parallel driver, on one thread too:
+    the same loops compiled inside numba's parallel region ran 1.2-1.6x faster
+    than called directly (measured on LeNet's C1 and C3 maps).
     """
     P = g.shape[0]
-    if gx.size < _SERIAL_BELOW or numba.get_num_threads() == 1:
+    if gx.size < _SERIAL_BELOW:
         _maxpool_relu_backward_planes(g, gbits, y, arg, gx, dbp, 0, P)
     else:
         _maxpool2x2_relu_backward_parallel(g, gbits, y, arg, gx, dbp)
