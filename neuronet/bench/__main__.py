@@ -6,6 +6,9 @@
                              [--repeats N] [--warmup N] [--steps K] [--threads 2 | --threads 2,1]
                              [--busy] [--interleave] [--json] [--save PATH] [--no-torch]
                              [--baseline] [--quick]
+    python -m neuronet.bench micro [--ops ...] [--repeats N] [--threads 2] [--json] [--no-torch]
+    python -m neuronet.bench profile WORKLOAD [--steps N] [--warmup N] [--cprofile N] [--quick]
+    python -m neuronet.bench data [--workers 2] [--samples 2048] [--repeats 3] [--json] [--quick]
 
 ``--threads 2,1``: the whole table once per thread count, in one invocation
 (the JSON is then ``{"runs": [report, ...]}``; with one count, the report
@@ -13,10 +16,6 @@ itself). ``--busy``: each workload on neuronet and PyTorch measured again
 beside one CPU-busy process, and each framework's slowdown printed.
 ``--interleave``: the frameworks' repetitions alternate (fairer on a shared
 machine).
-
-    python -m neuronet.bench micro [--ops ...] [--repeats N] [--threads 2] [--json] [--no-torch]
-    python -m neuronet.bench profile WORKLOAD [--steps N] [--warmup N] [--cprofile N] [--quick]
-    python -m neuronet.bench data [--workers 2] [--samples 2048] [--repeats 3] [--json] [--quick]
 
 ``micro``, ``profile`` and ``data`` (DataLoader throughput, num_workers=0 vs k) run in a child interpreter whose BLAS/OpenMP thread
 count is set before NumPy loads (the parent has already imported it).
