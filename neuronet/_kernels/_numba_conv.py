@@ -116,7 +116,7 @@ def _taps2(acc, xf, x0, w, o, c, L, wp, kh_t, kw_t):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, kh_t, kw_t):
+def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, hs, ws, kh_t, kw_t):
     """Images [n0, n1), ``block`` at a time stacked on one wide grid (small maps: one
     long run instead of several short ones; the kH - 1 rows between two images are
     computed and dropped)."""
@@ -124,9 +124,8 @@ def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, kh_t, kw_t
     O, _, ho, wo = out.shape
     KH = len(kh_t)
     KW = len(kw_t)
-    wp = wo + KW - 1
-    hp = ho + KH - 1
-    rows = block * hp + 1
+    hp, wp = hs, ws
+    rows = (block - 1) * hp + ho + KH       # the last run's taps read up to here
     plane = rows * wp
     buf = np.empty((C, rows, wp), x.dtype)
     xf = buf.ravel()
@@ -159,16 +158,17 @@ def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, kh_t, kw_t
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def conv2d_forward(x, w, bias, has_bias, pt, pl, out, block, kh_t, kw_t):
+def conv2d_forward(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t):
     """out (O, N, Ho, Wo) := the correlation of x (C, N, H, W), zero-padded by pt rows
     on top and pl columns on the left, with w (O, C, kH, kW), plus bias[o] when
-    has_bias; ``block`` images stacked per run (see :func:`forward_block`). ``kh_t``,
+    has_bias; ``block`` images stacked per run (see :func:`forward_block`) on the wide
+    grid of ``hs`` rows and ``ws`` columns per image (see :func:`wide_grid`). ``kh_t``,
     ``kw_t``: tuples of length kH and kW (their values unused)."""
     N = x.shape[1]
     nt = max(1, min(_PARTS, N // block))
     for t in prange(nt):
         n0, n1 = _span(t, nt, N)
-        _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, kh_t, kw_t)
+        _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, hs, ws, kh_t, kw_t)
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"contract", "reassoc"})
@@ -319,7 +319,7 @@ def _tap_row2(gf, g0, g1, xf, x0, L, KW, dw, o, c, a):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _weight_grad_images(x, g, pt, pl, dw, n0, n1, block):
+def _weight_grad_images(x, g, pt, pl, dw, n0, n1, block, hs, ws):
     """dw (O, C, kH, kW) float64 += the weight gradient of images [n0, n1), ``block``
     images at a time stacked on one wide grid: the dot products then run over
     ``block`` images at once (long vectorized runs; the zero gradient on the junk
@@ -327,14 +327,15 @@ def _weight_grad_images(x, g, pt, pl, dw, n0, n1, block):
     C = x.shape[0]
     O, _, ho, wo = g.shape
     KH, KW = dw.shape[2], dw.shape[3]
-    hp, wp = ho + KH - 1, wo + KW - 1
-    buf = np.empty((C, block * hp + 1, wp), x.dtype)
+    hp, wp = hs, ws
+    rows = (block - 1) * hp + ho + KH
+    buf = np.empty((C, rows, wp), x.dtype)
     gw = np.zeros((O, block * hp * wp), g.dtype)
     xf = buf.ravel()
     gf = gw.ravel()
     g1 = g.ravel()
     N = g.shape[1]
-    plane = (block * hp + 1) * wp
+    plane = rows * wp
     lw = block * hp * wp
     for m0 in range(n0, n1, block):
         nb = min(block, n1 - m0)
@@ -358,17 +359,18 @@ def _weight_grad_images(x, g, pt, pl, dw, n0, n1, block):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def conv2d_weight_grad(x, g, pt, pl, parts, block):
+def conv2d_weight_grad(x, g, pt, pl, parts, block, hs, ws):
     """parts (P, O, C, kH, kW) float64 := per-part weight gradients (the caller sums
     over axis 0): ``sum_{n in part, i, j} g[o, n, i, j] * x[c, n, i + a - pt, j + b - pl]``
     with x (C, N, H, W), g = dE/dout (O, N, Ho, Wo). P parts of the images, P <= N;
-    ``block`` images are stacked per pass (see :func:`stack_block`)."""
+    ``block`` images are stacked per pass (see :func:`stack_block`) on the wide grid
+    ``hs`` x ``ws`` (see :func:`wide_grid`)."""
     N = x.shape[1]
     nt = parts.shape[0]
     for t in prange(nt):
         n0, n1 = _span(t, nt, N)
         parts[t] = 0
-        _weight_grad_images(x, g, pt, pl, parts[t], n0, n1, block)
+        _weight_grad_images(x, g, pt, pl, parts[t], n0, n1, block, hs, ws)
 
 
 # ---------------------------------------------------------------------------
@@ -384,28 +386,43 @@ WEIGHT_GRAD_PARTS = 16
 STACK_BYTES = 1 << 18
 
 
-def stack_block(x_shape, g_shape, kernel, itemsize):
-    """Images per stacked block: padded input of about ``STACK_BYTES``, at least 1."""
-    C = x_shape[0]
-    ho, wo = g_shape[2:]
-    hp, wp = ho + kernel[0] - 1, wo + kernel[1] - 1
-    return max(1, STACK_BYTES // (C * hp * wp * itemsize))
+def wide_grid(H, W, kernel, pads):
+    """``(Hs, Ws)``: rows and columns per image on the wide grid, for an input ``H x W``.
+
+    Stacked images and consecutive rows share their zero padding: the bottom pad
+    of one is the top pad of the next, so ``Hs = H + max(top, bottom)`` rows
+    suffice (``Ws`` likewise), not ``H + top + bottom``; the "full" correlation of
+    the input gradient (pads ``k - 1`` on both sides) then has no junk rows or
+    columns at all. Where that does not hold (a negative pad, or both pads of a
+    side at least the kernel) each image keeps its own ``H + top + bottom``.
+    """
+    kh, kw = kernel
+    t, b, l, r = pads
+    if min(pads) >= 0 and min(t, b) <= kh - 1 and min(l, r) <= kw - 1:
+        return H + max(t, b), W + max(l, r)
+    return H + t + b, W + l + r
 
 
-# The forward stacks images whose own run (Ho * Wp) is shorter than this, up to
+def stack_block(C, grid, itemsize):
+    """Images per stacked block of the weight gradient: about ``STACK_BYTES`` of padded
+    input (``grid = (Hs, Ws)``), at least 1."""
+    hs, ws = grid
+    return max(1, STACK_BYTES // (C * hs * ws * itemsize))
+
+
+# The forward stacks images whose own run (Ho * Ws) is shorter than this, up to
 # about this many positions per run.
 FORWARD_SHORT_RUN = 512
 FORWARD_RUN = 2048
 
 
-def forward_block(C, out_hw, kernel, itemsize):
+def forward_block(C, ho, grid, itemsize):
     """Images stacked per run of the forward kernel: 1 when an image's run is long
     already, else up to ``FORWARD_RUN`` positions and ``STACK_BYTES`` of input."""
-    ho, wo = out_hw
-    hp, wp = ho + kernel[0] - 1, wo + kernel[1] - 1
-    if ho * wp >= FORWARD_SHORT_RUN:
+    hs, ws = grid
+    if ho * ws >= FORWARD_SHORT_RUN:
         return 1
-    return max(1, min(FORWARD_RUN // (hp * wp), STACK_BYTES // (C * hp * wp * itemsize)))
+    return max(1, min(FORWARD_RUN // (hs * ws), STACK_BYTES // (C * hs * ws * itemsize)))
 
 
 def _check(op, arrays, **shapes):
@@ -458,8 +475,9 @@ def conv2d_cm(x, w, bias=None, pads=(0, 0, 0, 0), out=None):
     _check("conv2d_cm", [("x", x), ("w", w), ("out", out)] + ([("bias", bias)] if has_bias else []),
            w=(w.shape, (O, C, kh, kw)), out=(out.shape, (O, N, ho, wo)),
            bias=((O,) if bias is None else bias.shape, (O,)))
+    grid = wide_grid(H, W, (kh, kw), pads)
     conv2d_forward(x, w, bias if has_bias else w[:, 0, 0, 0], has_bias, t, l, out,
-                   forward_block(C, (ho, wo), (kh, kw), x.itemsize), *_taps_tuples(kh, kw))
+                   forward_block(C, ho, grid, x.itemsize), *grid, *_taps_tuples(kh, kw))
     return out
 
 
@@ -476,8 +494,10 @@ def conv2d_cm_input_grad(g, w, pads, in_hw, w_flipped=None):
            g=(g.shape, (O, N) + _out_size("conv2d_cm_input_grad", H, W, (kh, kw), pads)),
            w_flipped=(wt.shape, (C, O, kh, kw)))
     dx = np.empty((C, N, H, W), dtype=g.dtype)
-    conv2d_forward(g, wt, wt[:, 0, 0, 0], False, kh - 1 - t, kw - 1 - l, dx,
-                   forward_block(O, (H, W), (kh, kw), g.itemsize), *_taps_tuples(kh, kw))
+    flipped = (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r)
+    grid = wide_grid(ho, wo, (kh, kw), flipped)
+    conv2d_forward(g, wt, wt[:, 0, 0, 0], False, flipped[0], flipped[2], dx,
+                   forward_block(O, H, grid, g.itemsize), *grid, *_taps_tuples(kh, kw))
     return dx
 
 
@@ -493,6 +513,6 @@ def conv2d_cm_weight_grad(x, g, pads, kernel):
     if N == 0:
         parts[:] = 0
     else:
-        conv2d_weight_grad(x, g, pads[0], pads[2], parts,
-                           stack_block(x.shape, g.shape, kernel, x.dtype.itemsize))
+        grid = wide_grid(H, W, kernel, pads)
+        conv2d_weight_grad(x, g, pads[0], pads[2], parts, stack_block(C, grid, x.itemsize), *grid)
     return parts.sum(axis=0).astype(x.dtype)

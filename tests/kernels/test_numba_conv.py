@@ -142,8 +142,8 @@ def test_weight_grad_blocks_and_parts(monkeypatch):
     case = (37, 3, 4, 9, 7, (3, 3), (1, 1, 1, 1))
     x, _, _, g = _data(case, np.float64, seed=3)
     ref = naive_weight_grad(x, g, (1, 1, 1, 1), (3, 3))
-    monkeypatch.setattr(K, "STACK_BYTES", 3 * 11 * 9 * 8 * 4)     # 4 images a block
-    assert K.stack_block(x.shape, g.shape, (3, 3), 8) == 4
+    monkeypatch.setattr(K, "STACK_BYTES", 3 * 10 * 8 * 8 * 4)     # 4 images a block
+    assert K.stack_block(3, K.wide_grid(9, 7, (3, 3), (1, 1, 1, 1)), 8) == 4
     prev = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -164,11 +164,11 @@ def test_forward_stacked_blocks(monkeypatch):
     numbers as one image a run."""
     case = (23, 3, 5, 6, 5, (3, 3), (1, 1, 1, 1))
     x, w, bias, g = _data(case, np.float64, seed=5)
-    assert K.forward_block(3, (6, 5), (3, 3), 8) > 1
+    assert K.forward_block(3, 6, K.wide_grid(6, 5, (3, 3), (1, 1, 1, 1)), 8) > 1
     stacked = K.conv2d_cm(x, w, bias, (1, 1, 1, 1))
     dx_stacked = K.conv2d_cm_input_grad(g, w, (1, 1, 1, 1), (6, 5))
     monkeypatch.setattr(K, "FORWARD_SHORT_RUN", 0)                # one image a run
-    assert K.forward_block(3, (6, 5), (3, 3), 8) == 1
+    assert K.forward_block(3, 6, K.wide_grid(6, 5, (3, 3), (1, 1, 1, 1)), 8) == 1
     np.testing.assert_allclose(stacked, K.conv2d_cm(x, w, bias, (1, 1, 1, 1)), rtol=1e-14, atol=1e-14)
     np.testing.assert_allclose(dx_stacked, K.conv2d_cm_input_grad(g, w, (1, 1, 1, 1), (6, 5)),
                                rtol=1e-14, atol=1e-14)
