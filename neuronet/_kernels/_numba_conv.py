@@ -34,8 +34,8 @@ columns and rows are computed and dropped when the run is copied out.
 All drivers are parallel over images (``prange`` over parts; numba splits them
 statically among its threads) and give the same bits for any thread count.
 Measured on a 2-core AVX-512 EPYC, one thread each, against im2col + OpenBLAS:
-1.3-2.8x on LeNet-5's and ResNet-20's layers in each direction (see the
-kernels report in the lead's notes).
+1.3-3.2x on each of LeNet-5's and ResNet-20's layers in each direction (the
+report of issue 13 has the table).
 """
 import numba
 import numpy as np
