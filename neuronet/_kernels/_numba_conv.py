@@ -467,8 +467,10 @@ def conv2d_weight_grad(x, g, pt, pl, parts, block, hs, ws):
 # NumPy-facing wrappers: shapes, allocation, the flipped filters, the part sums.
 
 # The weight gradient is summed in this many parts of the batch (at most): a
-# fixed count, so the result does not depend on the number of threads.
+# count that does not depend on the number of threads, so neither does the
+# result. The float64 partial sums take at most about PARTS_BYTES.
 WEIGHT_GRAD_PARTS = 16
+PARTS_BYTES = 1 << 25
 
 
 # Images stacked on one wide grid per pass of the weight gradient: about this
@@ -599,7 +601,8 @@ def conv2d_cm_weight_grad(x, g, pads, kernel):
     kh, kw = kernel
     _check("conv2d_cm_weight_grad", [("x", x), ("g", g)],
            g=(g.shape, (O, N) + _out_size("conv2d_cm_weight_grad", H, W, kernel, pads)))
-    parts = np.empty((max(1, min(N, WEIGHT_GRAD_PARTS)), O, C, kh, kw), dtype=np.float64)
+    n_parts = max(1, min(N, WEIGHT_GRAD_PARTS, PARTS_BYTES // (8 * O * C * kh * kw)))
+    parts = np.empty((n_parts, O, C, kh, kw), dtype=np.float64)
     if N == 0:
         parts[:] = 0
     else:

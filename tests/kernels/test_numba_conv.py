@@ -154,6 +154,9 @@ def test_weight_grad_blocks_and_parts(monkeypatch):
         numba.set_num_threads(prev)
     np.testing.assert_array_equal(one, many)
     np.testing.assert_allclose(many, ref, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(K, "PARTS_BYTES", 1)                      # one part
+    np.testing.assert_allclose(K.conv2d_cm_weight_grad(x, g, (1, 1, 1, 1), (3, 3)), ref,
+                               rtol=1e-12, atol=1e-12)
     monkeypatch.setattr(K, "STACK_BYTES", 1)                      # 1 image a block
     np.testing.assert_allclose(K.conv2d_cm_weight_grad(x, g, (1, 1, 1, 1), (3, 3)), ref,
                                rtol=1e-12, atol=1e-12)
