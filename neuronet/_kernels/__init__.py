@@ -153,8 +153,8 @@ def last(op):
 
 # ------------------------------------------------------------------ numba
 def numba_module():
-    """The compiled kernels' modules as a namespace (imports numba on first use);
-    None when numba is not installed."""
+    """The compiled kernels' modules ``(im2col, pool, conv)`` (imports numba on first
+    use); None when numba is not installed."""
     if _state["mods"] is None:
         try:
             import numba
@@ -164,9 +164,10 @@ def numba_module():
             # NUMBA_THREADING_LAYER in the environment still wins.
             if "NUMBA_THREADING_LAYER" not in os.environ:
                 numba.config.THREADING_LAYER = "workqueue"
+            from . import _numba_conv as conv_mod
             from . import _numba_im2col as im2col_mod
             from . import _numba_pool as pool_mod
-            _state["mods"] = (im2col_mod, pool_mod)
+            _state["mods"] = (im2col_mod, pool_mod, conv_mod)
         except ImportError:      # numba not installed: the portable kernels serve
             _state["mods"] = False
     return _state["mods"] or None

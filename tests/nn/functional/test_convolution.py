@@ -456,25 +456,36 @@ def test_conv2d_every_kernel_matches_naive_loops(kernel_path, layout, stride, pa
         assert "gemm-batch-major" in ran
 
 
-def test_conv2d_hands_on_channel_major_and_the_next_layers_keep_it():
-    """A multi-channel batch-major input goes batch-major; a convolution's output is a
-    channel-major view that ReLU and 2x2 pooling keep, so the next convolution reads it in place."""
-    x = nt.tensor(randn(4, 3, 12, 12, seed=53, dtype=np.float32))
-    w1 = nt.tensor(randn(5, 3, 3, 3, seed=54, dtype=np.float32))
-    w2 = nt.tensor(randn(6, 5, 3, 3, seed=55, dtype=np.float32))
-    h = F.conv2d(x, w1, padding=1)
-    assert _kernels.last("conv2d") == "gemm-batch-major" and h.is_contiguous()
-    h = F.conv2d(h.relu(), w2, padding=1)        # contiguous input, C > 1: batch-major again
-    one = nt.tensor(randn(4, 1, 12, 12, seed=56, dtype=np.float32))    # C == 1: both layouts
-    h = F.conv2d(one, w1[:, :1], padding=1)
-    assert _kernels.last("conv2d") == "gemm-channel-major"
-    assert _conv.is_channel_major(h.array) and not h.is_contiguous()
-    h = F.max_pool2d(F.relu(h), 2)
-    kept = _kernels.last("max_pool2d") != "tracked"   # the plane-wise kernels keep the layout
-    assert _conv.is_channel_major(h.array) or not kept
-    out = F.conv2d(h, w2[:, :5])
-    assert _kernels.last("conv2d") == "gemm-channel-major" or not kept
-    assert out.shape == (4, 6, 4, 4)
+@pytest.mark.parametrize("compiled", [False, True], ids=["gemm", "numba-direct"])
+def test_conv2d_hands_on_channel_major_and_the_next_layers_keep_it(compiled):
+    """Without compiled kernels a multi-channel batch-major input goes batch-major; every
+    other path hands on a channel-major view that ReLU and 2x2 pooling keep, so the next
+    convolution reads it in place."""
+    if compiled and not _HAVE_NUMBA:
+        pytest.skip("numba not installed")
+    prev = _kernels.set_enabled(compiled)
+    try:
+        x = nt.tensor(randn(4, 3, 12, 12, seed=53, dtype=np.float32))
+        w1 = nt.tensor(randn(5, 3, 3, 3, seed=54, dtype=np.float32))
+        w2 = nt.tensor(randn(6, 5, 3, 3, seed=55, dtype=np.float32))
+        h = F.conv2d(x, w1, padding=1)
+        if _kernels.last("conv2d") == "gemm-batch-major":
+            assert not compiled and h.is_contiguous()
+        else:
+            assert _kernels.last("conv2d") == "numba-direct" and compiled
+            assert _conv.is_channel_major(h.array) and not h.is_contiguous()
+        one = nt.tensor(randn(4, 1, 12, 12, seed=56, dtype=np.float32))   # C == 1: both layouts
+        h = F.conv2d(one, w1[:, :1], padding=1)
+        assert _kernels.last("conv2d") in ("gemm-channel-major", "numba-direct")
+        assert _conv.is_channel_major(h.array) and not h.is_contiguous()
+        h = F.max_pool2d(F.relu(h), 2)
+        kept = _kernels.last("max_pool2d") != "tracked"   # the plane-wise kernels keep the layout
+        assert _conv.is_channel_major(h.array) or not kept
+        out = F.conv2d(h, w2[:, :5])
+        assert _kernels.last("conv2d") in ("gemm-channel-major", "numba-direct") or not kept
+        assert out.shape == (4, 6, 4, 4)
+    finally:
+        _kernels.set_enabled(prev)
 
 
 @pytest.mark.parametrize("kernel,stride,pads,dilation", [
@@ -540,12 +551,12 @@ def test_channel_major_chunked_gemms_match_naive_loops(kernel_path, monkeypatch,
     monkeypatch.setattr(_conv, "_GEMM_COLS", gemm_cols)
     y, w, b = randn(5, 3, 8, 7, seed=146), randn(4, 3, 3, 3, seed=147), randn(4, seed=148)
     yt, wt = _t(_channel_major(y), "x" in needs), _t(w, "w" in needs)
-    out = F.conv2d(yt, wt, _t(b, False), padding=(1, 0))
-    assert _kernels.last("conv2d") == "gemm-channel-major"
-    ref = conv2d_reference(y, w, b, padding=(1, 0))
-    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-10, atol=1e-10)
-    gx = randn(*ref.shape, seed=149)
-    out.backward(nt.tensor(gx))
+    with _kernels.force("conv2d", "gemm-channel-major"):
+        out = F.conv2d(yt, wt, _t(b, False), padding=(1, 0))
+        ref = conv2d_reference(y, w, b, padding=(1, 0))
+        np.testing.assert_allclose(out.numpy(), ref, rtol=1e-10, atol=1e-10)
+        gx = randn(*ref.shape, seed=149)
+        out.backward(nt.tensor(gx))
     if "w" in needs:
         np.testing.assert_allclose(wt.grad.numpy(),
                                    conv2d_weight_grad_reference(y, gx, w.shape, padding=(1, 0)),
