@@ -345,9 +345,10 @@ def test_numpy_scalar_parameters_do_not_upcast_float32():
 
 
 @requires_torch
-def test_relu_backward_with_nan_and_inf_follows_pytorch():
-    x = np.array([-1.0, 0.0, 2.0, np.nan], dtype=np.float32)
-    g = np.array([np.inf, np.inf, 3.0, 5.0], dtype=np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_with_nan_and_inf_follows_pytorch(dtype):
+    x = np.array([-1.0, 0.0, 2.0, np.nan, -3.0, 4.0, -0.0], dtype=dtype)
+    g = np.array([np.inf, np.inf, 3.0, 5.0, np.nan, -np.inf, -2.0], dtype=dtype)
     t = nt.tensor(x, requires_grad=True)
     F.relu(t).backward(nt.tensor(g))
     tt = torch.tensor(x, requires_grad=True)
