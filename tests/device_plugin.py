@@ -49,8 +49,6 @@ HOST_ONLY_TESTS = {
         "inspects the saved array with NumPy",
     "nn/functional/test_normalization.py::test_batch_norm_saves_the_input_itself_not_a_copy":
         "inspects the saved array's memory with NumPy",
-    "nn/functional/test_normalization.py::test_batch_norm_relu_saves_the_input_and_a_boolean_mask":
-        "on a GPU batch norm always centres (choosing would read the statistics back), so it saves x - mean",
     "test_dtype.py::test_default_dtype_round_trip": "the repr of a CPU tensor",
     "distributions/test_distributions.py::test_bad_log_prob_values":
         "its values are built at collection time, on the CPU, and meet GPU distributions",

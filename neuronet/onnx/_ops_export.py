@@ -279,15 +279,6 @@ def batch_norm(g, args, kw, out, aux):
     return _batch_norm(g, x, w, b, rm, rv, training, eps)
 
 
-@handles(N.BatchNormReLU)
-def batch_norm_relu(g, args, kw, out, aux):
-    x, w, b, residual, rm, rv, training, momentum, eps = args
-    y = _batch_norm(g, x, w, b, rm, rv, training, eps)
-    if residual is not None:
-        y = g.op("Add", [y, g.name(residual)])
-    return g.op("Relu", [y])
-
-
 @handles(N.LayerNorm)
 def layer_norm(g, args, kw, out, aux):
     x, w, b, n_norm, eps = args

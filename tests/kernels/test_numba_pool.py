@@ -78,54 +78,22 @@ def test_maxpool2x2_and_backward_match_naive(shape, dtype):
     np.testing.assert_array_equal(gx, naive_scatter(g, arg, shape))
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_maxpool2x2_bias_relu_and_backward_match_naive(shape, dtype):
-    per = 2 if shape[0] % 2 == 0 else 1                    # planes per channel
-    x = nasty(shape, dtype, 3)
-    bias = np.random.default_rng(4).standard_normal(shape[0] // per).astype(dtype)
-    out = np.empty((shape[0], shape[1] // 2, shape[2] // 2), dtype)
-    arg = np.empty(out.shape, np.uint8)
-    K.maxpool2x2_bias_relu(x, bias, per, out, arg)
-    pooled, ref_arg = naive_pool(x)
-    z = pooled + np.repeat(bias, per)[:, None, None]
-    ref = np.where(z < 0, 0, z)                            # NaN stays NaN
-    np.testing.assert_array_equal(out, ref)
-    np.testing.assert_array_equal(arg, ref_arg)
-    assert (out == 0).any() and (out > 0).any()
-
-    g = np.random.default_rng(5).standard_normal(out.shape).astype(dtype)
-    g[out == 0] = np.where(np.arange((out == 0).sum()) % 7 == 0, np.inf, g[out == 0])  # dead: stays 0
-    gx = np.full(shape, 7, dtype)
-    dbp = np.empty(shape[0])
-    K.maxpool2x2_relu_backward(g, g.view(BITS[g.dtype]), out, arg, gx.view(BITS[g.dtype]), dbp)
-    live = ~(out <= 0)                                     # a NaN output passes its gradient
-    dz = np.where(live, g, 0)
-    np.testing.assert_array_equal(gx, naive_scatter(dz, np.where(live, arg, 4), shape))
-    np.testing.assert_allclose(dbp, dz.astype(np.float64).reshape(shape[0], -1).sum(axis=1),
-                               rtol=1e-12, atol=1e-12)
-    assert np.isfinite(gx[~np.isnan(gx)]).sum() > 0 and not np.isnan(gx).any()
-
-
 def test_parallel_and_serial_paths_agree_bit_for_bit():
     """The parallel driver's split of the planes among threads changes nothing."""
     shape = (6 * 256, 28, 28)
     assert np.prod(shape) >= K._SERIAL_BELOW
     x = nasty(shape, np.float32, 6)
     out, arg = np.empty((shape[0], 14, 14), np.float32), np.empty((shape[0], 14, 14), np.uint8)
-    K._maxpool2x2_bias_relu_parallel(x, np.zeros(shape[0] // 256, np.float32), 256, out, arg)
+    K._maxpool2x2_parallel(x, out, arg)
     out_s, arg_s = np.empty_like(out), np.empty_like(arg)
-    K._maxpool_bias_relu_planes(x, np.zeros(shape[0] // 256, np.float32), 256, out_s, arg_s, 0, shape[0])
+    K._maxpool_planes(x, out_s, arg_s, 0, shape[0])
     np.testing.assert_array_equal(out, out_s)
     np.testing.assert_array_equal(arg, arg_s)
     g = np.random.default_rng(7).standard_normal(out.shape).astype(np.float32)
     gx, gx_s = np.empty(shape, np.float32), np.empty(shape, np.float32)
-    dbp, dbp_s = np.empty(shape[0]), np.empty(shape[0])
-    K._maxpool2x2_relu_backward_parallel(g, g.view(np.uint32), out, arg, gx.view(np.uint32), dbp)
-    K._maxpool_relu_backward_planes(g, g.view(np.uint32), out, arg, gx_s.view(np.uint32), dbp_s,
-                                    0, shape[0])
+    K._maxpool2x2_backward_parallel(g.view(np.uint32), arg, gx.view(np.uint32))
+    K._maxpool_backward_planes(g.view(np.uint32), arg, gx_s.view(np.uint32), 0, shape[0])
     np.testing.assert_array_equal(gx, gx_s)
-    np.testing.assert_array_equal(dbp, dbp_s)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

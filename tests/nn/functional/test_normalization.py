@@ -261,92 +261,6 @@ def test_batch_norm_zero_gamma_gives_zero_input_gradient():
 
 
 # --------------------------------------------------------------------------- fused batch norm + ReLU
-def _unfused_bn_relu(x, rm, rv, w, b, training, residual=None):
-    y = F.batch_norm(x, rm, rv, w, b, training=training, momentum=0.3, eps=1e-3)
-    return F.relu(y if residual is None else y + residual)
-
-
-@pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("residual", [False, True])
-@pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_relu_equals_the_separate_ops(training, residual, affine):
-    """The fused op against its reference, relu(batch_norm(x) + r): outputs,
-    all gradients, and the running statistics."""
-    shape = (4, 3, 5, 2)
-    x = randn(*shape, seed=50) * 2 + 0.5
-    r = randn(*shape, seed=51) if residual else None
-    w, b = (randn(3, seed=52), randn(3, seed=53)) if affine else (None, None)
-    g = randn(*shape, seed=54)
-    results = []
-    for fused in (False, True):
-        xt = nt.tensor(x, requires_grad=True)
-        rt = None if r is None else nt.tensor(r, requires_grad=True)
-        wt = None if w is None else nt.tensor(w, requires_grad=True)
-        bt = None if b is None else nt.tensor(b, requires_grad=True)
-        rm, rv = nt.tensor(randn(3, seed=55)), nt.tensor(np.abs(randn(3, seed=56)) + 0.5)
-        if fused:
-            y = F.normalization.batch_norm_relu(xt, rm, rv, wt, bt, training, 0.3, 1e-3, residual=rt)
-        else:
-            y = _unfused_bn_relu(xt, rm, rv, wt, bt, training, rt)
-        y.backward(nt.tensor(g))
-        grads = [t.grad.numpy() for t in (xt, rt, wt, bt) if t is not None]
-        results.append((y.numpy(), rm.numpy(), rv.numpy(), grads))
-    (y0, rm0, rv0, g0), (y1, rm1, rv1, g1) = results
-    assert (y1 == 0).any() and (y1 > 0).any()              # both sides of the kink are exercised
-    np.testing.assert_allclose(y1, y0, atol=1e-12)
-    np.testing.assert_allclose(rm1, rm0, atol=1e-12)
-    np.testing.assert_allclose(rv1, rv0, atol=1e-12)
-    for a, b_ in zip(g1, g0):
-        np.testing.assert_allclose(a, b_, atol=1e-12)
-
-
-@pytest.mark.parametrize("residual", [False, True])
-def test_batch_norm_relu_gradcheck(residual):
-    x = randn(3, 2, 2, 2, seed=57)
-    r = randn(3, 2, 2, 2, seed=58)
-    fn = F.normalization.batch_norm_relu
-    if residual:
-        check_grad(lambda a, w, b, res: fn(a, None, None, w, b, True, residual=res),
-                   x, randn(2, seed=59), randn(2, seed=60), r)
-    else:
-        check_grad(lambda a, w, b: fn(a, None, None, w, b, True), x, randn(2, seed=59), randn(2, seed=60))
-
-
-@requires_torch
-@pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_relu_matches_torch_float32(training):
-    x = (randn(8, 4, 6, 6, seed=61) * 2 + 0.3).astype(np.float32)
-    r = randn(8, 4, 6, 6, seed=62).astype(np.float32)
-    w, b = randn(4, seed=63).astype(np.float32), randn(4, seed=64).astype(np.float32)
-    rm_nt, rv_nt = nt.zeros(4), nt.ones(4) * 1.5
-    rm_th, rv_th = torch.zeros(4), torch.ones(4) * 1.5
-    out = compare_with_torch(
-        lambda a, res, w, b: F.normalization.batch_norm_relu(a, rm_nt, rv_nt, w, b, training, 0.1, 1e-5,
-                                                             residual=res),
-        lambda a, res, w, b: torch.relu(TF.batch_norm(a, rm_th, rv_th, w, b, training, 0.1, 1e-5) + res),
-        x, r, w, b, atol=1e-5, rtol=1e-4)
-    assert out.dtype == np.float32
-    np.testing.assert_allclose(rv_nt.numpy(), rv_th.numpy(), rtol=1e-5)
-
-
-def test_batch_norm_relu_saves_the_input_and_a_boolean_mask():
-    x = nt.tensor(randn(4, 3, 64, seed=65).astype(np.float32), requires_grad=True)
-    out = F.normalization.batch_norm_relu(x, None, None, training=True)
-    xs, mask = out._node.ctx.saved_tensors
-    assert np.shares_memory(xs, x.array)
-    assert mask.dtype == np.bool_ and mask.size == x.numel()
-
-
-def test_batch_norm_relu_errors():
-    fn = F.normalization.batch_norm_relu
-    with pytest.raises(ValueError, match=r"batch_norm_relu: residual must have the input's shape \(4, 3\)"):
-        fn(nt.randn(4, 3), None, None, training=True, residual=nt.randn(4, 2))
-    with pytest.raises(TypeError, match="batch_norm_relu: residual must be a neuronet Tensor"):
-        fn(nt.randn(4, 3), None, None, training=True, residual=np.zeros((4, 3)))
-    with pytest.raises(ValueError, match="batch_norm_relu: expected more than 1 value per channel"):
-        fn(nt.randn(1, 3), None, None, training=True)
-
-
 # --------------------------------------------------------------------------- layer norm, group norm
 @requires_torch
 @pytest.mark.parametrize("shape,normalized_shape", [((4, 5), (5,)), ((2, 3, 4), (3, 4)), ((2, 3, 2, 2), 2)])
@@ -416,14 +330,3 @@ def test_local_response_norm_errors():
         F.local_response_norm(nt.randn(4, 3), 2)
     with pytest.raises(ValueError, match="local_response_norm: size must be a positive int, received 0"):
         F.local_response_norm(nt.randn(1, 4, 3), 0)
-
-
-def test_batch_norm_relu_under_no_grad_builds_no_graph_and_matches():
-    x = nt.tensor(randn(4, 3, 2, 2, seed=66).astype(np.float32), requires_grad=True)
-    w = nt.tensor(randn(3, seed=67).astype(np.float32), requires_grad=True)
-    rm, rv = nt.zeros(3), nt.ones(3)
-    ref = F.relu(F.batch_norm(x, rm, rv, w, None, training=False)).numpy()
-    with nt.no_grad():
-        out = F.normalization.batch_norm_relu(x, rm, rv, w, None, training=False)
-    assert out._node is None and not out.requires_grad
-    np.testing.assert_array_equal(out.numpy(), ref)
