@@ -39,10 +39,21 @@ report of issue 13 has the table).
 """
 import numba
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.extending import intrinsic
 
-# Images are split into this many parts (at most) for the threads.
-_PARTS = 64
+
+@intrinsic
+def _claim(typingctx, counter):
+    """``counter[0] += 1`` as one atomic step, returning the old value: the next work
+    item for whichever thread asks first (``counter``: a 1-element int64 array)."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        return builder.atomic_rmw("add", data, context.get_constant(types.int64, 1), "monotonic")
+    return types.int64(counter), codegen
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -138,11 +149,16 @@ def _taps2_row(acc, xf, x0, w, o, c, a, L, wp, kw_t):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, hs, ws, kh_t, kw_t):
-    """Images [n0, n1), ``block`` at a time stacked on one wide grid (small maps: one
-    long run instead of several short ones; the kH - 1 rows between two images are
-    computed and dropped)."""
-    C = x.shape[0]
+def _forward_worker(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t, n_blocks, groups,
+                    counter):
+    """One thread's share of :func:`conv2d_forward`: claims items until none are left.
+    Item ``b * groups + q`` is image block ``b`` (of ``n_blocks``, sizes differing by at
+    most one image, each at most ``block``) for output-channel group ``q`` (pairs of
+    channels split evenly; the last group takes an odd last channel). The images are
+    stacked on one wide grid per item (small maps: one long run instead of several short
+    ones; the kH - 1 rows between two images are computed and dropped). Every output
+    number is summed in the same order whatever the item or thread that computes it."""
+    C, N = x.shape[0], x.shape[1]
     O, _, ho, wo = out.shape
     KH = len(kh_t)
     KW = len(kw_t)
@@ -153,11 +169,17 @@ def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, hs, ws, kh
     xf = buf.ravel()
     acc = np.empty(2 * block * hp * wp, x.dtype)
     pairs = O // 2
-    for m0 in range(n0, n1, block):
-        nb = min(block, n1 - m0)
+    while True:
+        item = _claim(counter)
+        if item >= n_blocks * groups:
+            break
+        q = item % groups
+        m0, m1 = _span(item // groups, n_blocks, N)
+        k0, k1 = _span(q, groups, pairs)
+        nb = m1 - m0
         L = ((nb - 1) * hp + ho) * wp
         _stack_images(x, m0, nb, pt, pl, hp, buf)
-        for k in range(pairs):
+        for k in range(k0, k1):
             o = 2 * k
             b0 = bias[o] if has_bias else 0
             b1 = bias[o + 1] if has_bias else 0
@@ -173,7 +195,8 @@ def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, hs, ws, kh
             for m in range(nb):
                 _crop_out(acc, m * hp * wp, wp, out, o, m0 + m)
                 _crop_out(acc, L + m * hp * wp, wp, out, o + 1, m0 + m)
-        for o in range(2 * pairs, O):
+        if q == groups - 1 and O % 2:
+            o = O - 1
             b0 = bias[o] if has_bias else 0
             for p in range(L):
                 acc[p] = b0
@@ -184,17 +207,24 @@ def _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, hs, ws, kh
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def conv2d_forward(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t):
+def conv2d_forward(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t, groups, threads):
     """out (O, N, Ho, Wo) := the correlation of x (C, N, H, W), zero-padded by pt rows
     on top and pl columns on the left, with w (O, C, kH, kW), plus bias[o] when
-    has_bias; ``block`` images stacked per run (see :func:`forward_block`) on the wide
-    grid of ``hs`` rows and ``ws`` columns per image (see :func:`wide_grid`). ``kh_t``,
-    ``kw_t``: tuples of length kH and kW (their values unused)."""
+    has_bias; at most ``block`` images stacked per run (see :func:`forward_block`) on
+    the wide grid of ``hs`` rows and ``ws`` columns per image (see :func:`wide_grid`);
+    the output channels in ``groups`` groups (see :func:`channel_groups`). ``kh_t``,
+    ``kw_t``: tuples of length kH and kW (their values unused).
+
+    ``threads`` workers claim the (image block, channel group) items one at a time
+    from a shared counter: a thread slowed by another process (OpenBLAS's spinning
+    workers, a data-loading thread) takes fewer items instead of holding up the rest,
+    as a static split of the range would."""
     N = x.shape[1]
-    nt = max(1, min(_PARTS, N // block))
-    for t in prange(nt):
-        n0, n1 = _span(t, nt, N)
-        _forward_images(x, w, bias, has_bias, pt, pl, out, n0, n1, block, hs, ws, kh_t, kw_t)
+    n_blocks = (N + block - 1) // block
+    counter = np.zeros(1, np.int64)
+    for t in prange(max(1, min(threads, n_blocks * groups))):
+        _forward_worker(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t, n_blocks,
+                        groups, counter)
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"contract", "reassoc"})
@@ -406,61 +436,104 @@ def _tap_row2(gf, g0, g1, xf, x0, L, KW, dw, o, c, a):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _weight_grad_images(x, g, pt, pl, dw, n0, n1, block, hs, ws):
-    """dw (O, C, kH, kW) float64 += the weight gradient of images [n0, n1), ``block``
-    images at a time stacked on one wide grid: the dot products then run over
-    ``block`` images at once (long vectorized runs; the zero gradient on the junk
-    rows and columns keeps the images apart)."""
-    C = x.shape[0]
+def _weight_grad_worker(x, g, pt, pl, parts, block, hs, ws, groups, counter):
+    """One thread's share of :func:`conv2d_weight_grad`: claims items until none are
+    left. Item ``p * groups + q``: ``parts[p, o]`` (float64) := the weight gradient of
+    part ``p`` of the images for the output channels ``o`` of group ``q`` (pairs split
+    evenly, the last group takes an odd last channel). A part's images are stacked
+    ``block`` at a time (blocks differing by at most one image) on one wide grid: the
+    dot products then run over several images at once (long vectorized runs; the zero
+    gradient on the junk rows and columns keeps the images apart). Each ``dw[o, c]`` of
+    a part is the same sequence of dot products whatever the grouping or the thread."""
+    C, N = x.shape[0], x.shape[1]
     O, _, ho, wo = g.shape
-    KH, KW = dw.shape[2], dw.shape[3]
+    P = parts.shape[0]
+    KH, KW = parts.shape[3], parts.shape[4]
     hp, wp = hs, ws
     rows = (block - 1) * hp + ho + KH
+    plane = rows * wp
+    lw = block * hp * wp
     buf = np.empty((C, rows, wp), x.dtype)
-    gw = np.zeros((O, block * hp * wp), g.dtype)
+    gw = np.zeros((O, lw), g.dtype)      # zero on the junk positions, never written
     xf = buf.ravel()
     gf = gw.ravel()
     g1 = g.ravel()
-    N = g.shape[1]
-    plane = rows * wp
-    lw = block * hp * wp
-    for m0 in range(n0, n1, block):
-        nb = min(block, n1 - m0)
-        _stack_images(x, m0, nb, pt, pl, hp, buf)
-        for o in range(O):
-            for k in range(nb):
-                for i in range(ho):
-                    src = ((o * N + m0 + k) * ho + i) * wo
-                    dst = o * lw + (k * hp + i) * wp
-                    for j in range(wo):
-                        gf[np.uint64(dst + j)] = g1[np.uint64(src + j)]
-        L = ((nb - 1) * hp + ho) * wp
-        for c in range(C):
-            for k in range(O // 2):
-                o = 2 * k
-                if KH == 3 and KW == 3:
-                    _dots2x9(gf, o * lw, (o + 1) * lw, xf, c * plane, L, wp, dw, o, c)
-                    continue
-                for a in range(KH):
-                    _tap_row2(gf, o * lw, (o + 1) * lw, xf, c * plane + a * wp, L, KW, dw, o, c, a)
-            if O % 2:
-                for a in range(KH):
-                    _tap_row(gf, (O - 1) * lw, xf, c * plane + a * wp, L, KW, dw, O - 1, c, a)
+    pairs = O // 2
+    while True:
+        item = _claim(counter)
+        if item >= P * groups:
+            break
+        q = item % groups
+        p = item // groups
+        n0, n1 = _span(p, P, N)
+        k0, k1 = _span(q, groups, pairs)
+        odd = q == groups - 1 and O % 2 == 1
+        o0, o1 = 2 * k0, (O if odd else 2 * k1)
+        dw = parts[p]
+        dw[o0:o1] = 0
+        n_blocks = (n1 - n0 + block - 1) // block
+        for bi in range(n_blocks):
+            r0, r1 = _span(bi, n_blocks, n1 - n0)
+            m0, nb = n0 + r0, r1 - r0
+            _stack_images(x, m0, nb, pt, pl, hp, buf)
+            for o in range(o0, o1):
+                for k in range(nb):
+                    for i in range(ho):
+                        src = ((o * N + m0 + k) * ho + i) * wo
+                        dst = o * lw + (k * hp + i) * wp
+                        for j in range(wo):
+                            gf[np.uint64(dst + j)] = g1[np.uint64(src + j)]
+            L = ((nb - 1) * hp + ho) * wp
+            for c in range(C):
+                for k in range(k0, k1):
+                    o = 2 * k
+                    if KH == 3 and KW == 3:
+                        _dots2x9(gf, o * lw, (o + 1) * lw, xf, c * plane, L, wp, dw, o, c)
+                        continue
+                    for a in range(KH):
+                        _tap_row2(gf, o * lw, (o + 1) * lw, xf, c * plane + a * wp, L, KW, dw, o, c, a)
+                if odd:
+                    for a in range(KH):
+                        _tap_row(gf, (O - 1) * lw, xf, c * plane + a * wp, L, KW, dw, O - 1, c, a)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _sum_parts(pf, df, e0, e1):
+    """df[e] := sum over p of pf[p, e] (in part order, in float64) for e in [e0, e1)."""
+    tmp = np.empty(e1 - e0, np.float64)
+    for e in range(e0, e1):
+        tmp[e - e0] = pf[0, e]
+    for p in range(1, pf.shape[0]):
+        for e in range(e0, e1):
+            tmp[e - e0] += pf[p, e]
+    for e in range(e0, e1):
+        df[e] = tmp[e - e0]
+
+
+# Elements of the weight gradient summed over the parts per task.
+_SUM_CHUNK = 4096
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def conv2d_weight_grad(x, g, pt, pl, parts, block, hs, ws):
-    """parts (P, O, C, kH, kW) float64 := per-part weight gradients (the caller sums
-    over axis 0): ``sum_{n in part, i, j} g[o, n, i, j] * x[c, n, i + a - pt, j + b - pl]``
-    with x (C, N, H, W), g = dE/dout (O, N, Ho, Wo). P parts of the images, P <= N;
+def conv2d_weight_grad(x, g, pt, pl, parts, dw, block, hs, ws, groups, threads):
+    """dw (O, C, kH, kW) := ``sum_{n, i, j} g[o, n, i, j] * x[c, n, i + a - pt, j + b - pl]``
+    with x (C, N, H, W), g = dE/dout (O, N, Ho, Wo), summed per part of the images into
+    ``parts`` (P, O, C, kH, kW) float64 (P <= N parts: a count that does not depend on
+    the threads, so neither do the bits), then over the parts in order. At most
     ``block`` images are stacked per pass (see :func:`stack_block`) on the wide grid
-    ``hs`` x ``ws`` (see :func:`wide_grid`)."""
-    N = x.shape[1]
-    nt = parts.shape[0]
-    for t in prange(nt):
-        n0, n1 = _span(t, nt, N)
-        parts[t] = 0
-        _weight_grad_images(x, g, pt, pl, parts[t], n0, n1, block, hs, ws)
+    ``hs`` x ``ws`` (see :func:`wide_grid`); the output channels in ``groups`` groups.
+    ``threads`` workers claim (part, channel group) items from a shared counter (see
+    :func:`conv2d_forward`); the sum over the parts is split among them too."""
+    P = parts.shape[0]
+    counter = np.zeros(1, np.int64)
+    for t in prange(max(1, min(threads, P * groups))):
+        _weight_grad_worker(x, g, pt, pl, parts, block, hs, ws, groups, counter)
+    E = dw.size
+    pf = parts.reshape(P, E)
+    df = dw.reshape(E)
+    n_chunks = (E + _SUM_CHUNK - 1) // _SUM_CHUNK
+    for t in prange(n_chunks):
+        _sum_parts(pf, df, t * _SUM_CHUNK, min(E, (t + 1) * _SUM_CHUNK))
 
 
 # ---------------------------------------------------------------------------
@@ -517,6 +590,29 @@ def forward_block(C, ho, grid, itemsize):
     return max(1, min(FORWARD_RUN // (hs * ws), STACK_BYTES // (C * hs * ws * itemsize)))
 
 
+# Work items wanted per thread: with fewer image blocks (or parts) than that, the
+# output channels are split into groups too, of at least GROUP_PAIRS pairs.
+ITEMS_PER_THREAD = 8
+GROUP_PAIRS = 2
+
+
+def channel_groups(out_channels, items, threads):
+    """Groups to split the output channels into, so that ``items`` image blocks (or
+    parts) times the groups make about ``ITEMS_PER_THREAD`` items per thread (claimed
+    one at a time: the last ones even out the threads' finishing times). Each group
+    re-stacks its images, so a group keeps at least ``GROUP_PAIRS`` pairs of channels.
+    The result does not depend on it: each output number is computed by one item, in
+    an order that does not depend on the item."""
+    if threads <= 1 or items <= 0:
+        return 1
+    want = -(-ITEMS_PER_THREAD * threads // items)
+    return max(1, min(want, out_channels // (2 * GROUP_PAIRS)))
+
+
+def _threads():
+    return numba.get_num_threads()
+
+
 def _check(op, arrays, **shapes):
     """The loops index flat memory without bounds checks: refuse anything but
     C-contiguous float32/float64 NumPy arrays of one dtype and consistent shapes."""
@@ -568,8 +664,11 @@ def conv2d_cm(x, w, bias=None, pads=(0, 0, 0, 0), out=None):
            w=(w.shape, (O, C, kh, kw)), out=(out.shape, (O, N, ho, wo)),
            bias=((O,) if bias is None else bias.shape, (O,)))
     grid = wide_grid(H, W, (kh, kw), pads)
+    block = forward_block(C, ho, grid, x.itemsize)
+    threads = _threads()
+    groups = channel_groups(O, -(-N // block), threads)
     conv2d_forward(x, w, bias if has_bias else w[:, 0, 0, 0], has_bias, t, l, out,
-                   forward_block(C, ho, grid, x.itemsize), *grid, *_taps_tuples(kh, kw))
+                   block, *grid, *_taps_tuples(kh, kw), groups, threads)
     return out
 
 
@@ -588,8 +687,11 @@ def conv2d_cm_input_grad(g, w, pads, in_hw, w_flipped=None):
     dx = np.empty((C, N, H, W), dtype=g.dtype)
     flipped = (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r)
     grid = wide_grid(ho, wo, (kh, kw), flipped)
+    block = forward_block(O, H, grid, g.itemsize)
+    threads = _threads()
+    groups = channel_groups(C, -(-N // block), threads)
     conv2d_forward(g, wt, wt[:, 0, 0, 0], False, flipped[0], flipped[2], dx,
-                   forward_block(O, H, grid, g.itemsize), *grid, *_taps_tuples(kh, kw))
+                   block, *grid, *_taps_tuples(kh, kw), groups, threads)
     return dx
 
 
@@ -603,9 +705,9 @@ def conv2d_cm_weight_grad(x, g, pads, kernel):
            g=(g.shape, (O, N) + _out_size("conv2d_cm_weight_grad", H, W, kernel, pads)))
     n_parts = max(1, min(N, WEIGHT_GRAD_PARTS, PARTS_BYTES // (8 * O * C * kh * kw)))
     parts = np.empty((n_parts, O, C, kh, kw), dtype=np.float64)
-    if N == 0:
-        parts[:] = 0
-    else:
-        grid = wide_grid(H, W, kernel, pads)
-        conv2d_weight_grad(x, g, pads[0], pads[2], parts, stack_block(C, grid, x.itemsize), *grid)
-    return parts.sum(axis=0).astype(x.dtype)
+    dw = np.empty((O, C, kh, kw), dtype=x.dtype)
+    grid = wide_grid(H, W, kernel, pads)
+    threads = _threads()
+    conv2d_weight_grad(x, g, pads[0], pads[2], parts, dw, stack_block(C, grid, x.itemsize), *grid,
+                       channel_groups(O, n_parts, threads), threads)
+    return dw

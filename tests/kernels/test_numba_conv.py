@@ -224,3 +224,51 @@ def test_wrappers_refuse_what_the_loops_cannot_take():
         K.conv2d_cm_weight_grad(x, np.zeros((3, 1, 5, 5), np.float32), (0, 0, 0, 0), (3, 3))
     with pytest.raises(TypeError, match="conv2d_cm_weight_grad: g must be a float32 or float64"):
         K.conv2d_cm_weight_grad(x, np.zeros((3, 1, 3, 3), np.int32), (0, 0, 0, 0), (3, 3))
+
+
+@pytest.mark.parametrize("case", [(13, 3, 7, 6, 5, (3, 3), (1, 1, 1, 1)),     # odd O, stacked blocks
+                                  (9, 6, 9, 10, 9, (5, 5), (2, 2, 2, 2))],     # 5x5, odd O and C
+                         ids=["3x3", "5x5"])
+def test_items_and_channel_groups_do_not_change_bits(monkeypatch, case):
+    """The drivers hand out (image block or part, output-channel group) items to whichever
+    thread asks first; the grouping follows the thread count. Every grouping, and the
+    real thread counts, give the same bits, and the naive loops' numbers."""
+    x, w, bias, g = _data(case, np.float32, seed=6)
+    pads, kernel, hw = case[6], case[5], case[3:5]
+
+    def run():
+        return (K.conv2d_cm(x, w, bias, pads), K.conv2d_cm_input_grad(g, w, pads, hw),
+                K.conv2d_cm_weight_grad(x, g, pads, kernel))
+
+    monkeypatch.setattr(K, "PARTS_BYTES", 8 * 9 * 7 * 25 * 3)        # 3 parts: few items
+    prev = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        ref = run()
+        numba.set_num_threads(prev)
+        results = [run()]
+        monkeypatch.setattr(K, "GROUP_PAIRS", 1)
+        for fake in (2, 3, 5, 16):                                     # 1 to 4 groups
+            monkeypatch.setattr(K, "_threads", lambda fake=fake: fake)
+            assert K.channel_groups(case[2], 2, fake) > 1
+            results.append(run())
+    finally:
+        numba.set_num_threads(prev)
+    for res in results:
+        for got, want in zip(res, ref):
+            np.testing.assert_array_equal(got, want)
+    x64, w64, g64 = x.astype(np.float64), w.astype(np.float64), g.astype(np.float64)
+    tol = TOL[np.float32]
+    np.testing.assert_allclose(ref[0], naive_forward(x64, w64, bias.astype(np.float64), pads), **tol)
+    np.testing.assert_allclose(ref[1], naive_input_grad(g64, w64, pads, hw), **tol)
+    np.testing.assert_allclose(ref[2], naive_weight_grad(x64, g64, pads, kernel), **tol)
+
+
+def test_empty_batch():
+    x = np.zeros((3, 0, 6, 6), np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    g = np.zeros((4, 0, 6, 6), np.float32)
+    assert K.conv2d_cm(x, w, None, (1, 1, 1, 1)).shape == (4, 0, 6, 6)
+    assert K.conv2d_cm_input_grad(g, w, (1, 1, 1, 1), (6, 6)).shape == (3, 0, 6, 6)
+    np.testing.assert_array_equal(K.conv2d_cm_weight_grad(x, g, (1, 1, 1, 1), (3, 3)),
+                                  np.zeros((4, 3, 3, 3), np.float32))
