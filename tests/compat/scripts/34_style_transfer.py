@@ -8,7 +8,8 @@
 # place under no_grad, and (for comparison) the same with Adam. Everything is
 # deterministic, so the losses are compared with PyTorch's.
 # compat: exact-all 2e-3 1e-6
-# compat: exact lbfgs_last 0.15
+# compat: exact lbfgs64_last 1e-3
+# compat: expect lbfgs_fell_1000x == True
 # compat: expect lbfgs_loss_fell == True
 # compat: expect adam_loss_fell == True
 # compat: expect image_in_range == True
@@ -56,10 +57,10 @@ class Normalization(nn.Module):
         return (img - self.mean) / self.std
 
 
-def image(phase, size=24):
-    yy = torch.arange(size, dtype=torch.float32).view(1, 1, size, 1)
-    xx = torch.arange(size, dtype=torch.float32).view(1, 1, 1, size)
-    ch = torch.arange(3, dtype=torch.float32).view(1, 3, 1, 1)
+def image(phase, size=24, dtype=torch.float32):
+    yy = torch.arange(size, dtype=dtype).view(1, 1, size, 1)
+    xx = torch.arange(size, dtype=dtype).view(1, 1, 1, size)
+    ch = torch.arange(3, dtype=dtype).view(1, 3, 1, 1)
     return 0.5 + 0.45 * torch.sin(yy * (0.3 + 0.1 * ch) + xx * 0.2 * (phase + 1) + phase)
 
 
@@ -67,10 +68,14 @@ features = nn.Sequential(
     nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
     nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
 ).eval()
-with torch.no_grad():
-    for i, p in enumerate(features.parameters()):
-        k = torch.arange(p.numel(), dtype=torch.float32)
-        p.copy_((torch.sin(k * 0.71 + i) * 0.25).view_as(p))
+def set_weights(net, dtype):
+    with torch.no_grad():
+        for i, p in enumerate(net.parameters()):
+            k = torch.arange(p.numel(), dtype=dtype)
+            p.copy_((torch.sin(k * 0.71 + i) * 0.25).view_as(p))
+
+
+set_weights(features, torch.float32)
 features.requires_grad_(False)
 
 content_img, style_img = image(0.0), image(2.0)
@@ -146,10 +151,11 @@ out_lbfgs, hist_lbfgs, depth = run_style_transfer(lambda ps: optim.LBFGS(ps), nu
 print("RESULT truncated_depth", depth)
 print("RESULT lbfgs_first", hist_lbfgs[0])
 # 40 float32 L-BFGS evaluations amplify last-bit differences of the conv ops
-# (PyTorch differs from itself by 2 % across CPU instruction sets): the loss
-# after the first 20 evaluations is compared tightly, the last one loosely.
+# chaotically (PyTorch differs from itself by 2 % across CPU instruction sets,
+# and by 4 % when the start image moves by 1e-7): the loss after the first 20
+# evaluations is compared tightly, the end of the run only in float64 below.
 print("RESULT lbfgs_step1_last", hist_lbfgs[19])
-print("RESULT lbfgs_last", hist_lbfgs[-1])
+print("RESULT lbfgs_fell_1000x", hist_lbfgs[-1] < 1e-3 * hist_lbfgs[0])
 print("RESULT lbfgs_evaluations", len(hist_lbfgs))
 print("RESULT lbfgs_loss_fell", hist_lbfgs[-1] < 0.5 * hist_lbfgs[0])
 print("RESULT image_in_range", bool((out_lbfgs >= 0).all() and (out_lbfgs <= 1).all()))
@@ -157,3 +163,11 @@ out_adam, hist_adam, _ = run_style_transfer(lambda ps: optim.Adam(ps, lr=0.02), 
 print("RESULT adam_last", hist_adam[-1])
 print("RESULT adam_loss_fell", hist_adam[-1] < 0.7 * hist_adam[0])
 print("RESULT pixel_sample", ",".join(str(v) for v in out_adam[0, :, 3, 5].tolist()))
+
+# The same L-BFGS run in float64 from float64 images and weights, where
+# rounding no longer steers it: the end of the run is compared with PyTorch's.
+features = features.double()
+set_weights(features, torch.float64)
+content_img, style_img = image(0.0, dtype=torch.float64), image(2.0, dtype=torch.float64)
+_, hist64, _ = run_style_transfer(lambda ps: optim.LBFGS(ps), num_steps=20)
+print("RESULT lbfgs64_last", hist64[-1])
