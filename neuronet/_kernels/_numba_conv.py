@@ -31,8 +31,16 @@ columns and rows are computed and dropped when the run is copied out.
   two output channels per pass (18 accumulators in registers), other filters
   one row of taps a pass; per part of the batch in float64, the parts summed.
 
-All drivers are parallel over images (``prange`` over parts; numba splits them
-statically among its threads) and give the same bits for any thread count.
+Threads. Each driver cuts its work into items -- a block of images (the weight
+gradient: a fixed part of the batch) for a group of output channels -- and its
+threads claim them one at a time from an atomic counter until none are left, so
+a thread that gets less of its core (OpenBLAS's workers spin for about 0.1 s after
+each of its calls; a data-loading thread) takes fewer items instead of holding up
+the others as numba's static split of a ``prange`` does. The output channels are
+split only when the image blocks are too few to go round (``channel_groups``).
+Every output number is computed by one item in an order that does not depend on
+the item or the thread, so any thread count gives the same bits.
+
 Measured on a 2-core AVX-512 EPYC, one thread each, against im2col + OpenBLAS:
 1.3-3.2x on each of LeNet-5's and ResNet-20's layers in each direction (the
 report of issue 13 has the table).
@@ -532,8 +540,11 @@ def conv2d_weight_grad(x, g, pt, pl, parts, dw, block, hs, ws, groups, threads):
     pf = parts.reshape(P, E)
     df = dw.reshape(E)
     n_chunks = (E + _SUM_CHUNK - 1) // _SUM_CHUNK
-    for t in prange(n_chunks):
-        _sum_parts(pf, df, t * _SUM_CHUNK, min(E, (t + 1) * _SUM_CHUNK))
+    if n_chunks <= 1:                   # small filters: not worth waking the threads again
+        _sum_parts(pf, df, 0, E)
+    else:
+        for t in prange(n_chunks):
+            _sum_parts(pf, df, t * _SUM_CHUNK, min(E, (t + 1) * _SUM_CHUNK))
 
 
 # ---------------------------------------------------------------------------
@@ -664,7 +675,7 @@ def conv2d_cm(x, w, bias=None, pads=(0, 0, 0, 0), out=None):
            w=(w.shape, (O, C, kh, kw)), out=(out.shape, (O, N, ho, wo)),
            bias=((O,) if bias is None else bias.shape, (O,)))
     grid = wide_grid(H, W, (kh, kw), pads)
-    block = forward_block(C, ho, grid, x.itemsize)
+    block = max(1, min(forward_block(C, ho, grid, x.itemsize), N))
     threads = _threads()
     groups = channel_groups(O, -(-N // block), threads)
     conv2d_forward(x, w, bias if has_bias else w[:, 0, 0, 0], has_bias, t, l, out,
@@ -687,7 +698,7 @@ def conv2d_cm_input_grad(g, w, pads, in_hw, w_flipped=None):
     dx = np.empty((C, N, H, W), dtype=g.dtype)
     flipped = (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r)
     grid = wide_grid(ho, wo, (kh, kw), flipped)
-    block = forward_block(O, H, grid, g.itemsize)
+    block = max(1, min(forward_block(O, H, grid, g.itemsize), N))
     threads = _threads()
     groups = channel_groups(C, -(-N // block), threads)
     conv2d_forward(g, wt, wt[:, 0, 0, 0], False, flipped[0], flipped[2], dx,
@@ -708,6 +719,7 @@ def conv2d_cm_weight_grad(x, g, pads, kernel):
     dw = np.empty((O, C, kh, kw), dtype=x.dtype)
     grid = wide_grid(H, W, kernel, pads)
     threads = _threads()
-    conv2d_weight_grad(x, g, pads[0], pads[2], parts, dw, stack_block(C, grid, x.itemsize), *grid,
+    block = min(stack_block(C, grid, x.itemsize), -(-N // n_parts))     # no larger than a part
+    conv2d_weight_grad(x, g, pads[0], pads[2], parts, dw, max(1, block), *grid,
                        channel_groups(O, n_parts, threads), threads)
     return dw
