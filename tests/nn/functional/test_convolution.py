@@ -466,6 +466,8 @@ def test_conv2d_hands_on_channel_major_and_the_next_layers_keep_it(compiled):
     prev = _kernels.set_enabled(compiled)
     try:
         x = nt.tensor(randn(4, 3, 12, 12, seed=53, dtype=np.float32))
+        if compiled and x.device.type != "cpu":
+            pytest.skip("the compiled kernels take host arrays only")
         w1 = nt.tensor(randn(5, 3, 3, 3, seed=54, dtype=np.float32))
         w2 = nt.tensor(randn(6, 5, 3, 3, seed=55, dtype=np.float32))
         h = F.conv2d(x, w1, padding=1)
