@@ -215,7 +215,8 @@ def _forward_worker(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def conv2d_forward(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t, groups, threads):
+def conv2d_forward(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t, groups, threads,
+                   counter):
     """out (O, N, Ho, Wo) := the correlation of x (C, N, H, W), zero-padded by pt rows
     on top and pl columns on the left, with w (O, C, kH, kW), plus bias[o] when
     has_bias; at most ``block`` images stacked per run (see :func:`forward_block`) on
@@ -224,12 +225,13 @@ def conv2d_forward(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t,
     ``kw_t``: tuples of length kH and kW (their values unused).
 
     ``threads`` workers claim the (image block, channel group) items one at a time
-    from a shared counter: a thread slowed by another process (OpenBLAS's spinning
-    workers, a data-loading thread) takes fewer items instead of holding up the rest,
-    as a static split of the range would."""
+    from ``counter`` (a zeroed 1-element int64 array, made by the caller: an array
+    made in here would be filled by a parallel loop of its own, one more wake-up of
+    the threads, measured 80 us a call): a thread slowed by another process
+    (OpenBLAS's spinning workers, a data-loading thread) takes fewer items instead of
+    holding up the rest, as a static split of the range would."""
     N = x.shape[1]
     n_blocks = (N + block - 1) // block
-    counter = np.zeros(1, np.int64)
     for t in prange(max(1, min(threads, n_blocks * groups))):
         _forward_worker(x, w, bias, has_bias, pt, pl, out, block, hs, ws, kh_t, kw_t, n_blocks,
                         groups, counter)
@@ -523,17 +525,16 @@ _SUM_CHUNK = 4096
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)
-def conv2d_weight_grad(x, g, pt, pl, parts, dw, block, hs, ws, groups, threads):
+def conv2d_weight_grad(x, g, pt, pl, parts, dw, block, hs, ws, groups, threads, counter):
     """dw (O, C, kH, kW) := ``sum_{n, i, j} g[o, n, i, j] * x[c, n, i + a - pt, j + b - pl]``
     with x (C, N, H, W), g = dE/dout (O, N, Ho, Wo), summed per part of the images into
     ``parts`` (P, O, C, kH, kW) float64 (P <= N parts: a count that does not depend on
     the threads, so neither do the bits), then over the parts in order. At most
     ``block`` images are stacked per pass (see :func:`stack_block`) on the wide grid
     ``hs`` x ``ws`` (see :func:`wide_grid`); the output channels in ``groups`` groups.
-    ``threads`` workers claim (part, channel group) items from a shared counter (see
+    ``threads`` workers claim (part, channel group) items from ``counter`` (see
     :func:`conv2d_forward`); the sum over the parts is split among them too."""
     P = parts.shape[0]
-    counter = np.zeros(1, np.int64)
     for t in prange(max(1, min(threads, P * groups))):
         _weight_grad_worker(x, g, pt, pl, parts, block, hs, ws, groups, counter)
     E = dw.size
@@ -679,7 +680,7 @@ def conv2d_cm(x, w, bias=None, pads=(0, 0, 0, 0), out=None):
     threads = _threads()
     groups = channel_groups(O, -(-N // block), threads)
     conv2d_forward(x, w, bias if has_bias else w[:, 0, 0, 0], has_bias, t, l, out,
-                   block, *grid, *_taps_tuples(kh, kw), groups, threads)
+                   block, *grid, *_taps_tuples(kh, kw), groups, threads, np.zeros(1, np.int64))
     return out
 
 
@@ -702,7 +703,7 @@ def conv2d_cm_input_grad(g, w, pads, in_hw, w_flipped=None):
     threads = _threads()
     groups = channel_groups(C, -(-N // block), threads)
     conv2d_forward(g, wt, wt[:, 0, 0, 0], False, flipped[0], flipped[2], dx,
-                   block, *grid, *_taps_tuples(kh, kw), groups, threads)
+                   block, *grid, *_taps_tuples(kh, kw), groups, threads, np.zeros(1, np.int64))
     return dx
 
 
@@ -721,5 +722,5 @@ def conv2d_cm_weight_grad(x, g, pads, kernel):
     threads = _threads()
     block = min(stack_block(C, grid, x.itemsize), -(-N // n_parts))     # no larger than a part
     conv2d_weight_grad(x, g, pads[0], pads[2], parts, dw, max(1, block), *grid,
-                       channel_groups(O, n_parts, threads), threads)
+                       channel_groups(O, n_parts, threads), threads, np.zeros(1, np.int64))
     return dw
