@@ -55,10 +55,38 @@ def _check_eps(name, eps):
 
 
 # --------------------------------------------------------------------------- batch norm
-def _channel_view(x):
-    """(N, C, *) -> (N, C, L): a view for contiguous data, so each channel is
-    reduced over axes (0, 2) whatever the number of spatial dims."""
+def _channel_view(x, channel_major=False):
+    """(N, C, *) -> (N, C, L), so each channel is reduced over axes (0, 2) whatever the
+    number of spatial dims: a view for contiguous data. With ``channel_major`` (``x`` a
+    4-D ``(N, C, H, W)`` view of ``(C, N, H, W)`` memory, as a convolution hands it on)
+    the contiguous ``(1, C, N*H*W)`` view instead: each channel one long row."""
+    if channel_major:
+        return x.transpose(1, 0, 2, 3).reshape(1, x.shape[1], -1)
     return x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))     # (no -1: N may be 0)
+
+
+def _is_channel_major(x):
+    return (x.ndim == 4 and not x.flags.c_contiguous and x.shape[0] > 0
+            and x.transpose(1, 0, 2, 3).flags.c_contiguous)
+
+
+def _unview(a3, shape, channel_major):
+    """Inverse of :func:`_channel_view`: ``a3`` back to ``shape``, in the same layout."""
+    if channel_major:
+        n, c, h, w = shape
+        return a3.reshape(c, n, h, w).transpose(1, 0, 2, 3)
+    return a3.reshape(shape)
+
+
+def _as_layout(g, channel_major):
+    """``g`` viewed by :func:`_channel_view` in the layout the forward used (a copy only
+    when ``g`` arrives in the other one)."""
+    if channel_major and not _is_channel_major(g):
+        xp = array_module(g)
+        g = xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    elif not channel_major and not g.flags.c_contiguous:
+        g = array_module(g).ascontiguousarray(g)
+    return _channel_view(g, channel_major)
 
 
 def _per_channel(v, dtype):
@@ -168,13 +196,16 @@ class BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        # A channel-major input (a convolution's output) is normalized in that layout and
+        # handed on in it: each channel is then one contiguous run.
+        ctx.channel_major = _is_channel_major(x)
         out = _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps)
-        return out.reshape(x.shape)
+        return _unview(out, x.shape, ctx.channel_major)
 
     @staticmethod
     def backward(ctx, g):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        dx, dw, db = _bn_backward(ctx, _channel_view(g), need_x, need_w, need_b)
+        dx, dw, db = _bn_backward(ctx, _as_layout(g, ctx.channel_major), need_x, need_w, need_b)
         return dx, dw, db, None, None, None, None, None
 
 
@@ -184,7 +215,7 @@ def _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momen
     :func:`_bn_backward` needs."""
     xp = array_module(x)
     dtype = x.dtype
-    x3 = _channel_view(x)
+    x3 = _channel_view(x, ctx.channel_major)
     m = x3.shape[0] * x3.shape[2]
     gamma = None if weight is None else weight.astype(xp.float64)
     if training:
@@ -244,7 +275,7 @@ def _bn_backward(ctx, g3, need_x, need_w, need_b):
             dx *= _per_channel(a, dtype)
         else:
             dx = g3 * scale3
-        dx = dx.reshape(ctx.shape)
+        dx = _unview(dx, ctx.shape, ctx.channel_major)
     w_dtype, b_dtype = ctx.param_dtypes
     if need_w:
         dw = (s_gx * inv_std).astype(w_dtype)

@@ -330,3 +330,27 @@ def test_local_response_norm_errors():
         F.local_response_norm(nt.randn(4, 3), 2)
     with pytest.raises(ValueError, match="local_response_norm: size must be a positive int, received 0"):
         F.local_response_norm(nt.randn(1, 4, 3), 0)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("grad_layout", ["channel-major", "contiguous"])
+def test_batch_norm_keeps_a_channel_major_input_in_its_layout(training, grad_layout):
+    """A convolution hands on (N, C, H, W) views of (C, N, H, W) memory: batch norm
+    normalizes them in that layout (each channel one contiguous run) and hands the
+    output on the same way, with the values and gradients of the contiguous input."""
+    def cm(a):
+        return nt.tensor(np.ascontiguousarray(a.transpose(1, 0, 2, 3))).permute(1, 0, 2, 3)
+    a, g = randn(5, 3, 4, 6, seed=70) * 2 + 1, randn(5, 3, 4, 6, seed=71)
+    w0, b0 = randn(3, seed=72), randn(3, seed=73)
+    results = []
+    for make in (cm, nt.tensor):
+        x = make(a).requires_grad_()
+        w, b = nt.tensor(w0, requires_grad=True), nt.tensor(b0, requires_grad=True)
+        rm, rv = nt.zeros(3, dtype=nt.float64), nt.ones(3, dtype=nt.float64)
+        out = F.batch_norm(x, rm, rv, w, b, training=training)
+        out.backward(cm(g) if grad_layout == "channel-major" else nt.tensor(g))
+        results.append((out, [out.numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy(),
+                              rm.numpy(), rv.numpy()]))
+    assert not results[0][0].is_contiguous() and results[1][0].is_contiguous()
+    for got, want in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
