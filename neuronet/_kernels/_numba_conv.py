@@ -39,7 +39,11 @@ each of its calls; a data-loading thread) takes fewer items instead of holding u
 the others as numba's static split of a ``prange`` does. The output channels are
 split only when the image blocks are too few to go round (``channel_groups``).
 Every output number is computed by one item in an order that does not depend on
-the item or the thread, so any thread count gives the same bits.
+the item or the thread, so any thread count gives the same bits. (Two threads
+scale 1.6-1.9x on LeNet-5's and ResNet-20's layers when numba's two workers run on
+different CPUs; the workqueue layer's sleeping workers are often both woken onto
+one CPU, and OpenBLAS's spinning worker takes the other: see the report of the
+2-thread scaling issue.)
 
 Measured on a 2-core AVX-512 EPYC, one thread each, against im2col + OpenBLAS:
 1.3-3.2x on each of LeNet-5's and ResNet-20's layers in each direction (the
