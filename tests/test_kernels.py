@@ -170,3 +170,57 @@ def test_every_kernel_forced_gives_the_portable_kernels_result(op):
                 raise
         assert _kernels.last(op) == name
         _results_equal(got, want)
+
+
+_PIN_PROBE = """
+import os
+from neuronet import _kernels
+_kernels.numba_module()
+pinned = _kernels._state.get("pinned")
+print(repr(pinned if not isinstance(pinned, list) else
+           [(cpu, sorted(os.sched_getaffinity(tid))) for tid, cpu in pinned]))
+print(sorted(os.sched_getaffinity(0)))
+"""
+
+
+@pytest.mark.parametrize("opt_out", [False, True])
+def test_numba_workers_are_pinned_one_per_cpu_unless_opted_out(opt_out):
+    import ast
+    import os
+    import subprocess
+    import sys
+    if _kernels.numba_module() is None or not hasattr(os, "sched_getaffinity"):
+        pytest.skip("numba or the affinity API missing")
+    cpus = sorted(os.sched_getaffinity(0))
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    env.pop("NUMBA_THREADING_LAYER", None)
+    if opt_out:
+        env["NEURONET_PIN_THREADS"] = "0"
+    out = subprocess.run([sys.executable, "-c", _PIN_PROBE], env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.splitlines()
+    pinned, main_cpus = ast.literal_eval(out[0]), ast.literal_eval(out[1])
+    assert main_cpus == cpus                       # the main thread is never pinned
+    if opt_out:
+        assert pinned is None
+    elif len(cpus) < 2:
+        assert pinned == []
+    elif isinstance(pinned, str):
+        pytest.skip(pinned)                        # e.g. a sandbox that refuses affinity
+    else:
+        assert len(pinned) == 2 and [aff for _, aff in pinned] == [[cpu] for cpu, _ in pinned]
+        assert len({cpu for cpu, _ in pinned}) == 2
+
+
+@pytest.mark.parametrize("case,want", [("fresh", "4"), ("user-set", "9"), ("numpy-first", None)])
+def test_openblas_spin_is_shortened_only_before_numpy_and_only_if_unset(case, want):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if case == "user-set":
+        env["OPENBLAS_THREAD_TIMEOUT"] = "9"
+    code = ("import numpy\n" if case == "numpy-first" else "") + \
+        "import os, neuronet\nprint(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.strip()
+    assert out == str(want)

@@ -162,15 +162,28 @@ def numba_module():
             # spin-waiting threads were measured 10x slower on a shared
             # 2-core machine (they fight OpenBLAS's). An explicit
             # NUMBA_THREADING_LAYER in the environment still wins.
-            if "NUMBA_THREADING_LAYER" not in os.environ:
+            pin = "NUMBA_THREADING_LAYER" not in os.environ
+            if pin:
                 numba.config.THREADING_LAYER = "workqueue"
             from . import _numba_conv as conv_mod
             from . import _numba_im2col as im2col_mod
             from . import _numba_pool as pool_mod
             _state["mods"] = (im2col_mod, pool_mod, conv_mod)
+            if pin and os.environ.get("NEURONET_PIN_THREADS", "1") != "0":
+                _pin_numba_workers()
         except ImportError:      # numba not installed: the portable kernels serve
             _state["mods"] = False
     return _state["mods"] or None
+
+
+def _pin_numba_workers():
+    """One workqueue worker per CPU (see ``_numba_threads``); a failure (no ``gettid``
+    symbol, a sandbox refusing affinity) leaves the scheduler's placement."""
+    try:
+        from . import _numba_threads
+        _state["pinned"] = _numba_threads.pin_workers()
+    except Exception as err:            # noqa: BLE001 -- placement is an optimization only
+        _state["pinned"] = f"not pinned: {type(err).__name__}: {err}"
 
 
 def enabled():
