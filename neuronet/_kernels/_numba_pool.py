@@ -49,8 +49,7 @@ def _window_max(r0, r1, j):
 
 @numba.njit(inline="always")
 def _scatter_window(r0, r1, j, v, o):
-    """Write the gradient bits ``v`` at the window offset ``o`` and 0 at the other three
-    (``o == 4``: all four get 0)."""
+    """Write the gradient bits ``v`` at the window offset ``o`` and 0 at the other three."""
     r0[2 * j] = v * (o == 0)
     r0[2 * j + 1] = v * (o == 1)
     r1[2 * j] = v * (o == 2)
@@ -119,16 +118,16 @@ def _zero_odd_edges(gx, ho, wo, p0, p1):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _scatter_planes(g, arg, a0, gx, p0, p1):
-    """gx[p, 2i + a, 2j + b] = g[p, i, j] if arg[p - a0, i, j] == 2a + b else 0 (bits; an
-    offset of 4 zeroes the whole window), planes [p0, p1), full windows only."""
+def _scatter_planes(g, arg, gx, p0, p1):
+    """gx[p, 2i + a, 2j + b] = g[p, i, j] if arg[p, i, j] == 2a + b else 0 (bits), planes
+    [p0, p1), full windows only."""
     ho, wo = g.shape[1], g.shape[2]
     for p in range(p0, p1):
         for i in range(ho):
             r0 = gx[p, 2 * i]
             r1 = gx[p, 2 * i + 1]
             gr = g[p, i]
-            ar = arg[p - a0, i]
+            ar = arg[p, i]
             for j in range(wo):
                 o = np.int32(ar[j])
                 _scatter_window(r0, r1, j, gr[j], o)
@@ -136,7 +135,7 @@ def _scatter_planes(g, arg, a0, gx, p0, p1):
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _maxpool_backward_planes(g, arg, gx, p0, p1):
-    _scatter_planes(g, arg, 0, gx, p0, p1)
+    _scatter_planes(g, arg, gx, p0, p1)
     _zero_odd_edges(gx, g.shape[1], g.shape[2], p0, p1)
 
 
