@@ -11,7 +11,7 @@ only, never results -- as in PyTorch.
 from __future__ import annotations
 
 __all__ = ["memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format",
-           "strides_match", "relayout"]
+           "strides_match", "relayout", "is_channel_major"]
 
 
 class memory_format:  # noqa: N801  (PyTorch's spelling: torch.memory_format)
@@ -66,3 +66,11 @@ def relayout(array, fmt, xp):
     for i, d in enumerate(order):
         inverse[d] = i
     return xp.ascontiguousarray(array.transpose(order)).transpose(inverse)
+
+
+def is_channel_major(array):
+    """Whether the 4-D array ``(N, C, H, W)`` is a view of C-contiguous ``(C, N, H, W)``
+    memory -- the layout a convolution hands its output on in (the GEMM's own layout),
+    which ReLU, pooling and batch norm keep. True of both layouts at once when ``N`` or
+    ``C`` is 1 (then ``array.flags.c_contiguous`` is true too)."""
+    return array.ndim == 4 and array.transpose(1, 0, 2, 3).flags.c_contiguous

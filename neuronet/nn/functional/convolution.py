@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _kernels
+from ..._memory_format import is_channel_major
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
@@ -177,12 +178,6 @@ class Conv2d(Function):
         if dx is not None and ctx.unbatched:
             dx = dx[0]
         return dx, dw, db
-
-
-def is_channel_major(x):
-    """Whether the 4-D array ``x (N, C, H, W)`` is a view of a C-contiguous ``(C, N, H, W)``
-    array (true of both layouts at once when ``N`` or ``C`` is 1)."""
-    return x.ndim == 4 and x.transpose(1, 0, 2, 3).flags.c_contiguous
 
 
 @_kernels.register("conv2d", "gemm-channel-major")

@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 
+from ..._memory_format import is_channel_major
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
@@ -65,11 +66,6 @@ def _channel_view(x, channel_major=False):
     return x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))     # (no -1: N may be 0)
 
 
-def _is_channel_major(x):
-    return (x.ndim == 4 and not x.flags.c_contiguous and x.shape[0] > 0
-            and x.transpose(1, 0, 2, 3).flags.c_contiguous)
-
-
 def _unview(a3, shape, channel_major):
     """Inverse of :func:`_channel_view`: ``a3`` back to ``shape``, in the same layout."""
     if channel_major:
@@ -81,7 +77,7 @@ def _unview(a3, shape, channel_major):
 def _as_layout(g, channel_major):
     """``g`` viewed by :func:`_channel_view` in the layout the forward used (a copy only
     when ``g`` arrives in the other one)."""
-    if channel_major and not _is_channel_major(g):
+    if channel_major and not is_channel_major(g):
         xp = array_module(g)
         g = xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
     elif not channel_major and not g.flags.c_contiguous:
@@ -198,7 +194,7 @@ class BatchNorm(Function):
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         # A channel-major input (a convolution's output) is normalized in that layout and
         # handed on in it: each channel is then one contiguous run.
-        ctx.channel_major = _is_channel_major(x)
+        ctx.channel_major = is_channel_major(x) and not x.flags.c_contiguous
         out = _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps)
         return _unview(out, x.shape, ctx.channel_major)
 

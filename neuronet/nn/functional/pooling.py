@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _kernels
+from ..._memory_format import is_channel_major
 from ...autograd.function import Function
 from ...backend import array_module
 from ...tensor import Tensor
@@ -323,7 +324,7 @@ def _leading_planes(x):
     says which (``True``: planes in ``(B, A)`` order)."""
     xp = array_module(x)
     H, W = x.shape[-2:]
-    if x.ndim == 4 and not x.flags.c_contiguous and x.transpose(1, 0, 2, 3).flags.c_contiguous:
+    if not x.flags.c_contiguous and is_channel_major(x):
         return x.transpose(1, 0, 2, 3).reshape(-1, H, W), True
     return xp.ascontiguousarray(x).reshape(-1, H, W), False
 
