@@ -35,6 +35,16 @@ __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR
            "ReduceLROnPlateau"]
 
 
+def _uses_beta1(name, optimizer):
+    """For ``cycle_momentum``: whether the optimizer's momentum is Adam's beta1 (else
+    SGD's ``momentum``); an optimizer with neither is refused."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(f"{name}: optimizer must support momentum or beta1 with "
+                         f"`cycle_momentum` option enabled ({type(optimizer).__name__} "
+                         "has neither); pass cycle_momentum=False")
+    return "betas" in optimizer.defaults
+
+
 def _format_param(name, optimizer, value):
     """One value per param group: a scalar is repeated, a list must match."""
     if isinstance(value, (list, tuple)):
@@ -606,11 +616,7 @@ class CyclicLR(LRScheduler):
         self._init_scale_fn()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("CyclicLR: optimizer must support momentum or beta1 with "
-                                 f"`cycle_momentum` option enabled ({type(optimizer).__name__} "
-                                 "has neither); pass cycle_momentum=False")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _uses_beta1("CyclicLR", optimizer)
             self.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
             self.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
@@ -741,11 +747,7 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("OneCycleLR: optimizer must support momentum or beta1 with "
-                                 f"`cycle_momentum` option enabled ({type(optimizer).__name__} "
-                                 "has neither); pass cycle_momentum=False")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _uses_beta1("OneCycleLR", optimizer)
             max_ms = _format_param("max_momentum", optimizer, max_momentum)
             base_ms = _format_param("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
