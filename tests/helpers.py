@@ -57,6 +57,12 @@ def randn(*shape, seed=0, dtype=np.float64):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
+def channel_major_tensor(array):
+    """A tensor with ``array``'s (N, C, H, W) values laid out as a convolution hands them on:
+    a view of C-contiguous (C, N, H, W) memory, on the default device."""
+    return nt.tensor(np.ascontiguousarray(np.asarray(array).transpose(1, 0, 2, 3))).permute(1, 0, 2, 3)
+
+
 def nt64(array, requires_grad=True):
     """A float64 neuronet tensor (for gradcheck) from a NumPy array."""
     return nt.tensor(np.asarray(array, dtype=np.float64), requires_grad=requires_grad)

@@ -10,7 +10,7 @@ from neuronet.nn.functional import _im2col
 from conv_reference import (
     conv2d_input_grad_reference, conv2d_reference, conv2d_weight_grad_reference,
     conv_transpose2d_reference)
-from helpers import check_grad, compare_with_torch, randn, requires_torch, torch
+from helpers import channel_major_tensor, check_grad, compare_with_torch, randn, requires_torch, torch
 
 
 def _t(a, requires_grad=True):
@@ -18,8 +18,7 @@ def _t(a, requires_grad=True):
     array that is not C-contiguous, ``a`` itself in its own layout."""
     if isinstance(a, np.ndarray) and a.ndim == 4 and not a.flags.c_contiguous:
         # the channel-major view of a (C, N, H, W) tensor, on the default device
-        return nt.tensor(np.ascontiguousarray(a.transpose(1, 0, 2, 3))).permute(1, 0, 2, 3) \
-            .requires_grad_(requires_grad)
+        return channel_major_tensor(a).requires_grad_(requires_grad)
     return nt.tensor(a, requires_grad=requires_grad)
 
 

@@ -3,7 +3,7 @@ import itertools
 
 import numpy as np
 import pytest
-from helpers import check_grad, compare_with_torch, nt64, randn, requires_torch, torch
+from helpers import channel_major_tensor, check_grad, compare_with_torch, nt64, randn, requires_torch, torch
 
 import neuronet as nt
 from neuronet.autograd import gradcheck
@@ -338,17 +338,15 @@ def test_batch_norm_keeps_a_channel_major_input_in_its_layout(training, grad_lay
     """A convolution hands on (N, C, H, W) views of (C, N, H, W) memory: batch norm
     normalizes them in that layout (each channel one contiguous run) and hands the
     output on the same way, with the values and gradients of the contiguous input."""
-    def cm(a):
-        return nt.tensor(np.ascontiguousarray(a.transpose(1, 0, 2, 3))).permute(1, 0, 2, 3)
     a, g = randn(5, 3, 4, 6, seed=70) * 2 + 1, randn(5, 3, 4, 6, seed=71)
     w0, b0 = randn(3, seed=72), randn(3, seed=73)
     results = []
-    for make in (cm, nt.tensor):
+    for make in (channel_major_tensor, nt.tensor):
         x = make(a).requires_grad_()
         w, b = nt.tensor(w0, requires_grad=True), nt.tensor(b0, requires_grad=True)
         rm, rv = nt.zeros(3, dtype=nt.float64), nt.ones(3, dtype=nt.float64)
         out = F.batch_norm(x, rm, rv, w, b, training=training)
-        out.backward(cm(g) if grad_layout == "channel-major" else nt.tensor(g))
+        out.backward(channel_major_tensor(g) if grad_layout == "channel-major" else nt.tensor(g))
         results.append((out, [out.numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy(),
                               rm.numpy(), rv.numpy()]))
     assert not results[0][0].is_contiguous() and results[1][0].is_contiguous()

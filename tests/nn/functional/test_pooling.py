@@ -7,7 +7,7 @@ import pytest
 
 import neuronet as nt
 import neuronet.nn.functional as F
-from helpers import check_grad, compare_with_torch, requires_torch, torch
+from helpers import channel_major_tensor, check_grad, compare_with_torch, requires_torch, torch
 
 TF = torch.nn.functional if torch is not None else None
 
@@ -542,7 +542,6 @@ def test_no_grad_through_indices_and_backward_frees():
 
 # ----------------------------------------------- compiled 2x2 path, every kernel
 from neuronet import _kernels  # noqa: E402
-from neuronet.nn.functional import pooling as _pooling  # noqa: E402
 
 _HAVE_NUMBA = _kernels.numba_module() is not None
 
@@ -619,11 +618,7 @@ def test_every_max_pool_kernel_matches_naive(kernel_path, layout, kw):
     g = np.random.default_rng(37).standard_normal(ref.shape).astype(np.float32)
     ran = []
     for name in _kernels.names("max_pool2d"):
-        if layout == "channel-major":       # the view of a (C, N, H, W) tensor, on the default device
-            xt = nt.tensor(np.ascontiguousarray(x.transpose(1, 0, 2, 3))).permute(1, 0, 2, 3)
-        else:
-            xt = nt.tensor(x)
-        xt.requires_grad_()
+        xt = (channel_major_tensor(x) if layout == "channel-major" else nt.tensor(x)).requires_grad_()
         with _kernels.force("max_pool2d", name):
             try:
                 out = F.max_pool2d(xt, **kw)
